@@ -1,0 +1,354 @@
+//! The builder, and the configuration it checks once so that requests never have to.
+
+use std::collections::HashSet;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{AlgorithmFamily, DecodingKey};
+
+use crate::claims::Claim;
+use crate::extract::TokenSource;
+use crate::keys::{KeySet, KeySource};
+use crate::response::{DefaultErrorResponse, Rejections};
+use crate::validate::{Rules, Validation};
+use crate::{Algorithm, ConfigError, JwtAuthLayer, crypto};
+
+/// The default maximum token length: far above any real JWT, far below a header limit.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+const DEFAULT_REALM: &str = "api";
+
+/// The checked configuration that every request reads.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) provider: &'static CryptoProvider,
+    pub(crate) keys: KeySet,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) validation: Validation,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) max_token_size: usize,
+    pub(crate) optional: bool,
+    pub(crate) cors_preflight: bool,
+    pub(crate) rejections: Rejections,
+}
+
+/// Configures a [`JwtAuthLayer`]; every mistake is reported by [`build`](Self::build).
+///
+/// Defaults: `exp` required, `nbf` checked when present, 30 s of leeway, the token read from
+/// `Authorization: Bearer`, tokens up to 8 KiB, every request must be authenticated, realm
+/// `"api"`, empty rejection bodies.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims, TokenSource};
+///
+/// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+///     .issuer("https://auth.example.com")
+///     .audience("https://api.example.com")
+///     .leeway(Duration::from_secs(10))
+///     .token_sources([TokenSource::Bearer, TokenSource::cookie("access_token")])
+///     .build()
+///     .expect("valid configuration");
+/// ```
+#[must_use = "call .build() to get the layer"]
+pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
+    keys: Vec<KeySource>,
+    algorithms: Option<Vec<Algorithm>>,
+    rules: Rules,
+    sources: Vec<TokenSource>,
+    max_token_size: usize,
+    optional: bool,
+    cors_preflight: bool,
+    realm: String,
+    provider: Option<&'static CryptoProvider>,
+    error_response: R,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C> JwtAuthBuilder<C> {
+    pub(crate) fn new() -> Self {
+        JwtAuthBuilder {
+            keys: Vec::new(),
+            algorithms: None,
+            rules: Rules::default(),
+            sources: vec![TokenSource::Bearer],
+            max_token_size: DEFAULT_MAX_TOKEN_SIZE,
+            optional: false,
+            cors_preflight: false,
+            realm: DEFAULT_REALM.to_owned(),
+            provider: None,
+            error_response: DefaultErrorResponse,
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R> JwtAuthBuilder<C, R> {
+    /// Adds a key that verifies tokens signed with `algorithm` and any `kid` that no other
+    /// key claims.
+    pub fn key(mut self, key: DecodingKey, algorithm: Algorithm) -> Self {
+        self.keys.push(KeySource::Key {
+            kid: None,
+            key,
+            algorithm,
+        });
+        self
+    }
+
+    /// Adds a key that only verifies tokens whose header has exactly this `kid`.
+    pub fn key_with_kid(
+        mut self,
+        kid: impl Into<String>,
+        key: DecodingKey,
+        algorithm: Algorithm,
+    ) -> Self {
+        self.keys.push(KeySource::Key {
+            kid: Some(kid.into()),
+            key,
+            algorithm,
+        });
+        self
+    }
+
+    /// Adds an HMAC secret for `HS256`, `HS384` or `HS512`. It must be at least as long as
+    /// the hash (32, 48 or 64 bytes).
+    pub fn hmac_secret(self, secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
+        let key = DecodingKey::from_secret(secret.as_ref());
+        self.key_or_error(key, algorithm, "the HMAC secret is empty")
+    }
+
+    /// Adds a PEM public key (RSA, EC or Ed25519, chosen by `algorithm`'s family).
+    pub fn public_key_pem(self, pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
+        let pem = pem.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
+            AlgorithmFamily::Hmac => {
+                return self.invalid(ConfigError::KeyFamilyMismatch { algorithm });
+            }
+        };
+        self.key_or_error(key, algorithm, "the PEM public key cannot be read")
+    }
+
+    /// Adds a DER public key: PKCS#1 `RSAPublicKey` for RSA, the uncompressed point for EC,
+    /// the 32 raw bytes for Ed25519 (what `ring` and `aws-lc-rs` take).
+    pub fn public_key_der(self, der: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
+        let der = der.as_ref();
+        let key = match algorithm.family() {
+            AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
+            AlgorithmFamily::Ec => DecodingKey::from_ec_der(der),
+            AlgorithmFamily::Ed => DecodingKey::from_ed_der(der),
+            AlgorithmFamily::Hmac => {
+                return self.invalid(ConfigError::KeyFamilyMismatch { algorithm });
+            }
+        };
+        self.key(key, algorithm)
+    }
+
+    /// Adds a JWK. Its `kid`, `alg`, `use` and `key_ops` are honoured; a key that is not
+    /// for verifying signatures is skipped.
+    pub fn jwk(mut self, jwk: Jwk) -> Self {
+        self.keys.push(KeySource::Jwk(Box::new(jwk)));
+        self
+    }
+
+    /// Adds every signature key of a JWKS document.
+    pub fn jwks(mut self, jwks: JwkSet) -> Self {
+        self.keys.push(KeySource::Jwks(jwks));
+        self
+    }
+
+    /// Adds every signature key of a JWKS document given as JSON text.
+    pub fn jwks_json(self, json: &str) -> Self {
+        match serde_json::from_str::<JwkSet>(json) {
+            Ok(set) => self.jwks(set),
+            Err(e) => self.invalid(ConfigError::InvalidKey(format!(
+                "the JWKS is not valid JSON: {e}"
+            ))),
+        }
+    }
+
+    /// Sets the algorithm allow-list. Without it, the algorithms of the configured keys are
+    /// allowed. A token whose `alg` is not listed is refused before any key is looked at.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Accepts tokens from this issuer (`iss`); may be called several times. Once an issuer is
+    /// set, `iss` is required.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.rules.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens from any of these issuers.
+    pub fn issuers<I: Into<String>>(mut self, issuers: impl IntoIterator<Item = I>) -> Self {
+        self.rules
+            .issuers
+            .extend(issuers.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts tokens for this audience (`aud`); may be called several times. Once an
+    /// audience is set, `aud` is required and must name one of them.
+    ///
+    /// With no audience configured, a token that carries `aud` is refused (RFC 7519
+    /// §4.1.3) unless [`accept_any_audience`](Self::accept_any_audience) is called.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.rules.audiences.push(audience.into());
+        self
+    }
+
+    /// Accepts tokens for any of these audiences.
+    pub fn audiences<I: Into<String>>(mut self, audiences: impl IntoIterator<Item = I>) -> Self {
+        self.rules
+            .audiences
+            .extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Relaxation: with no audience configured, accepts tokens whatever their `aud` says.
+    /// Only sound when every token of your issuer is meant for this service.
+    pub fn accept_any_audience(mut self) -> Self {
+        self.rules.any_audience = true;
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf` (default 30 s, at most 300 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.rules.leeway = leeway;
+        self
+    }
+
+    /// Sets the claims that must be present (default: `exp` alone). Leaving `exp` out is a
+    /// relaxation: tokens without expiry live forever.
+    pub fn required_claims(mut self, claims: impl IntoIterator<Item = Claim>) -> Self {
+        self.rules.required = claims.into_iter().collect::<HashSet<_>>();
+        self
+    }
+
+    /// Where to look for the token, in order (default: `Authorization: Bearer` alone).
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Optional mode: a request without any token goes through without claims (a bad token
+    /// is still refused). Handlers then read `Option<C>` from the extensions.
+    pub fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
+    }
+
+    /// Lets CORS preflight requests (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`) through without a token, as browsers send none.
+    pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
+        self.cors_preflight = allow;
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB); longer ones are refused before
+    /// any decoding.
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_token_size = bytes;
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` (default `"api"`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Uses this jsonwebtoken crypto provider instead of the process default.
+    pub fn crypto_provider(mut self, provider: &'static CryptoProvider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Replaces the body (and any other header) of HTTP rejections; see
+    /// [`ErrorResponse`](crate::ErrorResponse).
+    pub fn error_response<R2>(self, error_response: R2) -> JwtAuthBuilder<C, R2> {
+        JwtAuthBuilder {
+            keys: self.keys,
+            algorithms: self.algorithms,
+            rules: self.rules,
+            sources: self.sources,
+            max_token_size: self.max_token_size,
+            optional: self.optional,
+            cors_preflight: self.cors_preflight,
+            realm: self.realm,
+            provider: self.provider,
+            error_response,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Checks the configuration and builds the layer.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] that says what to fix: no key, a key of the wrong family for its
+    /// algorithm, a weak HMAC secret, an unreadable key, a leeway above 300 s, no crypto
+    /// provider, …
+    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+        let provider = match self.provider {
+            Some(provider) => provider,
+            None => crypto::install_crypto_provider()?,
+        };
+        let keys = KeySet::build(self.keys, self.algorithms.as_deref(), provider)?;
+        let algorithms = self.algorithms.unwrap_or_else(|| keys.algorithms());
+        if self.sources.is_empty() {
+            return Err(ConfigError::NoTokenSources);
+        }
+        for source in &self.sources {
+            source.check()?;
+        }
+        if !self
+            .realm
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(ConfigError::InvalidRealm);
+        }
+        if self.max_token_size < 16 {
+            return Err(ConfigError::MaxTokenSizeTooSmall);
+        }
+        let config = Config {
+            provider,
+            keys,
+            algorithms,
+            validation: self.rules.check()?,
+            sources: self.sources,
+            max_token_size: self.max_token_size,
+            optional: self.optional,
+            cors_preflight: self.cors_preflight,
+            rejections: Rejections::new(&self.realm),
+        };
+        Ok(JwtAuthLayer::from_parts(
+            Arc::new(config),
+            self.error_response,
+        ))
+    }
+
+    fn key_or_error(
+        self,
+        key: jsonwebtoken::errors::Result<DecodingKey>,
+        algorithm: Algorithm,
+        what: &str,
+    ) -> Self {
+        match key {
+            Ok(key) => self.key(key, algorithm),
+            Err(e) => self.invalid(ConfigError::InvalidKey(format!("{what}: {e}"))),
+        }
+    }
+
+    fn invalid(mut self, err: ConfigError) -> Self {
+        self.keys.push(KeySource::Invalid(err));
+        self
+    }
+}

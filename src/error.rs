@@ -1,0 +1,330 @@
+//! Why a request was rejected ([`AuthError`]) and why a layer could not be built ([`ConfigError`]).
+
+use std::fmt;
+
+use http::StatusCode;
+
+use crate::Algorithm;
+
+/// Why a request was rejected.
+///
+/// Each variant maps to one RFC 6750 §3 answer ([`status`](Self::status),
+/// [`error_code`](Self::error_code), [`description`](Self::description)) and to one
+/// stable label for logs and metrics ([`reason`](Self::reason)). Descriptions are fixed
+/// strings: they never contain any part of the token or of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No token was sent (401, no error code, as RFC 6750 §3.1 asks).
+    MissingToken,
+    /// A token was sent in more than one place, or the same header came twice (400).
+    MultipleTokens,
+    /// The `Authorization: Bearer` header or another token source is malformed (400).
+    MalformedRequest,
+    /// The token is longer than the configured maximum (401).
+    TokenTooLarge,
+    /// The token is not a well-formed compact JWS: segments, base64url or JSON (401).
+    MalformedToken,
+    /// The token's `alg` is `none`, in any spelling (401).
+    AlgorithmNone,
+    /// The token's `alg` is not on the allow-list (401).
+    AlgorithmNotAllowed,
+    /// The token's header carries a key or a key URL (`jwk`, `jku`, `x5u`, `x5c`) (401).
+    EmbeddedKey,
+    /// The token's header has a `crit` member: no extension is understood (401).
+    CriticalHeader,
+    /// The token uses an unsupported JWS feature: `b64: false` or a nested JWT (401).
+    UnsupportedHeader,
+    /// No configured key matches the token's `kid` and `alg` (401).
+    UnknownKey,
+    /// The signature does not verify (401).
+    InvalidSignature,
+    /// A claim has the wrong JSON type or range, or the claims do not fit the claims type (401).
+    InvalidClaims,
+    /// A required claim is absent (401).
+    MissingClaim,
+    /// The token has expired (`exp`) (401).
+    Expired,
+    /// The token is not valid yet (`nbf`) (401).
+    NotYetValid,
+    /// The token's issuer (`iss`) is not accepted (401).
+    InvalidIssuer,
+    /// The token's audience (`aud`) is not accepted (401).
+    InvalidAudience,
+}
+
+/// The `error` code of RFC 6750 §3.1 that a rejection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `invalid_request`: 400.
+    InvalidRequest,
+    /// `invalid_token`: 401.
+    InvalidToken,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `WWW-Authenticate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidToken => "invalid_token",
+        }
+    }
+}
+
+impl AuthError {
+    /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
+    pub(crate) const ALL: [AuthError; 18] = [
+        AuthError::MissingToken,
+        AuthError::MultipleTokens,
+        AuthError::MalformedRequest,
+        AuthError::TokenTooLarge,
+        AuthError::MalformedToken,
+        AuthError::AlgorithmNone,
+        AuthError::AlgorithmNotAllowed,
+        AuthError::EmbeddedKey,
+        AuthError::CriticalHeader,
+        AuthError::UnsupportedHeader,
+        AuthError::UnknownKey,
+        AuthError::InvalidSignature,
+        AuthError::InvalidClaims,
+        AuthError::MissingClaim,
+        AuthError::Expired,
+        AuthError::NotYetValid,
+        AuthError::InvalidIssuer,
+        AuthError::InvalidAudience,
+    ];
+
+    /// The RFC 6750 error code, or `None` when no token was sent.
+    pub fn error_code(self) -> Option<ErrorCode> {
+        match self {
+            AuthError::MissingToken => None,
+            AuthError::MultipleTokens | AuthError::MalformedRequest => {
+                Some(ErrorCode::InvalidRequest)
+            }
+            _ => Some(ErrorCode::InvalidToken),
+        }
+    }
+
+    /// The HTTP status of the rejection.
+    pub fn status(self) -> StatusCode {
+        match self.error_code() {
+            Some(ErrorCode::InvalidRequest) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// A short, fixed description, safe to show to the client (`error_description`).
+    pub fn description(self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "no bearer token was sent",
+            AuthError::MultipleTokens => "the token was sent more than once",
+            AuthError::MalformedRequest => "the bearer token is not well formed",
+            AuthError::TokenTooLarge => "the token is too large",
+            AuthError::MalformedToken => "the token is not a well-formed JWT",
+            AuthError::AlgorithmNone => "unsigned tokens are not accepted",
+            AuthError::AlgorithmNotAllowed => "the token algorithm is not accepted",
+            AuthError::EmbeddedKey => "keys carried by the token are not trusted",
+            AuthError::CriticalHeader => "the token has critical header parameters",
+            AuthError::UnsupportedHeader => "the token uses an unsupported JWS feature",
+            AuthError::UnknownKey => "no key matches the token",
+            AuthError::InvalidSignature => "the token signature is invalid",
+            AuthError::InvalidClaims => "the token claims are invalid",
+            AuthError::MissingClaim => "the token lacks a required claim",
+            AuthError::Expired => "the token has expired",
+            AuthError::NotYetValid => "the token is not valid yet",
+            AuthError::InvalidIssuer => "the token issuer is not accepted",
+            AuthError::InvalidAudience => "the token audience is not accepted",
+        }
+    }
+
+    /// A stable label for logs and metrics, e.g. `"expired"`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "missing_token",
+            AuthError::MultipleTokens => "multiple_tokens",
+            AuthError::MalformedRequest => "malformed_request",
+            AuthError::TokenTooLarge => "token_too_large",
+            AuthError::MalformedToken => "malformed_token",
+            AuthError::AlgorithmNone => "alg_none",
+            AuthError::AlgorithmNotAllowed => "algorithm_not_allowed",
+            AuthError::EmbeddedKey => "embedded_key",
+            AuthError::CriticalHeader => "critical_header",
+            AuthError::UnsupportedHeader => "unsupported_header",
+            AuthError::UnknownKey => "unknown_key",
+            AuthError::InvalidSignature => "invalid_signature",
+            AuthError::InvalidClaims => "invalid_claims",
+            AuthError::MissingClaim => "missing_claim",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::InvalidIssuer => "invalid_issuer",
+            AuthError::InvalidAudience => "invalid_audience",
+        }
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Why [`build`](crate::JwtAuthBuilder::build) refused the configuration.
+///
+/// Each message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Neither crypto backend is available and no provider was installed.
+    NoCryptoProvider,
+    /// No key was configured.
+    NoKeys,
+    /// A key was given for an algorithm of another family (an RSA key for HS256, say).
+    KeyFamilyMismatch {
+        /// The algorithm the key was given for.
+        algorithm: Algorithm,
+    },
+    /// A key's algorithm is not on the allow-list set with `algorithms(..)`.
+    AlgorithmNotAllowed {
+        /// The key's algorithm.
+        algorithm: Algorithm,
+    },
+    /// A JWK names no algorithm and none of the allowed algorithms fits its type.
+    JwkWithoutAlgorithm {
+        /// The JWK's `kid`, if any.
+        kid: Option<String>,
+    },
+    /// An HMAC secret is shorter than its hash output (RFC 7518 §3.2).
+    WeakHmacSecret {
+        /// The algorithm the secret was given for.
+        algorithm: Algorithm,
+        /// The shortest secret accepted for it.
+        min_bytes: usize,
+    },
+    /// A key could not be read (PEM, DER, JWK or JWKS).
+    InvalidKey(String),
+    /// Two keys share a `kid`.
+    DuplicateKid(String),
+    /// The leeway is above the allowed maximum.
+    LeewayTooLarge {
+        /// The leeway asked for, in seconds.
+        seconds: u64,
+    },
+    /// An issuer or audience is empty.
+    EmptyClaimValue(&'static str),
+    /// No token source was configured.
+    NoTokenSources,
+    /// A token source names an invalid cookie, header or query parameter.
+    InvalidTokenSource(String),
+    /// The realm contains characters that cannot appear in a quoted string.
+    InvalidRealm,
+    /// The maximum token size is too small to hold any JWT.
+    MaxTokenSizeTooSmall,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NoCryptoProvider => f.write_str(
+                "no crypto provider for jsonwebtoken: enable the `aws-lc-rs` or `rust-crypto` \
+                 feature of tower-jwt-auth, or call \
+                 jsonwebtoken::crypto::CryptoProvider::install_default() before building the layer",
+            ),
+            ConfigError::NoKeys => f.write_str(
+                "no verification key configured: add one with `key(..)`, `hmac_secret(..)`, \
+                 `public_key_pem(..)`, `jwk(..)` or `jwks(..)`",
+            ),
+            ConfigError::KeyFamilyMismatch { algorithm } => write!(
+                f,
+                "the key given for {algorithm:?} belongs to another algorithm family: \
+                 an HMAC secret serves HS*, an RSA key RS*/PS*, an EC key ES*, an Ed25519 key EdDSA"
+            ),
+            ConfigError::AlgorithmNotAllowed { algorithm } => write!(
+                f,
+                "a key is configured for {algorithm:?}, which is not in `algorithms(..)`: \
+                 add it to the allow-list or remove the key"
+            ),
+            ConfigError::JwkWithoutAlgorithm { kid } => write!(
+                f,
+                "the JWK {} has no `alg` and none of the allowed algorithms fits its key type: \
+                 list its algorithm in `algorithms(..)`",
+                kid.as_deref().map_or("without kid".to_owned(), |k| format!("kid={k:?}"))
+            ),
+            ConfigError::WeakHmacSecret {
+                algorithm,
+                min_bytes,
+            } => write!(
+                f,
+                "the HMAC secret for {algorithm:?} is too short: use at least {min_bytes} random bytes \
+                 (RFC 7518 §3.2), or an asymmetric algorithm"
+            ),
+            ConfigError::InvalidKey(why) => write!(f, "invalid key: {why}"),
+            ConfigError::DuplicateKid(kid) => {
+                write!(f, "two keys have the kid {kid:?}: each kid must be unique")
+            }
+            ConfigError::LeewayTooLarge { seconds } => write!(
+                f,
+                "a leeway of {seconds} s is too large (at most {} s): clocks should be synchronised instead",
+                crate::validate::MAX_LEEWAY.as_secs()
+            ),
+            ConfigError::EmptyClaimValue(claim) => {
+                write!(f, "an empty {claim} was configured: give a non-empty value")
+            }
+            ConfigError::NoTokenSources => {
+                f.write_str("no token source configured: give at least one to `token_sources(..)`")
+            }
+            ConfigError::InvalidTokenSource(why) => write!(f, "invalid token source: {why}"),
+            ConfigError::InvalidRealm => f.write_str(
+                "the realm must be printable ASCII without `\"` or `\\` (it is sent in a quoted string)",
+            ),
+            ConfigError::MaxTokenSizeTooSmall => {
+                f.write_str("the maximum token size must be at least 16 bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_variant_in_order() {
+        for (i, e) in AuthError::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i, "{e:?} is out of place in ALL");
+        }
+    }
+
+    #[test]
+    fn descriptions_fit_a_quoted_string_and_grpc_message() {
+        // RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E.
+        for e in AuthError::ALL {
+            for b in e.description().bytes() {
+                assert!(
+                    (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\',
+                    "{e:?} has a byte not allowed in error_description"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_request_errors_are_400() {
+        assert_eq!(AuthError::MissingToken.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(AuthError::MissingToken.error_code(), None);
+        assert_eq!(AuthError::MultipleTokens.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            AuthError::MalformedRequest.status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(AuthError::Expired.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            AuthError::Expired.error_code(),
+            Some(ErrorCode::InvalidToken)
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! The JWS compact serialization (RFC 7515 §7.1) and the JOSE header, read strictly.
+//!
+//! Only what a signed JWT needs is accepted: three segments of canonical, unpadded
+//! base64url, a header that is a JSON object with a string `alg`, and nothing that asks
+//! the verifier to trust the token itself (`jwk`, `jku`, `x5u`, `x5c`) or to understand an
+//! extension (`crit`, `b64: false`).
+
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Deserializer};
+
+use crate::{Algorithm, AuthError};
+
+/// A compact JWS split into its parts; the header is decoded, the rest is still encoded.
+#[derive(Debug)]
+pub(crate) struct Jws<'t> {
+    pub(crate) header: Header,
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: the bytes the signature covers.
+    pub(crate) signing_input: &'t str,
+    pub(crate) payload: &'t str,
+    pub(crate) signature: &'t str,
+}
+
+/// The JOSE header members the verifier acts on.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+}
+
+/// Splits a compact JWS and reads its header.
+pub(crate) fn parse(token: &str) -> Result<Jws<'_>, AuthError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::MalformedToken);
+    };
+    let signing_input = &token[..header.len() + 1 + payload.len()];
+    let header = read_header(&decode(header)?)?;
+    Ok(Jws {
+        header,
+        signing_input,
+        payload,
+        signature,
+    })
+}
+
+/// Decodes one segment: unpadded base64url whose unused trailing bits are zero, so each
+/// token has exactly one encoding (the `base64` engine refuses padding and non-zero bits).
+pub(crate) fn decode(segment: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| AuthError::MalformedToken)
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    alg: String,
+    #[serde(default, deserialize_with = "strict_string")]
+    kid: Option<String>,
+    #[serde(default, deserialize_with = "strict_string")]
+    cty: Option<String>,
+    #[serde(default, deserialize_with = "strict_bool")]
+    b64: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<()>,
+    #[serde(default, deserialize_with = "present")]
+    jwk: Option<()>,
+    #[serde(default, deserialize_with = "present")]
+    jku: Option<()>,
+    #[serde(default, deserialize_with = "present")]
+    x5u: Option<()>,
+    #[serde(default, deserialize_with = "present")]
+    x5c: Option<()>,
+}
+
+fn read_header(json: &[u8]) -> Result<Header, AuthError> {
+    if !is_json_object(json) {
+        return Err(AuthError::MalformedToken);
+    }
+    // serde rejects duplicate known members ("duplicate field"), so `alg` cannot be smuggled twice.
+    let raw: RawHeader = serde_json::from_slice(json).map_err(|_| AuthError::MalformedToken)?;
+    if raw.alg.eq_ignore_ascii_case("none") {
+        return Err(AuthError::AlgorithmNone);
+    }
+    let alg = Algorithm::from_str(&raw.alg).map_err(|_| AuthError::AlgorithmNotAllowed)?;
+    if raw.jwk.is_some() || raw.jku.is_some() || raw.x5u.is_some() || raw.x5c.is_some() {
+        return Err(AuthError::EmbeddedKey);
+    }
+    if raw.crit.is_some() {
+        return Err(AuthError::CriticalHeader);
+    }
+    let nested = raw
+        .cty
+        .as_deref()
+        .is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"));
+    if raw.b64 == Some(false) || nested {
+        return Err(AuthError::UnsupportedHeader);
+    }
+    Ok(Header { alg, kid: raw.kid })
+}
+
+/// JSON values that serde could also read as a struct (an array) are refused: a header or
+/// a claims set is an object.
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|b| *b == b'{')
+}
+
+/// A member that must be a string when present: `null` is refused, not read as absent.
+pub(crate) fn strict_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+fn strict_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    bool::deserialize(d).map(Some)
+}
+
+/// Records that a member is present, whatever its value (even `null`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| Some(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str) -> String {
+        format!("{}.{}.c2ln", b64(header), b64("{}"))
+    }
+
+    fn header(h: &str) -> Result<Header, AuthError> {
+        parse(&token(h)).map(|jws| jws.header)
+    }
+
+    #[test]
+    fn reads_alg_and_kid() {
+        assert_eq!(
+            header(r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#),
+            Ok(Header {
+                alg: Algorithm::RS256,
+                kid: Some("k1".into())
+            })
+        );
+    }
+
+    #[test]
+    fn splits_signing_input_payload_and_signature() {
+        let t = token(r#"{"alg":"HS256"}"#);
+        let jws = parse(&t).unwrap();
+        assert_eq!(jws.signature, "c2ln");
+        assert_eq!(jws.payload, b64("{}"));
+        assert_eq!(
+            jws.signing_input,
+            format!("{}.{}", b64(r#"{"alg":"HS256"}"#), b64("{}"))
+        );
+    }
+
+    #[test]
+    fn refuses_alg_none_in_any_spelling() {
+        for alg in ["none", "None", "NONE", "nOnE"] {
+            assert_eq!(
+                header(&format!(r#"{{"alg":"{alg}"}}"#)),
+                Err(AuthError::AlgorithmNone)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_or_miscased_algorithms() {
+        for alg in ["hs256", "HS1", "", "RSA-OAEP"] {
+            assert_eq!(
+                header(&format!(r#"{{"alg":"{alg}"}}"#)),
+                Err(AuthError::AlgorithmNotAllowed)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_keys_carried_by_the_token() {
+        for member in ["jwk", "jku", "x5u", "x5c"] {
+            for value in ["null", r#""https://attacker.example/k""#, "{}", "[]"] {
+                assert_eq!(
+                    header(&format!(r#"{{"alg":"HS256","{member}":{value}}}"#)),
+                    Err(AuthError::EmbeddedKey),
+                    "{member}: {value}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_crit_b64_false_and_nested_tokens() {
+        assert_eq!(
+            header(r#"{"alg":"HS256","crit":["exp"]}"#),
+            Err(AuthError::CriticalHeader)
+        );
+        assert_eq!(
+            header(r#"{"alg":"HS256","crit":[]}"#),
+            Err(AuthError::CriticalHeader)
+        );
+        assert_eq!(
+            header(r#"{"alg":"HS256","b64":false}"#),
+            Err(AuthError::UnsupportedHeader)
+        );
+        assert_eq!(
+            header(r#"{"alg":"HS256","cty":"jwt"}"#),
+            Err(AuthError::UnsupportedHeader)
+        );
+        assert!(header(r#"{"alg":"HS256","b64":true}"#).is_ok());
+    }
+
+    #[test]
+    fn refuses_malformed_headers() {
+        for h in [
+            r#"["alg","HS256"]"#,
+            r#"{"alg":null}"#,
+            r#"{"alg":256}"#,
+            r#"{"kid":"a"}"#,
+            r#"{"alg":"HS256","kid":null}"#,
+            r#"{"alg":"HS256","kid":7}"#,
+            r#"{"alg":"HS256","alg":"none"}"#,
+            r#"{"alg":"HS256""#,
+            "",
+        ] {
+            assert_eq!(header(h), Err(AuthError::MalformedToken), "{h}");
+        }
+    }
+
+    #[test]
+    fn refuses_wrong_segment_counts() {
+        let h = b64(r#"{"alg":"HS256"}"#);
+        for t in [
+            String::new(),
+            h.clone(),
+            format!("{h}.e30"),
+            format!("{h}.e30.sig.x"),
+            format!("{h}.e30.sig.x.y"),
+            "..".into(),
+        ] {
+            assert_eq!(parse(&t).map(|_| ()), Err(AuthError::MalformedToken), "{t}");
+        }
+    }
+
+    #[test]
+    fn refuses_non_canonical_base64url() {
+        // "e30" is `{}`; "e31" differs only in unused trailing bits.
+        assert!(decode("e30").is_ok());
+        for s in ["e31", "e30=", "e3+", "e3/", "e3 0", "e30\n"] {
+            assert_eq!(decode(s), Err(AuthError::MalformedToken), "{s:?}");
+        }
+    }
+}

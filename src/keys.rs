@@ -1,0 +1,239 @@
+//! Verification keys: each bound to the algorithms it may serve, chosen by `kid`.
+
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyOperations, PublicKeyUse,
+};
+use jsonwebtoken::{AlgorithmFamily, DecodingKey};
+
+use crate::{Algorithm, ConfigError};
+
+/// One verification key and the algorithms it serves (all of one family).
+#[derive(Clone, Debug)]
+pub(crate) struct KeyEntry {
+    pub(crate) kid: Option<String>,
+    pub(crate) key: DecodingKey,
+    pub(crate) algorithms: Vec<Algorithm>,
+}
+
+/// An immutable set of keys.
+///
+/// Selection rule: when the token's `kid` names a key of the set, only the keys with that
+/// exact `kid` are candidates; otherwise only the keys configured without a `kid` are.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeySet {
+    keys: Vec<KeyEntry>,
+}
+
+/// A key as the builder received it, checked and expanded at `build()`.
+#[derive(Clone, Debug)]
+pub(crate) enum KeySource {
+    Key {
+        kid: Option<String>,
+        key: DecodingKey,
+        algorithm: Algorithm,
+    },
+    Jwk(Box<Jwk>),
+    Jwks(JwkSet),
+    /// A key that could not even be read; reported at `build()`.
+    Invalid(ConfigError),
+}
+
+impl KeySet {
+    /// Checks every key against the allow-list and the crypto provider.
+    pub(crate) fn build(
+        sources: Vec<KeySource>,
+        allowed: Option<&[Algorithm]>,
+        provider: &CryptoProvider,
+    ) -> Result<KeySet, ConfigError> {
+        let mut keys = Vec::new();
+        for source in sources {
+            match source {
+                KeySource::Key {
+                    kid,
+                    key,
+                    algorithm,
+                } => keys.push(explicit_key(kid, key, algorithm, allowed)?),
+                KeySource::Jwk(jwk) => keys.extend(jwk_key(&jwk, allowed)?),
+                KeySource::Jwks(set) => {
+                    for jwk in &set.keys {
+                        keys.extend(jwk_key(jwk, allowed)?);
+                    }
+                }
+                KeySource::Invalid(err) => return Err(err),
+            }
+        }
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        for (i, entry) in keys.iter().enumerate() {
+            if let Some(kid) = &entry.kid {
+                if keys[..i].iter().any(|e| e.kid.as_ref() == Some(kid)) {
+                    return Err(ConfigError::DuplicateKid(kid.clone()));
+                }
+            }
+            for alg in &entry.algorithms {
+                (provider.verifier_factory)(alg, &entry.key)
+                    .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
+            }
+        }
+        Ok(KeySet { keys })
+    }
+
+    /// Every algorithm some key serves.
+    pub(crate) fn algorithms(&self) -> Vec<Algorithm> {
+        let mut algs: Vec<Algorithm> = Vec::new();
+        for alg in self.keys.iter().flat_map(|k| &k.algorithms) {
+            if !algs.contains(alg) {
+                algs.push(*alg);
+            }
+        }
+        algs
+    }
+
+    /// The keys that may verify a token with this `kid` and `alg`.
+    pub(crate) fn select<'s>(
+        &'s self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &'s KeyEntry> {
+        let kid = kid.filter(|kid| self.keys.iter().any(|e| e.kid.as_deref() == Some(kid)));
+        self.keys
+            .iter()
+            .filter(move |e| e.kid.as_deref() == kid && e.algorithms.contains(&alg))
+    }
+}
+
+fn explicit_key(
+    kid: Option<String>,
+    key: DecodingKey,
+    algorithm: Algorithm,
+    allowed: Option<&[Algorithm]>,
+) -> Result<KeyEntry, ConfigError> {
+    if key.family() != algorithm.family() {
+        return Err(ConfigError::KeyFamilyMismatch { algorithm });
+    }
+    if allowed.is_some_and(|a| !a.contains(&algorithm)) {
+        return Err(ConfigError::AlgorithmNotAllowed { algorithm });
+    }
+    check_hmac_strength(&key, algorithm)?;
+    Ok(KeyEntry {
+        kid,
+        key,
+        algorithms: vec![algorithm],
+    })
+}
+
+/// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. Shorter
+/// secrets can be brute-forced offline from any token.
+fn check_hmac_strength(key: &DecodingKey, algorithm: Algorithm) -> Result<(), ConfigError> {
+    let min = match algorithm {
+        Algorithm::HS256 => 32,
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => return Ok(()),
+    };
+    let len = key.try_get_as_bytes().map(<[u8]>::len).unwrap_or(0);
+    if len < min {
+        return Err(ConfigError::WeakHmacSecret {
+            algorithm,
+            min_bytes: min,
+        });
+    }
+    Ok(())
+}
+
+/// Reads a JWK. `Ok(None)` skips a key that is not for verifying signatures, or of a type
+/// or algorithm this crate does not support: one such key never spoils a whole set.
+fn jwk_key(jwk: &Jwk, allowed: Option<&[Algorithm]>) -> Result<Option<KeyEntry>, ConfigError> {
+    let kid = jwk.common.key_id.clone();
+    let skip = |why: &str| {
+        tracing::info!(kid = kid.as_deref(), why, "skipping JWK");
+        Ok(None)
+    };
+    if matches!(&jwk.common.public_key_use, Some(u) if *u != PublicKeyUse::Signature) {
+        return skip("its `use` is not `sig`");
+    }
+    if matches!(&jwk.common.key_operations, Some(ops) if !ops.contains(&KeyOperations::Verify)) {
+        return skip("its `key_ops` lack `verify`");
+    }
+    let Some(family) = jwk_family(&jwk.algorithm) else {
+        return skip("unsupported key type");
+    };
+    let algorithms: Vec<Algorithm> = match jwk.common.key_algorithm {
+        Some(alg) => match Algorithm::try_from(alg) {
+            Ok(alg) if alg.family() != family => {
+                return Err(ConfigError::InvalidKey(format!(
+                    "JWK {kid:?}: `alg` {alg:?} does not fit its key type"
+                )));
+            }
+            Ok(alg) if allowed.is_some_and(|a| !a.contains(&alg)) => {
+                return skip("its `alg` is not in the allow-list");
+            }
+            Ok(alg) => vec![alg],
+            Err(_) => return skip("its `alg` is not a supported signature algorithm"),
+        },
+        None => match jwk_curve_algorithm(&jwk.algorithm) {
+            Some(alg) if allowed.is_none_or(|a| a.contains(&alg)) => vec![alg],
+            Some(_) => return skip("its curve's algorithm is not in the allow-list"),
+            None => allowed
+                .unwrap_or_default()
+                .iter()
+                .copied()
+                .filter(|a| a.family() == family)
+                .collect(),
+        },
+    };
+    if algorithms.is_empty() {
+        return Err(ConfigError::JwkWithoutAlgorithm { kid });
+    }
+    if let (Some(curve_alg), [alg]) = (jwk_curve_algorithm(&jwk.algorithm), &algorithms[..]) {
+        if curve_alg != *alg {
+            return Err(ConfigError::InvalidKey(format!(
+                "JWK {kid:?}: its curve does not fit `alg` {alg:?}"
+            )));
+        }
+    }
+    let key = match DecodingKey::from_jwk(jwk) {
+        Ok(key) => key,
+        Err(e) => return Err(ConfigError::InvalidKey(format!("JWK {kid:?}: {e}"))),
+    };
+    for alg in &algorithms {
+        check_hmac_strength(&key, *alg)?;
+    }
+    Ok(Some(KeyEntry {
+        kid,
+        key,
+        algorithms,
+    }))
+}
+
+fn jwk_family(params: &AlgorithmParameters) -> Option<AlgorithmFamily> {
+    match params {
+        AlgorithmParameters::RSA(_) => Some(AlgorithmFamily::Rsa),
+        AlgorithmParameters::EllipticCurve(p) => {
+            matches!(p.curve, EllipticCurve::P256 | EllipticCurve::P384)
+                .then_some(AlgorithmFamily::Ec)
+        }
+        AlgorithmParameters::OctetKeyPair(p) => {
+            (p.curve == EllipticCurve::Ed25519).then_some(AlgorithmFamily::Ed)
+        }
+        AlgorithmParameters::OctetKey(_) => Some(AlgorithmFamily::Hmac),
+        _ => None,
+    }
+}
+
+/// The one algorithm a key's curve allows, if its type has a curve.
+fn jwk_curve_algorithm(params: &AlgorithmParameters) -> Option<Algorithm> {
+    match params {
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            Some(Algorithm::EdDSA)
+        }
+        _ => None,
+    }
+}

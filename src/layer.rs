@@ -1,0 +1,106 @@
+//! [`JwtAuthLayer`]: the Tower layer.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use tower_layer::Layer;
+
+use crate::builder::Config;
+use crate::response::DefaultErrorResponse;
+use crate::service::JwtAuth;
+use crate::verify::now;
+use crate::{Algorithm, AuthError, ConfigError, DecodingKey, JwtAuthBuilder};
+
+/// A Tower layer that authenticates every request by a JSON Web Token.
+///
+/// On success the verified claims, of type `C`, are inserted into the request's extensions
+/// and the inner service is called; on failure the inner service is not called and the
+/// client gets the RFC 6750 answer (or a gRPC `UNAUTHENTICATED` status for gRPC requests).
+///
+/// The layer is cheap to clone (an `Arc`), `Send + Sync` whatever `C` is, and works with
+/// axum, tonic, hyper and `tower::ServiceBuilder`.
+///
+/// ```
+/// use serde::Deserialize;
+/// use tower_jwt_auth::{Algorithm, DecodingKey, JwtAuthLayer};
+///
+/// #[derive(Clone, Deserialize)]
+/// struct Claims {
+///     sub: String,
+/// }
+///
+/// let key = DecodingKey::from_secret(b"at least thirty-two bytes of secret!").unwrap();
+/// let layer = JwtAuthLayer::<Claims>::new(key, Algorithm::HS256).unwrap();
+/// ```
+pub struct JwtAuthLayer<C, R = DefaultErrorResponse> {
+    config: Arc<Config>,
+    error_response: R,
+    _claims: PhantomData<fn() -> C>,
+}
+
+impl<C> JwtAuthLayer<C>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The common case: one key, one algorithm, `exp` required, the token read from
+    /// `Authorization: Bearer`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the key does not belong to `algorithm`'s family, an HMAC secret is
+    /// too short, or no crypto provider is available.
+    pub fn new(key: DecodingKey, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        Self::builder().key(key, algorithm).build()
+    }
+
+    /// A builder for everything else: several keys, JWKs, issuers, audiences, token
+    /// sources, optional mode, custom error bodies.
+    pub fn builder() -> JwtAuthBuilder<C> {
+        JwtAuthBuilder::new()
+    }
+}
+
+impl<C, R> JwtAuthLayer<C, R> {
+    pub(crate) fn from_parts(config: Arc<Config>, error_response: R) -> Self {
+        JwtAuthLayer {
+            config,
+            error_response,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Verifies a token exactly as the layer does for a request, for places where a token
+    /// does not come in a header (a WebSocket message, a gRPC interceptor, a CLI).
+    ///
+    /// # Errors
+    /// The [`AuthError`] the layer would answer with.
+    pub fn verify(&self, token: &str) -> Result<C, AuthError>
+    where
+        C: DeserializeOwned,
+    {
+        self.config.verify(token, now())
+    }
+}
+
+impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
+    fn clone(&self) -> Self {
+        JwtAuthLayer::from_parts(self.config.clone(), self.error_response.clone())
+    }
+}
+
+impl<C, R> fmt::Debug for JwtAuthLayer<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuthLayer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
+    type Service = JwtAuth<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtAuth::new(inner, self.config.clone(), self.error_response.clone())
+    }
+}

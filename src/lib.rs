@@ -1,0 +1,77 @@
+//! JSON Web Token authentication for any [Tower](https://docs.rs/tower) service, as one
+//! layer: [`JwtAuthLayer<C>`](JwtAuthLayer).
+//!
+//! The layer reads the token (by default from `Authorization: Bearer`), checks it — the
+//! algorithm against an allow-list, the signature with the key chosen by `kid`, then
+//! `exp`, `nbf`, issuer and audience — and inserts the claims, typed as your `C`, into the
+//! request's extensions. Every failure gets the RFC 6750 §3 answer (`401`/`400` with a
+//! `WWW-Authenticate: Bearer` challenge), or `UNAUTHENTICATED` for gRPC requests. The same
+//! layer works in axum, tonic and hyper stacks.
+//!
+//! ```
+//! use serde::Deserialize;
+//! use tower_jwt_auth::{Algorithm, DecodingKey, JwtAuthLayer};
+//!
+//! #[derive(Clone, Deserialize)]
+//! struct MyClaims {
+//!     sub: String,
+//!     exp: u64,
+//! }
+//!
+//! let key = DecodingKey::from_secret(b"at least thirty-two bytes of secret!").unwrap();
+//! let auth = JwtAuthLayer::<MyClaims>::new(key, Algorithm::HS256).unwrap();
+//! // axum: Router::new().route(..).route_layer(auth)
+//! // tonic: Server::builder().layer(auth)
+//! // tower: ServiceBuilder::new().layer(auth).service(svc)
+//! ```
+//!
+//! # Safe defaults
+//! - The token's `alg` must be on the allow-list (by default, the algorithms of the
+//!   configured keys) and fit the key's family; `none` never passes.
+//! - Keys carried by the token (`jwk`, `x5c`) are never trusted; URLs it names (`jku`,
+//!   `x5u`) are never fetched: such tokens are refused. So are `crit` and `b64: false`.
+//! - `exp` is required; `nbf` is checked when present; registered claims of the wrong JSON
+//!   type are refused.
+//! - A token that carries `aud` is refused unless an audience is configured that it names
+//!   (RFC 7519 §4.1.3), or [`accept_any_audience`](JwtAuthBuilder::accept_any_audience)
+//!   is called.
+//! - Tokens longer than 8 KiB are refused before decoding; HMAC secrets shorter than the
+//!   hash are refused at build time.
+//!
+//! # Features
+//! - `aws-lc-rs` (default) / `rust-crypto`: jsonwebtoken's crypto backend.
+//! - `axum`: the [`Claims`] extractor.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "axum")]
+mod axum;
+mod builder;
+mod claims;
+mod crypto;
+mod error;
+mod extract;
+mod future;
+mod jws;
+mod keys;
+mod layer;
+mod response;
+mod service;
+mod validate;
+mod verify;
+
+pub use jsonwebtoken;
+pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+#[cfg(feature = "axum")]
+pub use crate::axum::{Claims, ClaimsRejection};
+pub use crate::builder::{DEFAULT_MAX_TOKEN_SIZE, JwtAuthBuilder};
+pub use crate::claims::{Audience, Claim, RegisteredClaims};
+pub use crate::crypto::install_crypto_provider;
+pub use crate::error::{AuthError, ConfigError, ErrorCode};
+pub use crate::extract::TokenSource;
+pub use crate::future::ResponseFuture;
+pub use crate::layer::JwtAuthLayer;
+pub use crate::response::{DefaultErrorResponse, ErrorResponse};
+pub use crate::service::JwtAuth;

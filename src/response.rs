@@ -1,0 +1,219 @@
+//! Turning an [`AuthError`] into a response: RFC 6750 §3 for HTTP, a trailers-only status
+//! for gRPC. Every header value is built once, when the layer is built.
+
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
+
+use crate::AuthError;
+
+/// Makes the response of an HTTP rejection; the layer then sets its status and its
+/// `WWW-Authenticate` challenge, so a custom body never loses them.
+///
+/// Any `Fn(AuthError) -> Response<B> + Clone + Send + Sync + 'static` is one. gRPC
+/// rejections do not use it: they are trailers-only, with an empty body.
+///
+/// ```
+/// use http::{header, Response};
+/// use tower_jwt_auth::{AuthError, JwtAuthLayer, RegisteredClaims};
+///
+/// let json_errors = |err: AuthError| {
+///     let body = format!(r#"{{"error":"{}"}}"#, err.reason());
+///     Response::builder()
+///         .header(header::CONTENT_TYPE, "application/json")
+///         .body(body)
+///         .unwrap()
+/// };
+/// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .hmac_secret(b"a secret of at least thirty-two bytes", tower_jwt_auth::Algorithm::HS256)
+///     .error_response(json_errors)
+///     .build()
+///     .unwrap();
+/// ```
+pub trait ErrorResponse<B>: Clone + Send + Sync + 'static {
+    /// The response for this rejection (status and challenge are set afterwards).
+    fn error_response(&self, error: AuthError) -> Response<B>;
+}
+
+/// The default rejection: an empty body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultErrorResponse;
+
+impl<B: Default> ErrorResponse<B> for DefaultErrorResponse {
+    fn error_response(&self, _: AuthError) -> Response<B> {
+        Response::new(B::default())
+    }
+}
+
+impl<F, B> ErrorResponse<B> for F
+where
+    F: Fn(AuthError) -> Response<B> + Clone + Send + Sync + 'static,
+{
+    fn error_response(&self, error: AuthError) -> Response<B> {
+        self(error)
+    }
+}
+
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
+/// gRPC's UNAUTHENTICATED.
+const UNAUTHENTICATED: HeaderValue = HeaderValue::from_static("16");
+
+/// The prebuilt header values of every rejection.
+#[derive(Debug, Clone)]
+pub(crate) struct Rejections {
+    /// `WWW-Authenticate` values, indexed by `AuthError as usize`.
+    challenges: Vec<HeaderValue>,
+    /// `grpc-message` values, indexed the same way.
+    grpc_messages: Vec<HeaderValue>,
+}
+
+impl Rejections {
+    /// `realm` has been checked to fit a quoted string.
+    pub(crate) fn new(realm: &str) -> Rejections {
+        let value = |s: String| HeaderValue::try_from(s).expect("checked realm and fixed text");
+        let challenges = AuthError::ALL
+            .iter()
+            .map(|err| match err.error_code() {
+                None => value(format!("Bearer realm=\"{realm}\"")),
+                Some(code) => value(format!(
+                    "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
+                    code.as_str(),
+                    err.description()
+                )),
+            })
+            .collect();
+        let grpc_messages = AuthError::ALL
+            .iter()
+            .map(|err| value(percent_encode(err.description())))
+            .collect();
+        Rejections {
+            challenges,
+            grpc_messages,
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of a rejection.
+    pub(crate) fn challenge(&self, err: AuthError) -> &HeaderValue {
+        &self.challenges[err as usize]
+    }
+
+    /// The answer to a rejected request.
+    pub(crate) fn respond<B: Default, R: ErrorResponse<B>>(
+        &self,
+        custom: &R,
+        err: AuthError,
+        grpc: bool,
+    ) -> Response<B> {
+        tracing::debug!(reason = err.reason(), grpc, "request rejected");
+        if grpc {
+            // Trailers-only (gRPC over HTTP/2 spec): HTTP 200, the status in the headers.
+            let mut res = Response::new(B::default());
+            let headers = res.headers_mut();
+            headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
+            headers.insert(GRPC_STATUS, UNAUTHENTICATED);
+            headers.insert(GRPC_MESSAGE, self.grpc_messages[err as usize].clone());
+            return res;
+        }
+        let mut res = custom.error_response(err);
+        *res.status_mut() = err.status();
+        res.headers_mut()
+            .insert(WWW_AUTHENTICATE, self.challenge(err).clone());
+        res
+    }
+}
+
+/// Whether the request is gRPC (`application/grpc`, `application/grpc+proto`, …), which
+/// must be answered with a gRPC status rather than an HTTP error. gRPC-Web is not: its
+/// status travels in the body.
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("application/grpc"))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['+', ';']))
+}
+
+/// The gRPC spec's percent-encoding for `grpc-message`: every byte outside 0x20–0x7E, and `%`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let r = Rejections::new("api");
+        assert_eq!(r.challenge(AuthError::MissingToken), "Bearer realm=\"api\"");
+        assert_eq!(
+            r.challenge(AuthError::Expired),
+            "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"the token has expired\""
+        );
+        assert_eq!(
+            r.challenge(AuthError::MultipleTokens),
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the token was sent more than once\""
+        );
+    }
+
+    #[test]
+    fn custom_bodies_keep_status_and_challenge() {
+        let r = Rejections::new("api");
+        let custom = |err: AuthError| {
+            Response::builder()
+                .status(StatusCode::IM_A_TEAPOT)
+                .header(CONTENT_TYPE, "application/json")
+                .body(err.reason().to_owned())
+                .unwrap()
+        };
+        let res = r.respond(&custom, AuthError::Expired, false);
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            res.headers()[WWW_AUTHENTICATE],
+            r.challenge(AuthError::Expired)
+        );
+        assert_eq!(res.body(), "expired");
+    }
+
+    #[test]
+    fn grpc_rejections_are_trailers_only() {
+        let r = Rejections::new("api");
+        let res: Response<String> = r.respond(&DefaultErrorResponse, AuthError::Expired, true);
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/grpc");
+        assert_eq!(res.headers()["grpc-status"], "16");
+        assert_eq!(res.headers()["grpc-message"], "the token has expired");
+        assert!(res.body().is_empty());
+    }
+
+    #[test]
+    fn grpc_requests_are_recognised_by_content_type() {
+        let grpc = |ct: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+            is_grpc(&h)
+        };
+        assert!(grpc("application/grpc"));
+        assert!(grpc("application/grpc+proto"));
+        assert!(grpc("application/grpc;charset=utf-8"));
+        assert!(!grpc("application/grpc-web"));
+        assert!(!grpc("application/json"));
+        assert!(!is_grpc(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn grpc_message_is_percent_encoded() {
+        assert_eq!(percent_encode("a b%c\né"), "a b%25c%0A%C3%A9");
+    }
+}

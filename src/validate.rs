@@ -1,0 +1,363 @@
+//! The claim rules: types, times, issuer, audience and required claims.
+//!
+//! Claims are read strictly: a registered claim of the wrong JSON type (a string `exp`, a
+//! `null` `nbf`, a float, a negative number, a number beyond year 9999) rejects the token
+//! instead of being ignored.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::claims::{Audience, Claim};
+use crate::jws::{is_json_object, strict_string};
+use crate::{AuthError, ConfigError};
+
+/// The largest leeway `build()` accepts.
+pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The default leeway for `exp` and `nbf`: tolerates small clock skew between servers.
+pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// 9999-12-31T23:59:59Z. Later dates are not plausible and are refused, so that `exp` cannot
+/// be set to "never" with a huge number.
+const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
+/// The claim rules, checked once at `build()`.
+#[derive(Debug, Clone)]
+pub(crate) struct Validation {
+    required: Vec<Claim>,
+    leeway: u64,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    /// Accept a token that names an audience when none is configured.
+    any_audience: bool,
+}
+
+/// What the builder collected; turned into a [`Validation`] by [`Rules::check`].
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    pub(crate) required: HashSet<Claim>,
+    pub(crate) leeway: Duration,
+    pub(crate) issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) any_audience: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            required: HashSet::from([Claim::Exp]),
+            leeway: DEFAULT_LEEWAY,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            any_audience: false,
+        }
+    }
+}
+
+impl Rules {
+    pub(crate) fn check(self) -> Result<Validation, ConfigError> {
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                seconds: self.leeway.as_secs(),
+            });
+        }
+        if self.issuers.iter().any(String::is_empty) {
+            return Err(ConfigError::EmptyClaimValue("issuer"));
+        }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::EmptyClaimValue("audience"));
+        }
+        let mut required: Vec<Claim> = self.required.into_iter().collect();
+        // A configured issuer or audience is only checked if the claim is there: require it.
+        if !self.issuers.is_empty() {
+            required.push(Claim::Iss);
+        }
+        if !self.audiences.is_empty() {
+            required.push(Claim::Aud);
+        }
+        required.sort_by_key(|c| *c as u8);
+        required.dedup();
+        Ok(Validation {
+            required,
+            leeway: self.leeway.as_secs(),
+            issuers: self.issuers,
+            audiences: self.audiences,
+            any_audience: self.any_audience,
+        })
+    }
+}
+
+/// The registered claims as the validator reads them: every one typed strictly.
+#[derive(Deserialize)]
+struct Registered {
+    #[serde(default, deserialize_with = "strict_string")]
+    iss: Option<String>,
+    #[serde(default, deserialize_with = "strict_string")]
+    sub: Option<String>,
+    #[serde(default, deserialize_with = "strict_audience")]
+    aud: Option<Audience>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    exp: Option<u64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    nbf: Option<u64>,
+    #[serde(default, deserialize_with = "numeric_date")]
+    iat: Option<u64>,
+    #[serde(default, deserialize_with = "strict_string")]
+    jti: Option<String>,
+}
+
+impl Registered {
+    fn has(&self, claim: Claim) -> bool {
+        match claim {
+            Claim::Iss => self.iss.is_some(),
+            Claim::Sub => self.sub.is_some(),
+            Claim::Aud => self.aud.is_some(),
+            Claim::Exp => self.exp.is_some(),
+            Claim::Nbf => self.nbf.is_some(),
+            Claim::Iat => self.iat.is_some(),
+            Claim::Jti => self.jti.is_some(),
+        }
+    }
+}
+
+impl Validation {
+    /// Checks the claims set (the decoded payload) at time `now`, in seconds since the epoch.
+    pub(crate) fn check(&self, payload: &[u8], now: u64) -> Result<(), AuthError> {
+        if !is_json_object(payload) {
+            return Err(AuthError::InvalidClaims);
+        }
+        let claims: Registered =
+            serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
+        if !self.required.iter().all(|c| claims.has(*c)) {
+            return Err(AuthError::MissingClaim);
+        }
+        if let Some(exp) = claims.exp {
+            // RFC 7519 §4.1.4: not accepted "on or after" exp.
+            if now >= exp.saturating_add(self.leeway) {
+                return Err(AuthError::Expired);
+            }
+        }
+        if let Some(nbf) = claims.nbf {
+            if now.saturating_add(self.leeway) < nbf {
+                return Err(AuthError::NotYetValid);
+            }
+        }
+        if !self.issuers.is_empty() {
+            let iss = claims.iss.as_deref().unwrap_or_default();
+            if !self.issuers.iter().any(|i| i == iss) {
+                return Err(AuthError::InvalidIssuer);
+            }
+        }
+        match &claims.aud {
+            Some(aud) if !self.audiences.is_empty() => {
+                if !self.audiences.iter().any(|a| aud.contains(a)) {
+                    return Err(AuthError::InvalidAudience);
+                }
+            }
+            // RFC 7519 §4.1.3: a principal that does not identify itself with a value of a
+            // present `aud` must reject the token; with no audience configured, none matches.
+            Some(_) if !self.any_audience => return Err(AuthError::InvalidAudience),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    // `u64` refuses strings, floats, negatives, null and numbers beyond u64.
+    let secs = u64::deserialize(d)?;
+    if secs > MAX_NUMERIC_DATE {
+        return Err(serde::de::Error::custom("NumericDate beyond year 9999"));
+    }
+    Ok(Some(secs))
+}
+
+fn strict_audience<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Audience>, D::Error> {
+    Audience::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn rules() -> Rules {
+        Rules::default()
+    }
+
+    fn check(rules: Rules, payload: &str) -> Result<(), AuthError> {
+        rules.check().unwrap().check(payload.as_bytes(), NOW)
+    }
+
+    #[test]
+    fn exp_is_required_by_default() {
+        assert_eq!(check(rules(), "{}"), Err(AuthError::MissingClaim));
+        assert_eq!(check(rules(), r#"{"exp":1700000100}"#), Ok(()));
+    }
+
+    #[test]
+    fn exp_is_checked_with_leeway() {
+        let r = |leeway| Rules {
+            leeway: Duration::from_secs(leeway),
+            ..rules()
+        };
+        assert_eq!(
+            check(r(0), r#"{"exp":1700000000}"#),
+            Err(AuthError::Expired)
+        );
+        assert_eq!(check(r(0), r#"{"exp":1700000001}"#), Ok(()));
+        assert_eq!(check(r(30), r#"{"exp":1699999971}"#), Ok(()));
+        assert_eq!(
+            check(r(30), r#"{"exp":1699999970}"#),
+            Err(AuthError::Expired)
+        );
+    }
+
+    #[test]
+    fn nbf_is_checked_when_present() {
+        let r = || Rules {
+            leeway: Duration::ZERO,
+            ..rules()
+        };
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000,"nbf":1700000001}"#),
+            Err(AuthError::NotYetValid)
+        );
+        assert_eq!(check(r(), r#"{"exp":1800000000,"nbf":1700000000}"#), Ok(()));
+    }
+
+    #[test]
+    fn registered_claims_of_the_wrong_type_are_refused() {
+        for (claim, value) in [
+            ("exp", r#""1800000000""#),
+            ("exp", "null"),
+            ("exp", "-1"),
+            ("exp", "1800000000.5"),
+            ("exp", "1.8e9"),
+            ("exp", "true"),
+            ("exp", "{}"),
+            ("exp", "[1800000000]"),
+            ("exp", "18446744073709551616"),
+            ("exp", "253402300800"),
+            ("nbf", r#""0""#),
+            ("nbf", "null"),
+            ("iat", "false"),
+            ("iss", "1"),
+            ("iss", "null"),
+            ("sub", "[]"),
+            ("jti", "{}"),
+            ("aud", "1"),
+            ("aud", "null"),
+            ("aud", "[1]"),
+        ] {
+            let payload = if claim == "exp" {
+                format!(r#"{{"exp":{value}}}"#)
+            } else {
+                format!(r#"{{"exp":1800000000,"{claim}":{value}}}"#)
+            };
+            assert_eq!(
+                check(rules(), &payload),
+                Err(AuthError::InvalidClaims),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn payload_must_be_an_object_without_duplicate_claims() {
+        for p in ["[1800000000]", "1800000000", "null", r#""x""#, ""] {
+            assert_eq!(check(rules(), p), Err(AuthError::InvalidClaims), "{p}");
+        }
+        assert_eq!(
+            check(rules(), r#"{"exp":1800000000,"exp":1}"#),
+            Err(AuthError::InvalidClaims)
+        );
+    }
+
+    #[test]
+    fn issuer_is_checked_and_required_when_configured() {
+        let r = || Rules {
+            issuers: vec!["https://a".into(), "https://b".into()],
+            ..rules()
+        };
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000,"iss":"https://b"}"#),
+            Ok(())
+        );
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000,"iss":"https://c"}"#),
+            Err(AuthError::InvalidIssuer)
+        );
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000}"#),
+            Err(AuthError::MissingClaim)
+        );
+    }
+
+    #[test]
+    fn audience_is_checked_against_one_or_many() {
+        let r = || Rules {
+            audiences: vec!["api".into()],
+            ..rules()
+        };
+        assert_eq!(check(r(), r#"{"exp":1800000000,"aud":"api"}"#), Ok(()));
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000,"aud":["web","api"]}"#),
+            Ok(())
+        );
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000,"aud":["web"]}"#),
+            Err(AuthError::InvalidAudience)
+        );
+        assert_eq!(
+            check(r(), r#"{"exp":1800000000}"#),
+            Err(AuthError::MissingClaim)
+        );
+    }
+
+    #[test]
+    fn a_token_with_an_audience_needs_a_configured_audience_unless_relaxed() {
+        let payload = r#"{"exp":1800000000,"aud":"api"}"#;
+        assert_eq!(check(rules(), payload), Err(AuthError::InvalidAudience));
+        let relaxed = Rules {
+            any_audience: true,
+            ..rules()
+        };
+        assert_eq!(check(relaxed, payload), Ok(()));
+    }
+
+    #[test]
+    fn required_claims_are_enforced_and_exp_can_be_relaxed() {
+        let r = Rules {
+            required: HashSet::from([Claim::Sub, Claim::Jti]),
+            ..rules()
+        };
+        let v = r.check().unwrap();
+        assert_eq!(
+            v.check(br#"{"sub":"a"}"#, NOW),
+            Err(AuthError::MissingClaim)
+        );
+        assert_eq!(v.check(br#"{"sub":"a","jti":"1"}"#, NOW), Ok(()));
+    }
+
+    #[test]
+    fn configuration_mistakes_fail_at_build() {
+        let too_lax = Rules {
+            leeway: Duration::from_secs(301),
+            ..rules()
+        };
+        assert!(matches!(
+            too_lax.check(),
+            Err(ConfigError::LeewayTooLarge { seconds: 301 })
+        ));
+        let empty = Rules {
+            issuers: vec![String::new()],
+            ..rules()
+        };
+        assert!(matches!(
+            empty.check(),
+            Err(ConfigError::EmptyClaimValue("issuer"))
+        ));
+    }
+}
