@@ -1,0 +1,169 @@
+//! Helpers shared by the integration tests: keys, token minting and forging, a test server.
+#![allow(dead_code)] // Each test file uses its own part.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tower_jwt_auth::jsonwebtoken::{self, Header};
+use tower_jwt_auth::{Algorithm, EncodingKey, RegisteredClaims};
+
+pub const SECRET: &[u8] = b"test-secret-of-at-least-thirty-two-bytes!";
+
+pub const RSA_PRIVATE: &[u8] = include_bytes!("../data/rsa_private.pem");
+pub const RSA_PUBLIC: &[u8] = include_bytes!("../data/rsa_public.pem");
+pub const RSA_PUBLIC_PKCS1_DER: &[u8] = include_bytes!("../data/rsa_public_pkcs1.der");
+pub const RSA2_PRIVATE: &[u8] = include_bytes!("../data/rsa2_private.pem");
+pub const RSA2_PUBLIC: &[u8] = include_bytes!("../data/rsa2_public.pem");
+pub const EC_PRIVATE: &[u8] = include_bytes!("../data/ec_private.pem");
+pub const EC_PUBLIC: &[u8] = include_bytes!("../data/ec_public.pem");
+pub const EC_PUBLIC_POINT: &[u8] = include_bytes!("../data/ec_public_point.der");
+pub const ED_PRIVATE: &[u8] = include_bytes!("../data/ed_private.pem");
+pub const ED_PUBLIC: &[u8] = include_bytes!("../data/ed_public.pem");
+pub const ED_PUBLIC_RAW: &[u8] = include_bytes!("../data/ed_public_raw.der");
+
+/// The claims type of the tests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestClaims {
+    #[serde(flatten)]
+    pub registered: RegisteredClaims,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Claims for user `alice`, valid for ten minutes.
+pub fn valid_claims() -> Value {
+    json!({ "sub": "alice", "exp": now() + 600, "role": "admin" })
+}
+
+/// The signing key for an algorithm: the test secret or the test private key of its family.
+pub fn encoding_key(alg: Algorithm) -> EncodingKey {
+    match alg {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => EncodingKey::from_secret(
+            b"test-secret-of-at-least-sixty-four-bytes-for-hs512-0123456789abcdef!",
+        )
+        .unwrap(),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(EC_PRIVATE).unwrap(),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(ED_PRIVATE).unwrap(),
+        _ => EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+    }
+}
+
+/// A token signed properly with `key`.
+pub fn mint_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    tower_jwt_auth::install_crypto_provider().unwrap();
+    jsonwebtoken::encode(header, claims, key).unwrap()
+}
+
+/// An HS256 token signed with [`SECRET`].
+pub fn mint(claims: &Value) -> String {
+    mint_with(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+}
+
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A token with exactly this header and payload JSON and this signature.
+pub fn forge(header: &str, payload: &str, signature: &[u8]) -> String {
+    format!("{}.{}.{}", b64(header), b64(payload), b64(signature))
+}
+
+/// A token with exactly this header and payload JSON, HS256-signed with [`SECRET`]: the
+/// signature is right, so only the header or the claims can make it fail.
+pub fn sign_raw(header: &str, payload: &str) -> String {
+    tower_jwt_auth::install_crypto_provider().unwrap();
+    let input = format!("{}.{}", b64(header), b64(payload));
+    let key = EncodingKey::from_secret(SECRET).unwrap();
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap();
+    format!("{input}.{sig}")
+}
+
+/// Counts how often the protected handler ran.
+#[derive(Clone, Default)]
+pub struct Calls(Arc<AtomicUsize>);
+
+impl Calls {
+    pub fn hit(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves an axum router on a loopback port chosen by the OS.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// An answer read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn challenge(&self) -> &str {
+        self.headers
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+/// Sends `GET path` with these headers over a real connection.
+pub async fn fetch(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = Request::get(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    send(req.body(Full::new(Bytes::new())).unwrap()).await
+}
+
+pub async fn send(req: Request<Full<Bytes>>) -> Answer {
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let res = client.request(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// The RFC 6750 challenge for an `invalid_token` rejection with this description.
+pub fn invalid_token(description: &str) -> String {
+    format!("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{description}\"")
+}
