@@ -1,0 +1,125 @@
+//! The layer in a plain hyper 1 server (hyper-util) built with `tower::ServiceBuilder`, and
+//! its behaviour as a Tower service.
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use common::*;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use serde_json::json;
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tower_jwt_auth::{Algorithm, AuthError, DecodingKey, JwtAuthLayer};
+
+fn layer() -> JwtAuthLayer<TestClaims> {
+    JwtAuthLayer::new(DecodingKey::from_secret(SECRET).unwrap(), Algorithm::HS256).unwrap()
+}
+
+async fn start(calls: &Calls) -> SocketAddr {
+    let calls = calls.clone();
+    let service = ServiceBuilder::new()
+        .layer(layer())
+        .service(tower::service_fn(move |req: Request<Incoming>| {
+            calls.hit();
+            let sub = req
+                .extensions()
+                .get::<TestClaims>()
+                .and_then(|c| c.registered.sub.clone());
+            async move {
+                Ok::<_, Infallible>(Response::new(Full::<Bytes>::from(sub.unwrap_or_default())))
+            }
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn hyper_server_lets_valid_tokens_through_and_rejects_the_rest() {
+    let calls = Calls::default();
+    let addr = start(&calls).await;
+    let ok = fetch(
+        addr,
+        "/",
+        &[("authorization", &bearer(&mint(&valid_claims())))],
+    )
+    .await;
+    assert_eq!((ok.status.as_u16(), ok.body.as_str()), (200, "alice"));
+
+    let missing = fetch(addr, "/", &[]).await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.challenge(), "Bearer realm=\"api\"");
+
+    let expired = mint(&json!({ "sub": "alice", "exp": now() - 60 }));
+    let res = fetch(addr, "/", &[("authorization", &bearer(&expired))]).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.challenge(),
+        invalid_token(AuthError::Expired.description())
+    );
+    assert_eq!(calls.count(), 1);
+}
+
+/// An inner service that fails the test if it is called without having been polled ready.
+#[derive(Clone, Default)]
+struct MustBeReady {
+    ready: bool,
+}
+
+impl Service<Request<Full<Bytes>>> for MustBeReady {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.ready = true;
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
+        assert!(std::mem::take(&mut self.ready), "called without poll_ready");
+        std::future::ready(Ok(Response::new(Full::default())))
+    }
+}
+
+#[tokio::test]
+async fn the_inner_service_called_is_the_one_polled_ready() {
+    let token = mint(&valid_claims());
+    let mut svc = ServiceBuilder::new()
+        .layer(layer())
+        .service(MustBeReady::default());
+    for _ in 0..3 {
+        let req = Request::get("/")
+            .header("authorization", bearer(&token))
+            .body(Full::default())
+            .unwrap();
+        let res = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
+
+#[test]
+fn the_layer_is_clone_send_sync_whatever_the_claims_type() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<JwtAuthLayer<std::rc::Rc<()>>>();
+    assert_traits::<JwtAuthLayer<TestClaims>>();
+}

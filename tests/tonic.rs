@@ -1,0 +1,125 @@
+//! The layer in a tonic server, called by a tonic client over a real loopback socket:
+//! rejections arrive as gRPC `UNAUTHENTICATED` statuses.
+
+mod common;
+
+mod greeter {
+    #![allow(clippy::all)]
+    include!("../examples/tonic/proto/greeter.v1.rs");
+}
+
+use std::net::SocketAddr;
+
+use common::*;
+use greeter::greeter_client::GreeterClient;
+use greeter::greeter_server::{Greeter, GreeterServer};
+use greeter::{GreetReply, GreetRequest};
+use serde::Deserialize;
+use serde_json::json;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Response, Status};
+use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
+
+#[derive(Clone, Deserialize)]
+struct Caller {
+    sub: String,
+}
+
+struct Service(Calls);
+
+#[tonic::async_trait]
+impl Greeter for Service {
+    async fn greet(&self, request: Request<GreetRequest>) -> Result<Response<GreetReply>, Status> {
+        self.0.hit();
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .expect("claims from the layer");
+        Ok(Response::new(GreetReply {
+            message: format!("{}, {}", request.into_inner().greeting, caller.sub),
+            subject: caller.sub,
+        }))
+    }
+}
+
+async fn start(calls: &Calls) -> SocketAddr {
+    let auth = JwtAuthLayer::<Caller>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = tonic::transport::Server::builder()
+        .layer(auth)
+        .add_service(GreeterServer::new(Service(calls.clone())));
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tokio::spawn(async move { router.serve_with_incoming(incoming).await.unwrap() });
+    addr
+}
+
+async fn greet(addr: SocketAddr, token: Option<&str>) -> Result<GreetReply, Status> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request = Request::new(GreetRequest {
+        greeting: "hi".into(),
+    });
+    if let Some(token) = token {
+        let value: MetadataValue<_> = bearer(token).parse().unwrap();
+        request.metadata_mut().insert("authorization", value);
+    }
+    GreeterClient::new(channel)
+        .greet(request)
+        .await
+        .map(Response::into_inner)
+}
+
+#[tokio::test]
+async fn a_valid_token_reaches_the_rpc_with_its_claims() {
+    let calls = Calls::default();
+    let addr = start(&calls).await;
+    let reply = greet(addr, Some(&mint(&valid_claims()))).await.unwrap();
+    assert_eq!(reply.subject, "alice");
+    assert_eq!(reply.message, "hi, alice");
+    assert_eq!(calls.count(), 1);
+}
+
+#[tokio::test]
+async fn rejections_are_unauthenticated_statuses() {
+    let calls = Calls::default();
+    let addr = start(&calls).await;
+    let payload = valid_claims().to_string();
+    let cases = [
+        (None, AuthError::MissingToken),
+        (
+            Some(mint(&json!({ "sub": "alice", "exp": now() - 3600 }))),
+            AuthError::Expired,
+        ),
+        (
+            Some(forge(r#"{"alg":"none"}"#, &payload, b"")),
+            AuthError::AlgorithmNone,
+        ),
+        (
+            Some(forge(r#"{"alg":"HS256"}"#, &payload, &[0; 32])),
+            AuthError::InvalidSignature,
+        ),
+        (
+            Some(mint_with(
+                &tower_jwt_auth::jsonwebtoken::Header::new(Algorithm::ES256),
+                &valid_claims(),
+                &encoding_key(Algorithm::ES256),
+            )),
+            AuthError::AlgorithmNotAllowed,
+        ),
+    ];
+    for (token, error) in cases {
+        let status = greet(addr, token.as_deref()).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{error:?}");
+        assert_eq!(status.message(), error.description(), "{error:?}");
+    }
+    assert_eq!(calls.count(), 0);
+}
