@@ -77,10 +77,10 @@ pub(crate) fn token<'r>(
             TokenSource::Header(name) => header(headers, name)?,
             TokenSource::Query(name) => query(uri, name)?,
         };
-        if let Some(token) = token {
-            if found.replace(token).is_some() {
-                return Err(AuthError::MultipleTokens);
-            }
+        if let Some(token) = token
+            && found.replace(token).is_some()
+        {
+            return Err(AuthError::MultipleTokens);
         }
     }
     match found {
@@ -254,7 +254,7 @@ mod tests {
         let cookie = TokenSource::cookie("jwt");
         assert_eq!(
             get(
-                &[cookie.clone()],
+                std::slice::from_ref(&cookie),
                 &[("cookie", "theme=dark; jwt=a.b.c; x=1")],
                 "/"
             ),
@@ -262,7 +262,7 @@ mod tests {
         );
         assert_eq!(
             get(
-                &[cookie.clone()],
+                std::slice::from_ref(&cookie),
                 &[("cookie", "jwt=a.b.c"), ("cookie", "jwt=d.e.f")],
                 "/"
             ),
@@ -272,7 +272,11 @@ mod tests {
 
         let header = TokenSource::header(HeaderName::from_static("x-token"));
         assert_eq!(
-            get(&[header.clone()], &[("x-token", " a.b.c ")], "/"),
+            get(
+                std::slice::from_ref(&header),
+                &[("x-token", " a.b.c ")],
+                "/"
+            ),
             Ok(Some("a.b.c".into()))
         );
         assert_eq!(
@@ -282,12 +286,16 @@ mod tests {
 
         let query = TokenSource::query("access_token");
         assert_eq!(
-            get(&[query.clone()], &[], "/p?x=1&access_token=a.b.c"),
+            get(
+                std::slice::from_ref(&query),
+                &[],
+                "/p?x=1&access_token=a.b.c"
+            ),
             Ok(Some("a.b.c".into()))
         );
         assert_eq!(
             get(
-                &[query.clone()],
+                std::slice::from_ref(&query),
                 &[],
                 "/p?access_token=a.b.c&access_token=a.b.c"
             ),

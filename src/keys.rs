@@ -67,10 +67,10 @@ impl KeySet {
             return Err(ConfigError::NoKeys);
         }
         for (i, entry) in keys.iter().enumerate() {
-            if let Some(kid) = &entry.kid {
-                if keys[..i].iter().any(|e| e.kid.as_ref() == Some(kid)) {
-                    return Err(ConfigError::DuplicateKid(kid.clone()));
-                }
+            if let Some(kid) = &entry.kid
+                && keys[..i].iter().any(|e| e.kid.as_ref() == Some(kid))
+            {
+                return Err(ConfigError::DuplicateKid(kid.clone()));
             }
             for alg in &entry.algorithms {
                 (provider.verifier_factory)(alg, &entry.key)
@@ -187,12 +187,12 @@ fn jwk_key(jwk: &Jwk, allowed: Option<&[Algorithm]>) -> Result<Option<KeyEntry>,
     if algorithms.is_empty() {
         return Err(ConfigError::JwkWithoutAlgorithm { kid });
     }
-    if let (Some(curve_alg), [alg]) = (jwk_curve_algorithm(&jwk.algorithm), &algorithms[..]) {
-        if curve_alg != *alg {
-            return Err(ConfigError::InvalidKey(format!(
-                "JWK {kid:?}: its curve does not fit `alg` {alg:?}"
-            )));
-        }
+    if let (Some(curve_alg), [alg]) = (jwk_curve_algorithm(&jwk.algorithm), &algorithms[..])
+        && curve_alg != *alg
+    {
+        return Err(ConfigError::InvalidKey(format!(
+            "JWK {kid:?}: its curve does not fit `alg` {alg:?}"
+        )));
     }
     let key = match DecodingKey::from_jwk(jwk) {
         Ok(key) => key,

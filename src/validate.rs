@@ -137,10 +137,10 @@ impl Validation {
                 return Err(AuthError::Expired);
             }
         }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(self.leeway) < nbf {
-                return Err(AuthError::NotYetValid);
-            }
+        if let Some(nbf) = claims.nbf
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(AuthError::NotYetValid);
         }
         if !self.issuers.is_empty() {
             let iss = claims.iss.as_deref().unwrap_or_default();
@@ -149,10 +149,11 @@ impl Validation {
             }
         }
         match &claims.aud {
-            Some(aud) if !self.audiences.is_empty() => {
-                if !self.audiences.iter().any(|a| aud.contains(a)) {
-                    return Err(AuthError::InvalidAudience);
-                }
+            Some(aud)
+                if !self.audiences.is_empty()
+                    && !self.audiences.iter().any(|a| aud.contains(a)) =>
+            {
+                return Err(AuthError::InvalidAudience);
             }
             // RFC 7519 §4.1.3: a principal that does not identify itself with a value of a
             // present `aud` must reject the token; with no audience configured, none matches.

@@ -6,7 +6,10 @@ use tower_jwt_auth::{Algorithm, ConfigError, JwtAuthLayer, RegisteredClaims};
 
 fn build() -> Result<JwtAuthLayer<RegisteredClaims>, ConfigError> {
     JwtAuthLayer::builder()
-        .hmac_secret(b"test-secret-of-at-least-thirty-two-bytes!", Algorithm::HS256)
+        .hmac_secret(
+            b"test-secret-of-at-least-thirty-two-bytes!",
+            Algorithm::HS256,
+        )
         .build()
 }
 
@@ -16,7 +19,10 @@ fn without_a_backend_build_says_what_to_enable() {
     let err = build().unwrap_err();
     assert_eq!(err, ConfigError::NoCryptoProvider);
     let message = err.to_string();
-    assert!(message.contains("aws-lc-rs") && message.contains("rust-crypto"), "{message}");
+    assert!(
+        message.contains("aws-lc-rs") && message.contains("rust-crypto"),
+        "{message}"
+    );
 }
 
 #[cfg(any(feature = "aws-lc-rs", feature = "rust-crypto"))]
