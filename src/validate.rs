@@ -148,17 +148,17 @@ impl Validation {
                 return Err(AuthError::InvalidIssuer);
             }
         }
-        match &claims.aud {
-            Some(aud)
-                if !self.audiences.is_empty()
-                    && !self.audiences.iter().any(|a| aud.contains(a)) =>
-            {
-                return Err(AuthError::InvalidAudience);
-            }
+        if let Some(aud) = &claims.aud {
             // RFC 7519 §4.1.3: a principal that does not identify itself with a value of a
             // present `aud` must reject the token; with no audience configured, none matches.
-            Some(_) if !self.any_audience => return Err(AuthError::InvalidAudience),
-            _ => {}
+            let accepted = if self.audiences.is_empty() {
+                self.any_audience
+            } else {
+                self.audiences.iter().any(|a| aud.contains(a))
+            };
+            if !accepted {
+                return Err(AuthError::InvalidAudience);
+            }
         }
         Ok(())
     }
