@@ -1,0 +1,136 @@
+//! Per-request cost of the layer next to jsonwebtoken on the same token, for each algorithm.
+//!
+//! For each algorithm: the no-op inner service alone (building the request included), the
+//! bare signature check (`jsonwebtoken::crypto::verify`), a raw `jsonwebtoken::decode`, the
+//! whole layer (extract, verify, validate, insert claims, call the no-op service), and the
+//! layer answering from its verified-token cache. `scripts/bench-report.py` turns the
+//! results into the ratio tables of BENCHMARKS.md.
+//!
+//! The crypto backend is the one the features select: `cargo bench` for aws-lc-rs,
+//! `cargo bench --no-default-features --features rust-crypto` for RustCrypto.
+
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request, Response};
+use serde::{Deserialize, Serialize};
+use tower::{Layer, Service};
+use tower_jwt_auth::jsonwebtoken::{self, Header, Validation};
+use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
+
+/// A typical access token's claims.
+#[derive(Clone, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+    iat: u64,
+    name: String,
+    role: String,
+}
+
+const SECRET: &[u8] = b"bench-secret-of-at-least-thirty-two-bytes!";
+
+fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
+    let data = |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    match alg {
+        Algorithm::HS256 => (
+            EncodingKey::from_secret(SECRET).unwrap(),
+            DecodingKey::from_secret(SECRET).unwrap(),
+        ),
+        Algorithm::RS256 => (
+            EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap(),
+            DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap(),
+        ),
+        Algorithm::ES256 => (
+            EncodingKey::from_ec_pem(&data("ec_private.pem")).unwrap(),
+            DecodingKey::from_ec_pem(&data("ec_public.pem")).unwrap(),
+        ),
+        Algorithm::EdDSA => (
+            EncodingKey::from_ed_pem(&data("ed_private.pem")).unwrap(),
+            DecodingKey::from_ed_pem(&data("ed_public.pem")).unwrap(),
+        ),
+        _ => unreachable!(),
+    }
+}
+
+/// The inner service: answers at once.
+#[derive(Clone)]
+struct Noop;
+
+impl Service<Request<()>> for Noop {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<()>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<()>) -> Self::Future {
+        black_box(&req);
+        ready(Ok(Response::new(())))
+    }
+}
+
+/// One request through a service, polled to completion (every future here is ready at once).
+fn call<S>(svc: &mut S, bearer: &HeaderValue) -> u16
+where
+    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
+{
+    let req = Request::builder()
+        .header(AUTHORIZATION, bearer.clone())
+        .body(())
+        .unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    let fut = pin!(svc.call(req));
+    match fut.poll(&mut cx) {
+        Poll::Ready(Ok(res)) => res.status().as_u16(),
+        _ => unreachable!("the no-op service answers at once"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    install_crypto_provider().unwrap();
+    for alg in [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+        let (encoding, decoding) = keys(alg);
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "user-1234".into(),
+            exp: now + 3600,
+            iat: now,
+            name: "Jane Doe".into(),
+            role: "admin".into(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(alg), &claims, &encoding).unwrap();
+        let bearer = HeaderValue::try_from(format!("Bearer {token}")).unwrap();
+        let (message, signature) = token.rsplit_once('.').unwrap();
+        let validation = Validation::new(alg);
+
+        let layer = JwtAuthLayer::<Claims>::new(decoding.clone(), alg).unwrap();
+        let mut plain = layer.layer(Noop);
+        let mut noop = Noop;
+        assert_eq!(call(&mut plain, &bearer), 200);
+
+        let mut group = c.benchmark_group(format!("{alg:?}"));
+        group.bench_function("noop_service", |b| b.iter(|| call(&mut noop, &bearer)));
+        group.bench_function("signature", |b| {
+            b.iter(|| {
+                jsonwebtoken::crypto::verify(black_box(signature), message.as_bytes(), &decoding, alg)
+                    .unwrap()
+            })
+        });
+        group.bench_function("decode", |b| {
+            b.iter(|| jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap())
+        });
+        group.bench_function("layer", |b| b.iter(|| call(&mut plain, black_box(&bearer))));
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
