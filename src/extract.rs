@@ -107,18 +107,30 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     let Some(value) = single(headers, &AUTHORIZATION)? else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| AuthError::MalformedRequest)?;
-    let (scheme, rest) = value.split_at(value.find([' ', '\t']).unwrap_or(value.len()));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let value = value.as_bytes();
+    let split = value
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\t'))
+        .unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(split);
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Ok(None);
     }
     // RFC 7235 §2.1: the scheme and the credentials are separated by 1*SP; a tab is left
     // in place so that the syntax check refuses it.
-    let token = rest.trim_start_matches(' ').trim_end_matches([' ', '\t']);
+    let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |i| i + 1);
+    let token = &rest[start..end.max(start)];
     if !is_b64token(token) {
         return Err(AuthError::MalformedRequest);
     }
-    Ok(Some(token))
+    // Only ASCII passed the syntax check, so this cannot fail.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| AuthError::MalformedRequest)
 }
 
 fn cookie<'r>(headers: &'r HeaderMap, name: &str) -> Result<Option<&'r str>, AuthError> {
@@ -159,12 +171,19 @@ fn query<'r>(uri: &'r Uri, name: &str) -> Result<Option<&'r str>, AuthError> {
 }
 
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+fn is_b64token(token: &[u8]) -> bool {
+    let body = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
+    // No early exit: a plain fold over every byte lets the compiler vectorise the check.
+    body > 0
+        && token[..body]
+            .iter()
+            .fold(true, |ok, b| ok & is_b64token_char(*b))
+}
+
+fn is_b64token_char(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'~') | (b == b'+') | (b == b'/')
 }
 
 /// RFC 7230 §3.2.6 `tchar`, which RFC 6265 uses for cookie names.
@@ -327,6 +346,14 @@ mod tests {
         assert_eq!(bearer_only(&big), Err(AuthError::TokenTooLarge));
         let fits = format!("Bearer {}", "a".repeat(MAX));
         assert!(bearer_only(&fits).is_ok());
+    }
+
+    #[test]
+    fn b64token_characters_are_exactly_rfc_6750s() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(is_b64token_char(b), expected, "byte {b:#04x}");
+        }
     }
 
     #[test]

@@ -5,13 +5,14 @@
 //! the verifier to trust the token itself (`jwk`, `jku`, `x5u`, `x5c`) or to understand an
 //! extension (`crit`, `b64: false`).
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
-use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Deserializer};
+use base64::{DecodeSliceError, Engine};
+use serde::Deserialize;
 
-use crate::{Algorithm, AuthError};
+use crate::{Algorithm, AuthError, json};
 
 /// A compact JWS split into its parts; the header is decoded, the rest is still encoded.
 #[derive(Debug)]
@@ -39,7 +40,7 @@ pub(crate) fn parse(token: &str) -> Result<Jws<'_>, AuthError> {
         return Err(AuthError::MalformedToken);
     };
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    let header = read_header(&decode(header)?)?;
+    let header = decode_then(header, read_header)?;
     Ok(Jws {
         header,
         signing_input,
@@ -56,29 +57,44 @@ pub(crate) fn decode(segment: &str) -> Result<Vec<u8>, AuthError> {
         .map_err(|_| AuthError::MalformedToken)
 }
 
+/// Decodes one segment as [`decode`] does and hands the bytes to `read`; segments of usual
+/// size are decoded on the stack rather than the heap.
+pub(crate) fn decode_then<R>(
+    segment: &str,
+    read: impl FnOnce(&[u8]) -> Result<R, AuthError>,
+) -> Result<R, AuthError> {
+    let mut buf = [0u8; 1024];
+    match URL_SAFE_NO_PAD.decode_slice(segment, &mut buf) {
+        Ok(len) => read(&buf[..len]),
+        Err(DecodeSliceError::OutputSliceTooSmall) => read(&decode(segment)?),
+        Err(DecodeSliceError::DecodeError(_)) => Err(AuthError::MalformedToken),
+    }
+}
+
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: String,
-    #[serde(default, deserialize_with = "strict_string")]
-    kid: Option<String>,
-    #[serde(default, deserialize_with = "strict_string")]
-    cty: Option<String>,
-    #[serde(default, deserialize_with = "strict_bool")]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    cty: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "json::boolean")]
     b64: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "json::present")]
     crit: Option<()>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "json::present")]
     jwk: Option<()>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "json::present")]
     jku: Option<()>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "json::present")]
     x5u: Option<()>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "json::present")]
     x5c: Option<()>,
 }
 
 fn read_header(json: &[u8]) -> Result<Header, AuthError> {
-    if !is_json_object(json) {
+    if !json::is_object(json) {
         return Err(AuthError::MalformedToken);
     }
     // serde rejects duplicate known members ("duplicate field"), so `alg` cannot be smuggled twice.
@@ -100,29 +116,10 @@ fn read_header(json: &[u8]) -> Result<Header, AuthError> {
     if raw.b64 == Some(false) || nested {
         return Err(AuthError::UnsupportedHeader);
     }
-    Ok(Header { alg, kid: raw.kid })
-}
-
-/// JSON values that serde could also read as a struct (an array) are refused: a header or
-/// a claims set is an object.
-pub(crate) fn is_json_object(json: &[u8]) -> bool {
-    json.iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .is_some_and(|b| *b == b'{')
-}
-
-/// A member that must be a string when present: `null` is refused, not read as absent.
-pub(crate) fn strict_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
-}
-
-fn strict_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    bool::deserialize(d).map(Some)
-}
-
-/// Records that a member is present, whatever its value (even `null`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
-    serde::de::IgnoredAny::deserialize(d).map(|_| Some(()))
+    Ok(Header {
+        alg,
+        kid: raw.kid.map(Cow::into_owned),
+    })
 }
 
 #[cfg(test)]

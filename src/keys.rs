@@ -6,14 +6,27 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 
-use crate::{Algorithm, ConfigError};
+use crate::{Algorithm, ConfigError, verifier};
 
 /// One verification key and the algorithms it serves (all of one family).
 #[derive(Clone, Debug)]
 pub(crate) struct KeyEntry {
+    /// Unique for the life of the process: names this key's cached verifiers.
+    pub(crate) id: u64,
     pub(crate) kid: Option<String>,
     pub(crate) key: DecodingKey,
     pub(crate) algorithms: Vec<Algorithm>,
+}
+
+impl KeyEntry {
+    fn new(kid: Option<String>, key: DecodingKey, algorithms: Vec<Algorithm>) -> Self {
+        KeyEntry {
+            id: verifier::next_key_id(),
+            kid,
+            key,
+            algorithms,
+        }
+    }
 }
 
 /// An immutable set of keys.
@@ -117,11 +130,7 @@ fn explicit_key(
         return Err(ConfigError::AlgorithmNotAllowed { algorithm });
     }
     check_hmac_strength(&key, algorithm)?;
-    Ok(KeyEntry {
-        kid,
-        key,
-        algorithms: vec![algorithm],
-    })
+    Ok(KeyEntry::new(kid, key, vec![algorithm]))
 }
 
 /// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. Shorter
@@ -201,11 +210,7 @@ fn jwk_key(jwk: &Jwk, allowed: Option<&[Algorithm]>) -> Result<Option<KeyEntry>,
     for alg in &algorithms {
         check_hmac_strength(&key, *alg)?;
     }
-    Ok(Some(KeyEntry {
-        kid,
-        key,
-        algorithms,
-    }))
+    Ok(Some(KeyEntry::new(kid, key, algorithms)))
 }
 
 fn jwk_family(params: &AlgorithmParameters) -> Option<AlgorithmFamily> {

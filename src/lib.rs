@@ -53,12 +53,14 @@ mod crypto;
 mod error;
 mod extract;
 mod future;
+mod json;
 mod jws;
 mod keys;
 mod layer;
 mod response;
 mod service;
 mod validate;
+mod verifier;
 mod verify;
 
 pub use jsonwebtoken;

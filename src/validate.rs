@@ -4,14 +4,14 @@
 //! `null` `nbf`, a float, a negative number, a number beyond year 9999) rejects the token
 //! instead of being ignored.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::claims::{Audience, Claim};
-use crate::jws::{is_json_object, strict_string};
-use crate::{AuthError, ConfigError};
+use crate::claims::Claim;
+use crate::{AuthError, ConfigError, json};
 
 /// The largest leeway `build()` accepts.
 pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -87,26 +87,27 @@ impl Rules {
     }
 }
 
-/// The registered claims as the validator reads them: every one typed strictly.
+/// The registered claims as the validator reads them: every one typed strictly, strings
+/// borrowed from the payload.
 #[derive(Deserialize)]
-struct Registered {
-    #[serde(default, deserialize_with = "strict_string")]
-    iss: Option<String>,
-    #[serde(default, deserialize_with = "strict_string")]
-    sub: Option<String>,
-    #[serde(default, deserialize_with = "strict_audience")]
-    aud: Option<Audience>,
+struct Registered<'a> {
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    iss: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    sub: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::strings")]
+    aud: Option<Vec<Cow<'a, str>>>,
     #[serde(default, deserialize_with = "numeric_date")]
     exp: Option<u64>,
     #[serde(default, deserialize_with = "numeric_date")]
     nbf: Option<u64>,
     #[serde(default, deserialize_with = "numeric_date")]
     iat: Option<u64>,
-    #[serde(default, deserialize_with = "strict_string")]
-    jti: Option<String>,
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    jti: Option<Cow<'a, str>>,
 }
 
-impl Registered {
+impl Registered<'_> {
     fn has(&self, claim: Claim) -> bool {
         match claim {
             Claim::Iss => self.iss.is_some(),
@@ -123,7 +124,7 @@ impl Registered {
 impl Validation {
     /// Checks the claims set (the decoded payload) at time `now`, in seconds since the epoch.
     pub(crate) fn check(&self, payload: &[u8], now: u64) -> Result<(), AuthError> {
-        if !is_json_object(payload) {
+        if !json::is_object(payload) {
             return Err(AuthError::InvalidClaims);
         }
         let claims: Registered =
@@ -154,7 +155,7 @@ impl Validation {
             let accepted = if self.audiences.is_empty() {
                 self.any_audience
             } else {
-                self.audiences.iter().any(|a| aud.contains(a))
+                aud.iter().any(|a| self.audiences.iter().any(|ours| ours == a))
             };
             if !accepted {
                 return Err(AuthError::InvalidAudience);
@@ -171,10 +172,6 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
         return Err(serde::de::Error::custom("NumericDate beyond year 9999"));
     }
     Ok(Some(secs))
-}
-
-fn strict_audience<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Audience>, D::Error> {
-    Audience::deserialize(d).map(Some)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::AuthError;
 use crate::builder::Config;
-use crate::jws;
+use crate::{jws, verifier};
 
 impl Config {
     /// Verifies `token` at time `now` (seconds since the epoch) and decodes its claims.
@@ -29,17 +29,22 @@ impl Config {
         if candidates.peek().is_none() {
             return Err(AuthError::UnknownKey);
         }
+        let message = jws.signing_input.as_bytes();
         let verified = candidates.any(|entry| {
-            (self.provider.verifier_factory)(&alg, &entry.key)
-                .is_ok_and(|v| v.verify(jws.signing_input.as_bytes(), &signature).is_ok())
+            verifier::verify(self.provider, entry.id, &entry.key, alg, message, &signature)
         });
         if !verified {
             return Err(AuthError::InvalidSignature);
         }
         // Only now, with the signature checked, is the payload read.
-        let payload = jws::decode(jws.payload).map_err(|_| AuthError::InvalidClaims)?;
-        self.validation.check(&payload, now)?;
-        serde_json::from_slice(&payload).map_err(|_| AuthError::InvalidClaims)
+        let claims = jws::decode_then(jws.payload, |payload| {
+            self.validation.check(payload, now)?;
+            serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)
+        });
+        claims.map_err(|err| match err {
+            AuthError::MalformedToken => AuthError::InvalidClaims,
+            err => err,
+        })
     }
 }
 
