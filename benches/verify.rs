@@ -36,7 +36,8 @@ struct Claims {
 const SECRET: &[u8] = b"bench-secret-of-at-least-thirty-two-bytes!";
 
 fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
-    let data = |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let data =
+        |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     match alg {
         Algorithm::HS256 => (
             EncodingKey::from_secret(SECRET).unwrap(),
@@ -96,7 +97,12 @@ where
 
 fn bench(c: &mut Criterion) {
     install_crypto_provider().unwrap();
-    for alg in [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::EdDSA,
+    ] {
         let (encoding, decoding) = keys(alg);
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
@@ -113,6 +119,13 @@ fn bench(c: &mut Criterion) {
 
         let layer = JwtAuthLayer::<Claims>::new(decoding.clone(), alg).unwrap();
         let mut plain = layer.layer(Noop);
+        let cached = JwtAuthLayer::<Claims>::builder()
+            .key(decoding.clone(), alg)
+            .token_cache(10_000)
+            .build()
+            .unwrap();
+        let mut cached = cached.layer(Noop);
+        assert_eq!(call(&mut cached, &bearer), 200);
         let mut noop = Noop;
         assert_eq!(call(&mut plain, &bearer), 200);
 
@@ -120,14 +133,24 @@ fn bench(c: &mut Criterion) {
         group.bench_function("noop_service", |b| b.iter(|| call(&mut noop, &bearer)));
         group.bench_function("signature", |b| {
             b.iter(|| {
-                jsonwebtoken::crypto::verify(black_box(signature), message.as_bytes(), &decoding, alg)
-                    .unwrap()
+                jsonwebtoken::crypto::verify(
+                    black_box(signature),
+                    message.as_bytes(),
+                    &decoding,
+                    alg,
+                )
+                .unwrap()
             })
         });
         group.bench_function("decode", |b| {
-            b.iter(|| jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap())
+            b.iter(|| {
+                jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap()
+            })
         });
         group.bench_function("layer", |b| b.iter(|| call(&mut plain, black_box(&bearer))));
+        group.bench_function("layer_cached", |b| {
+            b.iter(|| call(&mut cached, black_box(&bearer)))
+        });
         group.finish();
     }
 }

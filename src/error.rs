@@ -222,6 +222,8 @@ pub enum ConfigError {
     InvalidRealm,
     /// The maximum token size is too small to hold any JWT.
     MaxTokenSizeTooSmall,
+    /// The token cache was given room for no token.
+    EmptyTokenCache,
 }
 
 impl fmt::Display for ConfigError {
@@ -282,6 +284,10 @@ impl fmt::Display for ConfigError {
             ConfigError::MaxTokenSizeTooSmall => {
                 f.write_str("the maximum token size must be at least 16 bytes")
             }
+            ConfigError::EmptyTokenCache => f.write_str(
+                "a token cache needs room for at least one token: give a positive size, \
+                 or do not call `token_cache(..)`",
+            ),
         }
     }
 }

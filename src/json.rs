@@ -115,7 +115,13 @@ mod tests {
 
     #[test]
     fn null_and_other_types_are_refused() {
-        for json in [r#"{"s":null}"#, r#"{"s":1}"#, r#"{"many":null}"#, r#"{"many":[1]}"#, r#"{"many":{}}"#] {
+        for json in [
+            r#"{"s":null}"#,
+            r#"{"s":1}"#,
+            r#"{"many":null}"#,
+            r#"{"many":[1]}"#,
+            r#"{"many":{}}"#,
+        ] {
             assert!(serde_json::from_str::<Probe>(json).is_err(), "{json}");
         }
         let p: Probe = serde_json::from_str(r#"{"many":["a","b"]}"#).unwrap();

@@ -33,8 +33,10 @@ impl KeyEntry {
 ///
 /// Selection rule: when the token's `kid` names a key of the set, only the keys with that
 /// exact `kid` are candidates; otherwise only the keys configured without a `kid` are.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct KeySet {
+    /// Unique for the life of the process: what the token cache remembers.
+    id: u64,
     keys: Vec<KeyEntry>,
 }
 
@@ -90,7 +92,15 @@ impl KeySet {
                     .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
             }
         }
-        Ok(KeySet { keys })
+        Ok(KeySet {
+            id: verifier::next_key_id(),
+            keys,
+        })
+    }
+
+    /// This set's unique id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Every algorithm some key serves.

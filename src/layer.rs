@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
-use crate::builder::Config;
 use crate::response::DefaultErrorResponse;
 use crate::service::JwtAuth;
+use crate::verify::Shared;
 use crate::verify::now;
 use crate::{Algorithm, AuthError, ConfigError, DecodingKey, JwtAuthBuilder};
 
@@ -35,7 +35,7 @@ use crate::{Algorithm, AuthError, ConfigError, DecodingKey, JwtAuthBuilder};
 /// let layer = JwtAuthLayer::<Claims>::new(key, Algorithm::HS256).unwrap();
 /// ```
 pub struct JwtAuthLayer<C, R = DefaultErrorResponse> {
-    config: Arc<Config>,
+    pub(crate) shared: Arc<Shared<C>>,
     error_response: R,
     _claims: PhantomData<fn() -> C>,
 }
@@ -62,9 +62,9 @@ where
 }
 
 impl<C, R> JwtAuthLayer<C, R> {
-    pub(crate) fn from_parts(config: Arc<Config>, error_response: R) -> Self {
+    pub(crate) fn from_parts(shared: Arc<Shared<C>>, error_response: R) -> Self {
         JwtAuthLayer {
-            config,
+            shared,
             error_response,
             _claims: PhantomData,
         }
@@ -77,22 +77,22 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// The [`AuthError`] the layer would answer with.
     pub fn verify(&self, token: &str) -> Result<C, AuthError>
     where
-        C: DeserializeOwned,
+        C: DeserializeOwned + Clone,
     {
-        self.config.verify(token, now())
+        self.shared.verify(token, now())
     }
 }
 
 impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
-        JwtAuthLayer::from_parts(self.config.clone(), self.error_response.clone())
+        JwtAuthLayer::from_parts(self.shared.clone(), self.error_response.clone())
     }
 }
 
 impl<C, R> fmt::Debug for JwtAuthLayer<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthLayer")
-            .field("config", &self.config)
+            .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +101,6 @@ impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
     type Service = JwtAuth<S, C, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        JwtAuth::new(inner, self.config.clone(), self.error_response.clone())
+        JwtAuth::new(inner, self.shared.clone(), self.error_response.clone())
     }
 }

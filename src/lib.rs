@@ -48,6 +48,7 @@
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
+mod cache;
 mod claims;
 mod crypto;
 mod error;

@@ -10,25 +10,25 @@ use http::{Method, Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::builder::Config;
 use crate::future::ResponseFuture;
 use crate::response::{ErrorResponse, is_grpc};
+use crate::verify::Shared;
 use crate::verify::now;
 use crate::{AuthError, extract};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {
     inner: S,
-    config: Arc<Config>,
+    shared: Arc<Shared<C>>,
     error_response: R,
     _claims: PhantomData<fn() -> C>,
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
-    pub(crate) fn new(inner: S, config: Arc<Config>, error_response: R) -> Self {
+    pub(crate) fn new(inner: S, shared: Arc<Shared<C>>, error_response: R) -> Self {
         JwtAuth {
             inner,
-            config,
+            shared,
             error_response,
             _claims: PhantomData,
         }
@@ -51,7 +51,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let config = &*self.config;
+        let config = &self.shared.config;
         if config.cors_preflight && is_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
@@ -62,7 +62,7 @@ where
             config.max_token_size,
         );
         let outcome = match found {
-            Ok(Some(token)) => config.verify::<C>(token, now()).map(Some),
+            Ok(Some(token)) => self.shared.verify(token, now()).map(Some),
             Ok(None) if config.optional => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
             Err(err) => Err(err),
@@ -86,7 +86,7 @@ where
 }
 
 #[cfg(feature = "axum")]
-impl<S, C, R> JwtAuth<S, C, R> {
+impl<S, C: Send + Sync + 'static, R> JwtAuth<S, C, R> {
     /// In optional mode, leaves the answer to a missing token in the request, so that the
     /// `Claims` extractor answers exactly as the layer would have.
     fn mark_unauthenticated<ReqBody, ResBody>(&self, req: &mut Request<ReqBody>)
@@ -94,11 +94,12 @@ impl<S, C, R> JwtAuth<S, C, R> {
         R: ErrorResponse<ResBody>,
         ResBody: Default + 'static,
     {
-        let config = self.config.clone();
+        let shared = self.shared.clone();
         let error_response = self.error_response.clone();
         let grpc = is_grpc(req.headers());
         let respond = move || {
-            config
+            shared
+                .config
                 .rejections
                 .respond(&error_response, AuthError::MissingToken, grpc)
         };
@@ -117,7 +118,7 @@ impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
     fn clone(&self) -> Self {
         JwtAuth::new(
             self.inner.clone(),
-            self.config.clone(),
+            self.shared.clone(),
             self.error_response.clone(),
         )
     }
@@ -127,7 +128,7 @@ impl<S: fmt::Debug, C, R> fmt::Debug for JwtAuth<S, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuth")
             .field("inner", &self.inner)
-            .field("config", &self.config)
+            .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
 }

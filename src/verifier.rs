@@ -42,10 +42,15 @@ pub(crate) fn verify(
     VERIFIERS
         .try_with(|cell| {
             let mut cache = cell.borrow_mut();
-            let at = match cache.iter().position(|(id, a, _)| *id == key_id && *a == alg) {
+            let at = match cache
+                .iter()
+                .position(|(id, a, _)| *id == key_id && *a == alg)
+            {
                 Some(at) => at,
                 None => {
-                    let Some(verifier) = fresh() else { return false };
+                    let Some(verifier) = fresh() else {
+                        return false;
+                    };
                     if cache.len() == MAX_PER_THREAD {
                         cache.clear();
                     }

@@ -7,7 +7,34 @@ use serde::de::DeserializeOwned;
 
 use crate::AuthError;
 use crate::builder::Config;
+use crate::cache::TokenCache;
+use crate::validate::Lifetime;
 use crate::{jws, verifier};
+
+/// What a layer and all its services share: the configuration, and the verified-token
+/// cache, if one was asked for.
+pub(crate) struct Shared<C> {
+    pub(crate) config: Config,
+    pub(crate) cache: Option<TokenCache<C>>,
+}
+
+impl<C: DeserializeOwned + Clone> Shared<C> {
+    /// Verifies `token` at time `now`, through the cache when there is one.
+    pub(crate) fn verify(&self, token: &str, now: u64) -> Result<C, AuthError> {
+        let key_set = self.config.keys.id();
+        let Some(cache) = &self.cache else {
+            return self.config.verify(token, now).map(|(claims, _)| claims);
+        };
+        if let Some((claims, lifetime)) = cache.get(token, key_set) {
+            // The signature and the other claims were checked; time has moved on since.
+            self.config.validation.check_lifetime(lifetime, now)?;
+            return Ok(claims);
+        }
+        let (claims, lifetime) = self.config.verify(token, now)?;
+        cache.insert(token, key_set, &claims, lifetime, now);
+        Ok(claims)
+    }
+}
 
 impl Config {
     /// Verifies `token` at time `now` (seconds since the epoch) and decodes its claims.
@@ -15,7 +42,7 @@ impl Config {
         &self,
         token: &str,
         now: u64,
-    ) -> Result<C, AuthError> {
+    ) -> Result<(C, Lifetime), AuthError> {
         if token.len() > self.max_token_size {
             return Err(AuthError::TokenTooLarge);
         }
@@ -31,15 +58,23 @@ impl Config {
         }
         let message = jws.signing_input.as_bytes();
         let verified = candidates.any(|entry| {
-            verifier::verify(self.provider, entry.id, &entry.key, alg, message, &signature)
+            verifier::verify(
+                self.provider,
+                entry.id,
+                &entry.key,
+                alg,
+                message,
+                &signature,
+            )
         });
         if !verified {
             return Err(AuthError::InvalidSignature);
         }
         // Only now, with the signature checked, is the payload read.
         let claims = jws::decode_then(jws.payload, |payload| {
-            self.validation.check(payload, now)?;
-            serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)
+            let lifetime = self.validation.check(payload, now)?;
+            let claims = serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
+            Ok((claims, lifetime))
         });
         claims.map_err(|err| match err {
             AuthError::MalformedToken => AuthError::InvalidClaims,
@@ -54,4 +89,85 @@ pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{Algorithm, JwtAuthLayer, validate::Lifetime};
+
+    const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes";
+    const NOW: u64 = 1_700_000_000;
+
+    fn cached() -> JwtAuthLayer<Value> {
+        JwtAuthLayer::builder()
+            .hmac_secret(SECRET, Algorithm::HS256)
+            .leeway(Duration::ZERO)
+            .token_cache(100)
+            .build()
+            .unwrap()
+    }
+
+    fn token(exp: u64) -> String {
+        let key = EncodingKey::from_secret(SECRET).unwrap();
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"sub": "a", "exp": exp}),
+            &key,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_verified_token_is_cached_and_still_expires() {
+        let layer = cached();
+        let shared = &layer.shared;
+        let t = token(NOW + 100);
+        assert!(shared.verify(&t, NOW).is_ok());
+        let key_set = shared.config.keys.id();
+        let hit = shared.cache.as_ref().unwrap().get(&t, key_set);
+        assert_eq!(
+            hit.map(|(_, l)| l),
+            Some(Lifetime {
+                exp: Some(NOW + 100),
+                nbf: None
+            })
+        );
+        assert_eq!(shared.verify(&t, NOW + 99).unwrap()["sub"], "a");
+        assert_eq!(shared.verify(&t, NOW + 100), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn only_the_exact_token_hits() {
+        let layer = cached();
+        let t = token(NOW + 100);
+        assert!(layer.shared.verify(&t, NOW).is_ok());
+        let mut altered = t.clone();
+        altered.pop();
+        altered.push(if t.ends_with('A') { 'B' } else { 'A' });
+        assert!(layer.shared.verify(&altered, NOW).is_err());
+    }
+
+    #[test]
+    fn entries_of_another_key_set_are_ignored() {
+        let layer = cached();
+        let shared = &layer.shared;
+        let forged = "not.a.token";
+        let life = Lifetime {
+            exp: None,
+            nbf: None,
+        };
+        let stale_set = shared.config.keys.id() + 1_000_000;
+        shared
+            .cache
+            .as_ref()
+            .unwrap()
+            .insert(forged, stale_set, &json!({"sub": "x"}), life, NOW);
+        assert_eq!(shared.verify(forged, NOW), Err(AuthError::MalformedToken));
+    }
 }

@@ -118,8 +118,10 @@ async fn the_inner_service_called_is_the_one_polled_ready() {
 }
 
 #[test]
-fn the_layer_is_clone_send_sync_whatever_the_claims_type() {
+fn the_layer_and_its_service_are_clone_send_sync() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
-    assert_traits::<JwtAuthLayer<std::rc::Rc<()>>>();
     assert_traits::<JwtAuthLayer<TestClaims>>();
+    assert_traits::<
+        tower_jwt_auth::JwtAuth<MustBeReady, TestClaims, tower_jwt_auth::DefaultErrorResponse>,
+    >();
 }

@@ -1,0 +1,170 @@
+//! The verified-token cache: a token seen and verified before skips the signature check.
+//!
+//! An entry is found by a keyed hash of the whole token and then compared with the whole
+//! token, so a different token can never hit another's entry. An entry remembers the key
+//! set that verified it and is ignored once the key set has changed. The time checks run
+//! again on every hit (the layer does that), and an entry is dropped once its token has
+//! expired. The cache is split in shards, each behind its own lock, so there is no global
+//! lock on the request path; its size is bounded.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::{Mutex, PoisonError};
+
+use crate::validate::Lifetime;
+
+const SHARDS: usize = 16;
+
+pub(crate) struct TokenCache<C> {
+    shards: Box<[Mutex<Shard<C>>]>,
+    per_shard: usize,
+    /// Random keys: which tokens share a shard cannot be chosen from outside.
+    hasher: RandomState,
+}
+
+type Shard<C> = HashMap<u64, Entry<C>, BuildHasherDefault<PassThrough>>;
+
+struct Entry<C> {
+    token: Box<str>,
+    key_set: u64,
+    lifetime: Lifetime,
+    claims: C,
+}
+
+impl<C> TokenCache<C> {
+    /// A cache of at most about `capacity` tokens (rounded up to a multiple of the shards).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS).max(1);
+        TokenCache {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard,
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, Shard<C>> {
+        // The top bits pick the shard; the map uses the whole hash.
+        let i = (hash >> 60) as usize % SHARDS;
+        // A panic while holding the lock cannot leave an entry half-written: go on.
+        self.shards[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+    }
+}
+
+impl<C: Clone> TokenCache<C> {
+    /// The claims and lifetime of `token`, if it was verified by the key set `key_set`.
+    pub(crate) fn get(&self, token: &str, key_set: u64) -> Option<(C, Lifetime)> {
+        let hash = self.hasher.hash_one(token);
+        let shard = self.shard(hash);
+        let entry = shard.get(&hash)?;
+        (*entry.token == *token && entry.key_set == key_set)
+            .then(|| (entry.claims.clone(), entry.lifetime))
+    }
+
+    /// Remembers a token that `key_set` has just verified.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        key_set: u64,
+        claims: &C,
+        lifetime: Lifetime,
+        now: u64,
+    ) {
+        let hash = self.hasher.hash_one(token);
+        let mut shard = self.shard(hash);
+        if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
+            shard.retain(|_, e| e.lifetime.exp.is_none_or(|exp| exp > now));
+            if shard.len() >= self.per_shard {
+                if let Some(victim) = shard.keys().next().copied() {
+                    shard.remove(&victim);
+                }
+            }
+        }
+        shard.insert(
+            hash,
+            Entry {
+                token: token.into(),
+                key_set,
+                lifetime,
+                claims: claims.clone(),
+            },
+        );
+    }
+}
+
+/// The keys are already hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIFE: Lifetime = Lifetime {
+        exp: Some(2_000),
+        nbf: None,
+    };
+
+    #[test]
+    fn a_hit_needs_the_same_token_and_key_set() {
+        let cache = TokenCache::new(100);
+        cache.insert("a.b.c", 1, &"alice".to_owned(), LIFE, 1_000);
+        assert_eq!(cache.get("a.b.c", 1), Some(("alice".to_owned(), LIFE)));
+        assert_eq!(cache.get("a.b.d", 1), None);
+        assert_eq!(
+            cache.get("a.b.c", 2),
+            None,
+            "another key set verified nothing"
+        );
+    }
+
+    #[test]
+    fn the_size_is_bounded_and_expired_tokens_go_first() {
+        let cache = TokenCache::new(32);
+        for i in 0..1_000 {
+            let life = Lifetime {
+                exp: Some(if i % 2 == 0 { 500 } else { 5_000 }),
+                nbf: None,
+            };
+            cache.insert(&format!("token-{i}"), 1, &i, life, 1_000);
+        }
+        assert!(cache.len() <= 32, "{} entries", cache.len());
+        // The newest token is always there.
+        assert_eq!(cache.get("token-999", 1).map(|(c, _)| c), Some(999));
+    }
+
+    #[test]
+    fn same_hash_different_token_is_a_miss() {
+        // Force two tokens onto one entry: only the full comparison tells them apart.
+        let cache = TokenCache::new(16);
+        let hash = cache.hasher.hash_one("real.token.sig");
+        cache.insert("real.token.sig", 1, &1, LIFE, 0);
+        let mut shard = cache.shard(hash);
+        let entry = shard.get_mut(&hash).unwrap();
+        entry.token = "other.token.sig".into();
+        drop(shard);
+        assert_eq!(cache.get("real.token.sig", 1), None);
+    }
+}
