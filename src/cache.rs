@@ -9,20 +9,21 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::validate::Lifetime;
 
 const SHARDS: usize = 16;
 
 pub(crate) struct TokenCache<C> {
-    shards: Box<[Mutex<Shard<C>>]>,
+    shards: Box<[RwLock<Shard<C>>]>,
     per_shard: usize,
     /// Random keys: which tokens share a shard cannot be chosen from outside.
     hasher: RandomState,
 }
 
-type Shard<C> = HashMap<u64, Entry<C>, BuildHasherDefault<PassThrough>>;
+/// Entries are shared out of the lock, so that a hit holds a read lock only for a lookup.
+type Shard<C> = HashMap<u64, Arc<Entry<C>>, BuildHasherDefault<PassThrough>>;
 
 struct Entry<C> {
     token: Box<str>,
@@ -36,24 +37,33 @@ impl<C> TokenCache<C> {
     pub(crate) fn new(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
         TokenCache {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             per_shard,
             hasher: RandomState::new(),
         }
     }
 
-    fn shard(&self, hash: u64) -> std::sync::MutexGuard<'_, Shard<C>> {
-        // The top bits pick the shard; the map uses the whole hash.
-        let i = (hash >> 60) as usize % SHARDS;
+    /// The top bits of the hash pick the shard; the map uses the whole hash.
+    fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
+        &self.shards[(hash >> 60) as usize % SHARDS]
+    }
+
+    fn read(&self, hash: u64) -> RwLockReadGuard<'_, Shard<C>> {
         // A panic while holding the lock cannot leave an entry half-written: go on.
-        self.shards[i]
-            .lock()
+        self.shard(hash)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self, hash: u64) -> RwLockWriteGuard<'_, Shard<C>> {
+        self.shard(hash)
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+        self.shards.iter().map(|s| s.read().unwrap().len()).sum()
     }
 }
 
@@ -61,8 +71,7 @@ impl<C: Clone> TokenCache<C> {
     /// The claims and lifetime of `token`, if it was verified by the key set `key_set`.
     pub(crate) fn get(&self, token: &str, key_set: u64) -> Option<(C, Lifetime)> {
         let hash = self.hasher.hash_one(token);
-        let shard = self.shard(hash);
-        let entry = shard.get(&hash)?;
+        let entry = Arc::clone(self.read(hash).get(&hash)?);
         (*entry.token == *token && entry.key_set == key_set)
             .then(|| (entry.claims.clone(), entry.lifetime))
     }
@@ -77,7 +86,13 @@ impl<C: Clone> TokenCache<C> {
         now: u64,
     ) {
         let hash = self.hasher.hash_one(token);
-        let mut shard = self.shard(hash);
+        let entry = Arc::new(Entry {
+            token: token.into(),
+            key_set,
+            lifetime,
+            claims: claims.clone(),
+        });
+        let mut shard = self.write(hash);
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
             shard.retain(|_, e| e.lifetime.exp.is_none_or(|exp| exp > now));
             if shard.len() >= self.per_shard {
@@ -86,15 +101,7 @@ impl<C: Clone> TokenCache<C> {
                 }
             }
         }
-        shard.insert(
-            hash,
-            Entry {
-                token: token.into(),
-                key_set,
-                lifetime,
-                claims: claims.clone(),
-            },
-        );
+        shard.insert(hash, entry);
     }
 }
 
@@ -161,9 +168,9 @@ mod tests {
         let cache = TokenCache::new(16);
         let hash = cache.hasher.hash_one("real.token.sig");
         cache.insert("real.token.sig", 1, &1, LIFE, 0);
-        let mut shard = cache.shard(hash);
+        let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
-        entry.token = "other.token.sig".into();
+        Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
         drop(shard);
         assert_eq!(cache.get("real.token.sig", 1), None);
     }

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Turns criterion's results (target/criterion) and the load test's results into the tables
+and plots of BENCHMARKS.md.
+
+    scripts/bench-report.py BACKEND            # per-request table for one crypto backend
+    scripts/bench-report.py --plots            # SVG plots from benches/results/*.json
+
+The per-request table uses criterion's median for each benchmark and keeps the results in
+benches/results/per-request-BACKEND.json so that the plots can be redrawn later.
+Standard library only.
+"""
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CRITERION = ROOT / "target" / "criterion"
+RESULTS = ROOT / "benches" / "results"
+ALGS = ["HS256", "RS256", "ES256", "EdDSA"]
+BENCHES = ["noop_service", "signature", "decode", "layer", "layer_cached"]
+
+
+def median_ns(alg, bench):
+    est = json.loads((CRITERION / alg / bench / "new" / "estimates.json").read_text())
+    return est["median"]["point_estimate"]
+
+
+def fmt(ns):
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+def per_request(backend):
+    rows = {alg: {b: median_ns(alg, b) for b in BENCHES} for alg in ALGS}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"per-request-{backend}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"Backend `{backend}`, criterion medians. *Net* = minus `noop_service` (building the")
+    print("request and calling the no-op service), i.e. what the layer itself adds.\n")
+    print("| alg | noop service | signature | jsonwebtoken::decode | layer | layer, net | net / decode | net / signature | cache hit, net | hit / layer |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for alg, r in rows.items():
+        net = r["layer"] - r["noop_service"]
+        hit = r["layer_cached"] - r["noop_service"]
+        print(
+            f"| {alg} | {fmt(r['noop_service'])} | {fmt(r['signature'])} | {fmt(r['decode'])} "
+            f"| {fmt(r['layer'])} | {fmt(net)} | {net / r['decode']:.2f}× | {net / r['signature']:.2f}× "
+            f"| {fmt(hit)} | {hit / net:.3f}× |"
+        )
+
+
+def bars_svg(title, groups, series, unit, log=False):
+    """A grouped bar chart: groups on the x axis, one bar per series."""
+    import math
+
+    width, height, left, bottom, top = 760, 360, 70, 40, 40
+    values = [v for g in groups for v in g[1].values() if v > 0]
+    vmax = max(values)
+    vmin = min(values)
+    scale = (lambda v: math.log10(v)) if log else (lambda v: v)
+    lo = math.floor(scale(vmin)) if log else 0
+    hi = math.ceil(scale(vmax)) if log else vmax * 1.1
+    plot_h = height - bottom - top
+    gw = (width - left - 20) / len(groups)
+    bw = gw * 0.8 / len(series)
+    colors = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15">{title}</text>',
+    ]
+    y = lambda v: top + plot_h * (1 - (scale(v) - lo) / (hi - lo))
+    ticks = [10**e for e in range(lo, int(hi) + 1)] if log else [hi * i / 5 for i in range(6)]
+    for t in ticks:
+        out.append(f'<line x1="{left}" x2="{width - 20}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#ddd"/>')
+        label = (fmt(t) if unit == "ns" else f"{t:,.0f}")
+        out.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{label}</text>')
+    for gi, (name, vals) in enumerate(groups):
+        x0 = left + gi * gw + gw * 0.1
+        for si, s in enumerate(series):
+            v = vals.get(s)
+            if not v or v <= 0:
+                continue
+            x = x0 + si * bw
+            out.append(
+                f'<rect x="{x:.1f}" y="{y(v):.1f}" width="{bw - 2:.1f}" height="{top + plot_h - y(v):.1f}" fill="{colors[si % len(colors)]}"/>'
+            )
+        out.append(f'<text x="{left + gi * gw + gw / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle">{name}</text>')
+    for si, s in enumerate(series):
+        out.append(f'<rect x="{left + 10 + si * 125}" y="{height - 16}" width="10" height="10" fill="{colors[si % len(colors)]}"/>')
+        out.append(f'<text x="{left + 24 + si * 125}" y="{height - 7}">{s}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def plots():
+    for path in sorted(RESULTS.glob("per-request-*.json")):
+        backend = path.stem.removeprefix("per-request-")
+        rows = json.loads(path.read_text())
+        groups = [
+            (alg, {
+                "signature": r["signature"],
+                "decode": r["decode"],
+                "layer (net)": r["layer"] - r["noop_service"],
+                "cache hit (net)": r["layer_cached"] - r["noop_service"],
+            })
+            for alg, r in rows.items()
+        ]
+        svg = bars_svg(f"Per-request cost, {backend} (log scale, lower is better)", groups,
+                       ["signature", "decode", "layer (net)", "cache hit (net)"], "ns", log=True)
+        (RESULTS / f"per-request-{backend}.svg").write_text(svg)
+        print(f"wrote {RESULTS / f'per-request-{backend}.svg'}")
+    load = RESULTS / "load.json"
+    if load.exists():
+        runs = json.loads(load.read_text())
+        groups = [(r["name"], {"requests/s": r["rps"]}) for r in runs]
+        svg = bars_svg("Throughput under load (wrk, loopback, higher is better)", groups, ["requests/s"], "rps")
+        (RESULTS / "load.svg").write_text(svg)
+        print(f"wrote {RESULTS / 'load.svg'}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--plots"]:
+        plots()
+    elif len(sys.argv) == 2:
+        per_request(sys.argv[1])
+    else:
+        sys.exit(__doc__)
