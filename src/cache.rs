@@ -95,10 +95,10 @@ impl<C: Clone> TokenCache<C> {
         let mut shard = self.write(hash);
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
             shard.retain(|_, e| e.lifetime.exp.is_none_or(|exp| exp > now));
-            if shard.len() >= self.per_shard {
-                if let Some(victim) = shard.keys().next().copied() {
-                    shard.remove(&victim);
-                }
+            if shard.len() >= self.per_shard
+                && let Some(victim) = shard.keys().next().copied()
+            {
+                shard.remove(&victim);
             }
         }
         shard.insert(hash, entry);
@@ -173,5 +173,24 @@ mod tests {
         Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
         drop(shard);
         assert_eq!(cache.get("real.token.sig", 1), None);
+    }
+}
+
+#[cfg(test)]
+mod size {
+    use super::*;
+
+    /// The figures BENCHMARKS.md gives for the memory of an entry.
+    #[test]
+    fn entry_overhead() {
+        // Per entry, besides the claims `C` and the token's bytes: the entry itself, its Arc
+        // counters, and the map's slot (hash and pointer).
+        let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
+        println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
+        assert!(fixed <= 96, "{fixed}");
+        println!(
+            "layer: {} bytes",
+            std::mem::size_of::<crate::JwtAuthLayer<()>>()
+        );
     }
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Reproduces every figure of BENCHMARKS.md: per-request costs with each crypto backend,
+# scaling with threads, throughput under load, and the plots. About 15 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+args=(--warm-up-time 1 --measurement-time 4)
+
+echo "## per request, aws-lc-rs"
+cargo bench -q --bench verify -- "${args[@]}" >/dev/null
+scripts/bench-report.py aws-lc-rs
+echo
+echo "## per request, rust-crypto"
+cargo bench -q --no-default-features --features rust-crypto --bench verify -- "${args[@]}" >/dev/null
+scripts/bench-report.py rust-crypto
+echo
+echo "## scaling"
+cargo bench -q --bench scaling
+echo
+echo "## load"
+scripts/load-test.sh 5 5 2>/dev/null
+scripts/bench-report.py --plots
