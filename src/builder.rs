@@ -12,8 +12,9 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 use crate::cache::TokenCache;
 use crate::claims::Claim;
 use crate::extract::TokenSource;
-use crate::keys::{KeySet, KeySource};
+use crate::keys::{KeyEntry, KeySet, KeySource};
 use crate::response::{DefaultErrorResponse, Rejections};
+use crate::store::KeyStore;
 use crate::validate::{Rules, Validation};
 use crate::verify::Shared;
 use crate::{Algorithm, ConfigError, JwtAuthLayer, crypto};
@@ -26,8 +27,11 @@ const DEFAULT_REALM: &str = "api";
 #[derive(Debug)]
 pub(crate) struct Config {
     pub(crate) provider: &'static CryptoProvider,
-    pub(crate) keys: KeySet,
-    pub(crate) algorithms: Vec<Algorithm>,
+    /// The keys for tokens of any accepted issuer, then one store per issuer that has keys
+    /// of its own (`oidc_issuer`).
+    pub(crate) stores: Vec<KeyStore>,
+    /// The issuer of `stores[i + 1]`.
+    pub(crate) tenants: Vec<String>,
     pub(crate) validation: Validation,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) max_token_size: usize,
@@ -67,6 +71,8 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     realm: String,
     provider: Option<&'static CryptoProvider>,
     cache_capacity: Option<usize>,
+    #[cfg(feature = "jwks")]
+    remote: crate::jwks::RemoteConfig,
     error_response: R,
     _claims: PhantomData<fn() -> C>,
 }
@@ -84,6 +90,8 @@ impl<C> JwtAuthBuilder<C> {
             realm: DEFAULT_REALM.to_owned(),
             provider: None,
             cache_capacity: None,
+            #[cfg(feature = "jwks")]
+            remote: crate::jwks::RemoteConfig::default(),
             error_response: DefaultErrorResponse,
             _claims: PhantomData,
         }
@@ -301,6 +309,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             realm: self.realm,
             provider: self.provider,
             cache_capacity: self.cache_capacity,
+            #[cfg(feature = "jwks")]
+            remote: self.remote,
             error_response,
             _claims: PhantomData,
         }
@@ -317,8 +327,15 @@ impl<C, R> JwtAuthBuilder<C, R> {
             Some(provider) => provider,
             None => crypto::install_crypto_provider()?,
         };
-        let keys = KeySet::build(self.keys, self.algorithms.as_deref(), provider)?;
-        let algorithms = self.algorithms.unwrap_or_else(|| keys.algorithms());
+        let allowed = self.algorithms.as_deref();
+        let fixed = KeySet::entries(self.keys, allowed, provider)?;
+        let mut rules = self.rules;
+        #[cfg(feature = "jwks")]
+        let (stores, tenants) = self
+            .remote
+            .stores(fixed, allowed, provider, &mut rules.issuers)?;
+        #[cfg(not(feature = "jwks"))]
+        let (stores, tenants) = (vec![fixed_store(fixed, allowed)?], Vec::new());
         if self.sources.is_empty() {
             return Err(ConfigError::NoTokenSources);
         }
@@ -342,9 +359,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
         };
         let config = Config {
             provider,
-            keys,
-            algorithms,
-            validation: self.rules.check()?,
+            stores,
+            tenants,
+            validation: rules.check()?,
             sources: self.sources,
             max_token_size: self.max_token_size,
             optional: self.optional,
@@ -356,6 +373,41 @@ impl<C, R> JwtAuthBuilder<C, R> {
             Arc::new(shared),
             self.error_response,
         ))
+    }
+
+    #[cfg(feature = "jwks")]
+    /// Fetches keys from this JWKS URL, in the background, and keeps them fresh (feature
+    /// `jwks`); they serve beside any static key. See [`jwks`](crate::jwks) for the refresh
+    /// model. Enough on its own when the JWKs carry `alg`; otherwise list the algorithms
+    /// with [`algorithms`](Self::algorithms). `build()` must then run inside a Tokio runtime.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.remote.url = Some(url.into());
+        self
+    }
+
+    #[cfg(feature = "jwks")]
+    /// Trusts this OpenID provider (feature `jwks`): its keys come from the `jwks_uri` of
+    /// `{issuer}/.well-known/openid-configuration`, whose `issuer` must be exactly this one,
+    /// and its tokens must carry this `iss`. Call it once per provider: each token is checked
+    /// with the keys of the issuer it names, and a token naming no configured issuer is
+    /// refused before any key is fetched.
+    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.remote.issuers.push(issuer.into());
+        self
+    }
+
+    #[cfg(feature = "jwks")]
+    /// Replaces the HTTP client that fetches remote keys (feature `jwks`).
+    pub fn jwks_client(mut self, client: impl crate::jwks::JwksClient) -> Self {
+        self.remote.client = Some(Arc::new(client));
+        self
+    }
+
+    #[cfg(feature = "jwks")]
+    /// Tunes the refresh of remote keys (feature `jwks`).
+    pub fn jwks_options(mut self, options: crate::jwks::JwksOptions) -> Self {
+        self.remote.options = options;
+        self
     }
 
     fn key_or_error(
@@ -374,4 +426,15 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self.keys.push(KeySource::Invalid(err));
         self
     }
+}
+
+/// The one store of static keys.
+pub(crate) fn fixed_store(
+    fixed: Vec<KeyEntry>,
+    allowed: Option<&[Algorithm]>,
+) -> Result<KeyStore, ConfigError> {
+    if fixed.is_empty() {
+        return Err(ConfigError::NoKeys);
+    }
+    Ok(KeyStore::fixed(KeySet::new(fixed, allowed)))
 }

@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::validate::Lifetime;
+use crate::verify::KeyStamp;
 
 const SHARDS: usize = 16;
 
@@ -27,7 +28,7 @@ type Shard<C> = HashMap<u64, Arc<Entry<C>>, BuildHasherDefault<PassThrough>>;
 
 struct Entry<C> {
     token: Box<str>,
-    key_set: u64,
+    stamp: KeyStamp,
     lifetime: Lifetime,
     claims: C,
 }
@@ -68,19 +69,18 @@ impl<C> TokenCache<C> {
 }
 
 impl<C: Clone> TokenCache<C> {
-    /// The claims and lifetime of `token`, if it was verified by the key set `key_set`.
-    pub(crate) fn get(&self, token: &str, key_set: u64) -> Option<(C, Lifetime)> {
+    /// The claims and lifetime of `token`, and the key set that verified it.
+    pub(crate) fn get(&self, token: &str) -> Option<(C, Lifetime, KeyStamp)> {
         let hash = self.hasher.hash_one(token);
         let entry = Arc::clone(self.read(hash).get(&hash)?);
-        (*entry.token == *token && entry.key_set == key_set)
-            .then(|| (entry.claims.clone(), entry.lifetime))
+        (*entry.token == *token).then(|| (entry.claims.clone(), entry.lifetime, entry.stamp))
     }
 
-    /// Remembers a token that `key_set` has just verified.
+    /// Remembers a token that the key set `stamp` has just verified.
     pub(crate) fn insert(
         &self,
         token: &str,
-        key_set: u64,
+        stamp: KeyStamp,
         claims: &C,
         lifetime: Lifetime,
         now: u64,
@@ -88,7 +88,7 @@ impl<C: Clone> TokenCache<C> {
         let hash = self.hasher.hash_one(token);
         let entry = Arc::new(Entry {
             token: token.into(),
-            key_set,
+            stamp,
             lifetime,
             claims: claims.clone(),
         });
@@ -133,18 +133,14 @@ mod tests {
         exp: Some(2_000),
         nbf: None,
     };
+    const STAMP: KeyStamp = KeyStamp { store: 0, set: 1 };
 
     #[test]
-    fn a_hit_needs_the_same_token_and_key_set() {
+    fn a_hit_needs_the_same_token_and_returns_its_key_set() {
         let cache = TokenCache::new(100);
-        cache.insert("a.b.c", 1, &"alice".to_owned(), LIFE, 1_000);
-        assert_eq!(cache.get("a.b.c", 1), Some(("alice".to_owned(), LIFE)));
-        assert_eq!(cache.get("a.b.d", 1), None);
-        assert_eq!(
-            cache.get("a.b.c", 2),
-            None,
-            "another key set verified nothing"
-        );
+        cache.insert("a.b.c", STAMP, &"alice".to_owned(), LIFE, 1_000);
+        assert_eq!(cache.get("a.b.c"), Some(("alice".to_owned(), LIFE, STAMP)));
+        assert_eq!(cache.get("a.b.d"), None);
     }
 
     #[test]
@@ -155,11 +151,11 @@ mod tests {
                 exp: Some(if i % 2 == 0 { 500 } else { 5_000 }),
                 nbf: None,
             };
-            cache.insert(&format!("token-{i}"), 1, &i, life, 1_000);
+            cache.insert(&format!("token-{i}"), STAMP, &i, life, 1_000);
         }
         assert!(cache.len() <= 32, "{} entries", cache.len());
         // The newest token is always there.
-        assert_eq!(cache.get("token-999", 1).map(|(c, _)| c), Some(999));
+        assert_eq!(cache.get("token-999").map(|(c, ..)| c), Some(999));
     }
 
     #[test]
@@ -167,12 +163,12 @@ mod tests {
         // Force two tokens onto one entry: only the full comparison tells them apart.
         let cache = TokenCache::new(16);
         let hash = cache.hasher.hash_one("real.token.sig");
-        cache.insert("real.token.sig", 1, &1, LIFE, 0);
+        cache.insert("real.token.sig", STAMP, &1, LIFE, 0);
         let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
         Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
         drop(shard);
-        assert_eq!(cache.get("real.token.sig", 1), None);
+        assert_eq!(cache.get("real.token.sig"), None);
     }
 }
 

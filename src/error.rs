@@ -51,6 +51,8 @@ pub enum AuthError {
     InvalidIssuer,
     /// The token's audience (`aud`) is not accepted (401).
     InvalidAudience,
+    /// Remote keys have not been fetched yet (503 with `Retry-After`; gRPC `UNAVAILABLE`).
+    KeysUnavailable,
 }
 
 /// The `error` code of RFC 6750 §3.1 that a rejection carries.
@@ -74,7 +76,7 @@ impl ErrorCode {
 
 impl AuthError {
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 18] = [
+    pub(crate) const ALL: [AuthError; 19] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -93,12 +95,13 @@ impl AuthError {
         AuthError::NotYetValid,
         AuthError::InvalidIssuer,
         AuthError::InvalidAudience,
+        AuthError::KeysUnavailable,
     ];
 
     /// The RFC 6750 error code, or `None` when no token was sent.
     pub fn error_code(self) -> Option<ErrorCode> {
         match self {
-            AuthError::MissingToken => None,
+            AuthError::MissingToken | AuthError::KeysUnavailable => None,
             AuthError::MultipleTokens | AuthError::MalformedRequest => {
                 Some(ErrorCode::InvalidRequest)
             }
@@ -108,6 +111,9 @@ impl AuthError {
 
     /// The HTTP status of the rejection.
     pub fn status(self) -> StatusCode {
+        if self == AuthError::KeysUnavailable {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self.error_code() {
             Some(ErrorCode::InvalidRequest) => StatusCode::BAD_REQUEST,
             _ => StatusCode::UNAUTHORIZED,
@@ -135,6 +141,7 @@ impl AuthError {
             AuthError::NotYetValid => "the token is not valid yet",
             AuthError::InvalidIssuer => "the token issuer is not accepted",
             AuthError::InvalidAudience => "the token audience is not accepted",
+            AuthError::KeysUnavailable => "the verification keys are not available yet",
         }
     }
 
@@ -159,6 +166,7 @@ impl AuthError {
             AuthError::NotYetValid => "not_yet_valid",
             AuthError::InvalidIssuer => "invalid_issuer",
             AuthError::InvalidAudience => "invalid_audience",
+            AuthError::KeysUnavailable => "keys_unavailable",
         }
     }
 }
@@ -222,6 +230,10 @@ pub enum ConfigError {
     InvalidRealm,
     /// The maximum token size is too small to hold any JWT.
     MaxTokenSizeTooSmall,
+    /// Remote keys need a Tokio runtime to refresh in, and `build()` ran outside one.
+    NoTokioRuntime,
+    /// A JWKS or issuer URL cannot be parsed.
+    InvalidUrl(String),
     /// The token cache was given room for no token.
     EmptyTokenCache,
 }
@@ -284,6 +296,11 @@ impl fmt::Display for ConfigError {
             ConfigError::MaxTokenSizeTooSmall => {
                 f.write_str("the maximum token size must be at least 16 bytes")
             }
+            ConfigError::NoTokioRuntime => f.write_str(
+                "remote keys (jwks_url, oidc_issuer) are refreshed by a background task: \
+                 call build() inside a Tokio runtime (in `#[tokio::main]`, say)",
+            ),
+            ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
             ConfigError::EmptyTokenCache => f.write_str(
                 "a token cache needs room for at least one token: give a positive size, \
                  or do not call `token_cache(..)`",

@@ -1,57 +1,117 @@
-//! The response future: the inner service's future, or a rejection ready at once.
+//! The response future: the inner service's future, a rejection ready at once, or a request
+//! waiting for remote keys to be refetched — no allocation, no boxing.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use serde::de::DeserializeOwned;
+use tower_service::Service;
+
+use crate::response::ErrorResponse;
+use crate::service::{Step, authenticate};
+use crate::verify::Shared;
+use crate::wait::KeysChanged;
 
 pin_project! {
-    /// The response future of [`JwtAuth`](crate::JwtAuth): no allocation, no boxing.
-    pub struct ResponseFuture<F, B> {
+    /// The response future of [`JwtAuth`](crate::JwtAuth).
+    pub struct ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        kind: Kind<F, B>,
+        kind: Kind<S, ReqBody, C, R>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, B> {
+    enum Kind<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         // The request was let through: the inner service answers.
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: S::Future },
         // The request was rejected: the answer is ready.
-        Rejected { response: Option<Response<B>> },
+        Rejected { response: Option<S::Response> },
+        // The token names a key that is being fetched: check it again once the fetch ends.
+        Waiting { wait: KeysChanged, retry: Option<Retry<S, ReqBody, C, R>> },
     }
 }
 
-impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
+/// What a waiting request needs to go on: the request, and the inner service that was
+/// polled ready (a clone took its place in the service).
+pub(crate) struct Retry<S, ReqBody, C, R> {
+    pub(crate) request: Request<ReqBody>,
+    pub(crate) inner: S,
+    pub(crate) shared: Arc<Shared<C>>,
+    pub(crate) error_response: R,
+}
+
+impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
         ResponseFuture {
             kind: Kind::Inner { future },
         }
     }
 
-    pub(crate) fn rejected(response: Response<B>) -> Self {
+    pub(crate) fn rejected(response: S::Response) -> Self {
         ResponseFuture {
             kind: Kind::Rejected {
                 response: Some(response),
             },
         }
     }
+
+    pub(crate) fn waiting(wait: KeysChanged, retry: Retry<S, ReqBody, C, R>) -> Self {
+        ResponseFuture {
+            kind: Kind::Waiting {
+                wait,
+                retry: Some(retry),
+            },
+        }
+    }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B>
+impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    R: ErrorResponse<ResBody>,
+    ResBody: Default + 'static,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Rejected { response } => {
-                Poll::Ready(Ok(response.take().expect("polled after completion")))
+        let mut kind = self.project().kind;
+        loop {
+            match kind.as_mut().project() {
+                KindProj::Inner { future } => return future.poll(cx),
+                KindProj::Rejected { response } => {
+                    return Poll::Ready(Ok(response.take().expect("polled after completion")));
+                }
+                KindProj::Waiting { wait, retry } => {
+                    ready!(Pin::new(wait).poll(cx));
+                    let Retry {
+                        mut request,
+                        mut inner,
+                        shared,
+                        error_response,
+                    } = retry.take().expect("polled after completion");
+                    // One refetch per request: an unknown key now is refused.
+                    match authenticate(&shared, &error_response, &mut request, false) {
+                        Step::Reject(response) => return Poll::Ready(Ok(response)),
+                        Step::Pass | Step::Wait(_) => kind.set(Kind::Inner {
+                            future: inner.call(request),
+                        }),
+                    }
+                }
             }
         }
     }

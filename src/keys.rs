@@ -29,7 +29,8 @@ impl KeyEntry {
     }
 }
 
-/// An immutable set of keys.
+/// An immutable set of keys: the snapshot every request reads, replaced whole when remote
+/// keys are refetched.
 ///
 /// Selection rule: when the token's `kid` names a key of the set, only the keys with that
 /// exact `kid` are candidates; otherwise only the keys configured without a `kid` are.
@@ -37,6 +38,8 @@ impl KeyEntry {
 pub(crate) struct KeySet {
     /// Unique for the life of the process: what the token cache remembers.
     id: u64,
+    /// The allow-list: the configured one, or else every algorithm some key serves.
+    algorithms: Vec<Algorithm>,
     keys: Vec<KeyEntry>,
 }
 
@@ -55,47 +58,83 @@ pub(crate) enum KeySource {
 }
 
 impl KeySet {
-    /// Checks every key against the allow-list and the crypto provider.
-    pub(crate) fn build(
+    /// Reads the keys the builder received, strictly: any mistake is a [`ConfigError`].
+    pub(crate) fn entries(
         sources: Vec<KeySource>,
         allowed: Option<&[Algorithm]>,
         provider: &CryptoProvider,
-    ) -> Result<KeySet, ConfigError> {
-        let mut keys = Vec::new();
+    ) -> Result<Vec<KeyEntry>, ConfigError> {
+        let mut keys: Vec<KeyEntry> = Vec::new();
         for source in sources {
-            match source {
+            let read = match source {
                 KeySource::Key {
                     kid,
                     key,
                     algorithm,
-                } => keys.push(explicit_key(kid, key, algorithm, allowed)?),
-                KeySource::Jwk(jwk) => keys.extend(jwk_key(&jwk, allowed)?),
+                } => vec![explicit_key(kid, key, algorithm, allowed)?],
+                KeySource::Jwk(jwk) => jwk_key(&jwk, allowed)?.into_iter().collect(),
                 KeySource::Jwks(set) => {
+                    let mut read = Vec::new();
                     for jwk in &set.keys {
-                        keys.extend(jwk_key(jwk, allowed)?);
+                        read.extend(jwk_key(jwk, allowed)?);
                     }
+                    read
                 }
                 KeySource::Invalid(err) => return Err(err),
+            };
+            for entry in read {
+                usable(&entry, &keys, provider)?;
+                keys.push(entry);
             }
         }
-        if keys.is_empty() {
-            return Err(ConfigError::NoKeys);
-        }
-        for (i, entry) in keys.iter().enumerate() {
-            if let Some(kid) = &entry.kid
-                && keys[..i].iter().any(|e| e.kid.as_ref() == Some(kid))
-            {
-                return Err(ConfigError::DuplicateKid(kid.clone()));
+        Ok(keys)
+    }
+
+    /// Builds a snapshot of `fetched` JWKS keys after the `fixed` ones, leniently: a key that
+    /// cannot serve is skipped with a log line, never fatal to the whole set.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn with_fetched(
+        fixed: &[KeyEntry],
+        fetched: &JwkSet,
+        allowed: Option<&[Algorithm]>,
+        provider: &CryptoProvider,
+    ) -> KeySet {
+        let mut keys = fixed.to_vec();
+        for jwk in &fetched.keys {
+            let entry = jwk_key(jwk, allowed).and_then(|entry| match entry {
+                Some(entry) => usable(&entry, &keys, provider).map(|()| Some(entry)),
+                None => Ok(None),
+            });
+            match entry {
+                Ok(Some(entry)) => keys.push(entry),
+                Ok(None) => {}
+                Err(why) => {
+                    tracing::warn!(kid = jwk.common.key_id.as_deref(), %why, "skipping JWK")
+                }
             }
-            for alg in &entry.algorithms {
-                (provider.verifier_factory)(alg, &entry.key)
-                    .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
-            }
         }
-        Ok(KeySet {
+        KeySet::new(keys, allowed)
+    }
+
+    /// A snapshot of `keys`.
+    pub(crate) fn new(keys: Vec<KeyEntry>, allowed: Option<&[Algorithm]>) -> KeySet {
+        let algorithms = match allowed {
+            Some(allowed) => allowed.to_vec(),
+            None => {
+                let mut algs: Vec<Algorithm> = Vec::new();
+                for alg in keys.iter().flat_map(|k| &k.algorithms) {
+                    if !algs.contains(alg) {
+                        algs.push(*alg);
+                    }
+                }
+                algs
+            }
+        };
+        KeySet {
             id: verifier::next_key_id(),
+            algorithms,
             keys,
-        })
+        }
     }
 
     /// This set's unique id.
@@ -103,15 +142,15 @@ impl KeySet {
         self.id
     }
 
-    /// Every algorithm some key serves.
-    pub(crate) fn algorithms(&self) -> Vec<Algorithm> {
-        let mut algs: Vec<Algorithm> = Vec::new();
-        for alg in self.keys.iter().flat_map(|k| &k.algorithms) {
-            if !algs.contains(alg) {
-                algs.push(*alg);
-            }
-        }
-        algs
+    /// Whether tokens signed with `alg` may be checked at all.
+    pub(crate) fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(&alg)
+    }
+
+    /// How many keys the set has.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
     }
 
     /// The keys that may verify a token with this `kid` and `alg`.
@@ -125,6 +164,24 @@ impl KeySet {
             .iter()
             .filter(move |e| e.kid.as_deref() == kid && e.algorithms.contains(&alg))
     }
+}
+
+/// Checks that `entry` can join `keys`: a unique `kid`, and a key the provider accepts.
+fn usable(
+    entry: &KeyEntry,
+    keys: &[KeyEntry],
+    provider: &CryptoProvider,
+) -> Result<(), ConfigError> {
+    if let Some(kid) = &entry.kid
+        && keys.iter().any(|e| e.kid.as_ref() == Some(kid))
+    {
+        return Err(ConfigError::DuplicateKid(kid.clone()));
+    }
+    for alg in &entry.algorithms {
+        (provider.verifier_factory)(alg, &entry.key)
+            .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
+    }
+    Ok(())
 }
 
 fn explicit_key(

@@ -83,6 +83,40 @@ impl<C, R> JwtAuthLayer<C, R> {
     }
 }
 
+#[cfg(feature = "jwks")]
+impl<C, R> JwtAuthLayer<C, R> {
+    /// Whether every remote key source (`jwks_url`, `oidc_issuer`) has been fetched once;
+    /// always `true` with static keys alone. Until then, requests get `503` with
+    /// `Retry-After`. Useful for a readiness probe.
+    pub fn is_ready(&self) -> bool {
+        self.shared.config.stores.iter().all(|s| s.is_ready())
+    }
+
+    /// Waits until [`is_ready`](Self::is_ready). Fetches keep being retried after failures,
+    /// so this waits as long as the key server is unreachable: bound it with a timeout.
+    ///
+    /// ```no_run
+    /// # async fn demo(layer: tower_jwt_auth::JwtAuthLayer<tower_jwt_auth::RegisteredClaims>) {
+    /// use std::time::Duration;
+    /// if tokio::time::timeout(Duration::from_secs(10), layer.ready()).await.is_err() {
+    ///     eprintln!("the identity provider's keys are not reachable yet");
+    /// }
+    /// # }
+    /// ```
+    pub async fn ready(&self) {
+        let stores = &self.shared.config.stores;
+        while let Some(store) = stores.iter().find(|s| !s.is_ready()) {
+            let Some(change) = store.next_change() else {
+                return;
+            };
+            // The fetch may have ended between the check and taking the waiter.
+            if !store.is_ready() {
+                change.await;
+            }
+        }
+    }
+}
+
 impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
         JwtAuthLayer::from_parts(self.shared.clone(), self.error_response.clone())

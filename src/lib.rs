@@ -55,14 +55,18 @@ mod error;
 mod extract;
 mod future;
 mod json;
+#[cfg(feature = "jwks")]
+pub mod jwks;
 mod jws;
 mod keys;
 mod layer;
 mod response;
 mod service;
+mod store;
 mod validate;
 mod verifier;
 mod verify;
+mod wait;
 
 pub use jsonwebtoken;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};

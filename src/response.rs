@@ -1,7 +1,7 @@
 //! Turning an [`AuthError`] into a response: RFC 6750 §3 for HTTP, a trailers-only status
 //! for gRPC. Every header value is built once, when the layer is built.
 
-use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use crate::AuthError;
@@ -58,6 +58,10 @@ const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
 /// gRPC's UNAUTHENTICATED.
 const UNAUTHENTICATED: HeaderValue = HeaderValue::from_static("16");
+/// gRPC's UNAVAILABLE: the client may retry.
+const UNAVAILABLE: HeaderValue = HeaderValue::from_static("14");
+/// How soon a client may retry while the keys are being fetched.
+const RETRY_AFTER_SECS: HeaderValue = HeaderValue::from_static("1");
 
 /// The prebuilt header values of every rejection.
 #[derive(Debug, Clone)]
@@ -111,14 +115,24 @@ impl Rejections {
             let mut res = Response::new(B::default());
             let headers = res.headers_mut();
             headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
-            headers.insert(GRPC_STATUS, UNAUTHENTICATED);
+            let status = if err == AuthError::KeysUnavailable {
+                UNAVAILABLE
+            } else {
+                UNAUTHENTICATED
+            };
+            headers.insert(GRPC_STATUS, status);
             headers.insert(GRPC_MESSAGE, self.grpc_messages[err as usize].clone());
             return res;
         }
         let mut res = custom.error_response(err);
         *res.status_mut() = err.status();
-        res.headers_mut()
-            .insert(WWW_AUTHENTICATE, self.challenge(err).clone());
+        if err == AuthError::KeysUnavailable {
+            // Not the client's fault: no challenge, a hint to retry instead.
+            res.headers_mut().insert(RETRY_AFTER, RETRY_AFTER_SECS);
+        } else {
+            res.headers_mut()
+                .insert(WWW_AUTHENTICATE, self.challenge(err).clone());
+        }
         res
     }
 }

@@ -145,12 +145,7 @@ impl Validation {
             nbf: claims.nbf,
         };
         self.check_lifetime(lifetime, now)?;
-        if !self.issuers.is_empty() {
-            let iss = claims.iss.as_deref().unwrap_or_default();
-            if !self.issuers.iter().any(|i| i == iss) {
-                return Err(AuthError::InvalidIssuer);
-            }
-        }
+        self.check_issuer(claims.iss.as_deref())?;
         if let Some(aud) = &claims.aud {
             // RFC 7519 §4.1.3: a principal that does not identify itself with a value of a
             // present `aud` must reject the token; with no audience configured, none matches.
@@ -165,6 +160,16 @@ impl Validation {
             }
         }
         Ok(lifetime)
+    }
+
+    /// Checks `iss` against the configured issuers, if any.
+    pub(crate) fn check_issuer(&self, iss: Option<&str>) -> Result<(), AuthError> {
+        match iss {
+            _ if self.issuers.is_empty() => Ok(()),
+            None => Err(AuthError::MissingClaim),
+            Some(iss) if self.issuers.iter().any(|i| i == iss) => Ok(()),
+            Some(_) => Err(AuthError::InvalidIssuer),
+        }
     }
 
     /// Checks `exp` and `nbf` at time `now`.

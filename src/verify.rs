@@ -9,6 +9,7 @@ use crate::AuthError;
 use crate::builder::Config;
 use crate::cache::TokenCache;
 use crate::validate::Lifetime;
+use crate::wait::KeysChanged;
 use crate::{jws, verifier};
 
 /// What a layer and all its services share: the configuration, and the verified-token
@@ -18,20 +19,28 @@ pub(crate) struct Shared<C> {
     pub(crate) cache: Option<TokenCache<C>>,
 }
 
+/// Which key set verified a token: the store it came from and that snapshot's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyStamp {
+    pub(crate) store: usize,
+    pub(crate) set: u64,
+}
+
 impl<C: DeserializeOwned + Clone> Shared<C> {
     /// Verifies `token` at time `now`, through the cache when there is one.
     pub(crate) fn verify(&self, token: &str, now: u64) -> Result<C, AuthError> {
-        let key_set = self.config.keys.id();
         let Some(cache) = &self.cache else {
-            return self.config.verify(token, now).map(|(claims, _)| claims);
+            return self.config.verify(token, now).map(|(claims, ..)| claims);
         };
-        if let Some((claims, lifetime)) = cache.get(token, key_set) {
+        if let Some((claims, lifetime, stamp)) = cache.get(token)
+            && self.config.is_current(stamp)
+        {
             // The signature and the other claims were checked; time has moved on since.
             self.config.validation.check_lifetime(lifetime, now)?;
             return Ok(claims);
         }
-        let (claims, lifetime) = self.config.verify(token, now)?;
-        cache.insert(token, key_set, &claims, lifetime, now);
+        let (claims, lifetime, stamp) = self.config.verify(token, now)?;
+        cache.insert(token, stamp, &claims, lifetime, now);
         Ok(claims)
     }
 }
@@ -42,19 +51,28 @@ impl Config {
         &self,
         token: &str,
         now: u64,
-    ) -> Result<(C, Lifetime), AuthError> {
+    ) -> Result<(C, Lifetime, KeyStamp), AuthError> {
         if token.len() > self.max_token_size {
             return Err(AuthError::TokenTooLarge);
         }
         let jws = jws::parse(token)?;
         let alg = jws.header.alg;
-        if !self.algorithms.contains(&alg) {
-            return Err(AuthError::AlgorithmNotAllowed);
+        let store = self.route(&jws)?;
+        let keys = self.stores[store].load();
+        let unready = |err| {
+            if self.stores[store].is_ready() {
+                err
+            } else {
+                AuthError::KeysUnavailable
+            }
+        };
+        if !keys.allows(alg) {
+            return Err(unready(AuthError::AlgorithmNotAllowed));
         }
         let signature = jws::decode(jws.signature)?;
-        let mut candidates = self.keys.select(jws.header.kid.as_deref(), alg).peekable();
+        let mut candidates = keys.select(jws.header.kid.as_deref(), alg).peekable();
         if candidates.peek().is_none() {
-            return Err(AuthError::UnknownKey);
+            return Err(unready(AuthError::UnknownKey));
         }
         let message = jws.signing_input.as_bytes();
         let verified = candidates.any(|entry| {
@@ -70,16 +88,56 @@ impl Config {
         if !verified {
             return Err(AuthError::InvalidSignature);
         }
+        let stamp = KeyStamp {
+            store,
+            set: keys.id(),
+        };
         // Only now, with the signature checked, is the payload read.
         let claims = jws::decode_then(jws.payload, |payload| {
             let lifetime = self.validation.check(payload, now)?;
             let claims = serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
-            Ok((claims, lifetime))
+            Ok((claims, lifetime, stamp))
         });
         claims.map_err(|err| match err {
             AuthError::MalformedToken => AuthError::InvalidClaims,
             err => err,
         })
+    }
+
+    /// Whether the key set that verified a cached token is still the current one.
+    pub(crate) fn is_current(&self, stamp: KeyStamp) -> bool {
+        self.stores[stamp.store].load().id() == stamp.set
+    }
+
+    /// The store whose keys verify this token: with several issuers configured with their
+    /// own keys, the one its `iss` names (read before the signature is checked, only to
+    /// choose the keys; the claims are validated after). A token whose `iss` is not
+    /// accepted is refused here, before any key is looked up or fetched.
+    fn route(&self, jws: &jws::Jws<'_>) -> Result<usize, AuthError> {
+        if self.tenants.is_empty() {
+            return Ok(0);
+        }
+        jws::decode_then(jws.payload, |payload| {
+            #[derive(serde::Deserialize)]
+            struct Issuer<'a> {
+                #[serde(default, borrow, deserialize_with = "crate::json::string")]
+                iss: Option<std::borrow::Cow<'a, str>>,
+            }
+            let peek: Issuer =
+                serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
+            let iss = peek.iss.as_deref();
+            if let Some(i) = self.tenants.iter().position(|t| Some(t.as_str()) == iss) {
+                return Ok(i + 1);
+            }
+            self.validation.check_issuer(iss).map(|()| 0)
+        })
+    }
+
+    /// After `UnknownKey`: asks the token's key store for a refetch; see
+    /// [`KeyStore::refetch`](crate::store::KeyStore::refetch).
+    pub(crate) fn refetch(&self, token: &str) -> Option<KeysChanged> {
+        let jws = jws::parse(token).ok()?;
+        self.stores[self.route(&jws).ok()?].refetch()
     }
 }
 
@@ -129,10 +187,11 @@ mod tests {
         let shared = &layer.shared;
         let t = token(NOW + 100);
         assert!(shared.verify(&t, NOW).is_ok());
-        let key_set = shared.config.keys.id();
-        let hit = shared.cache.as_ref().unwrap().get(&t, key_set);
+        let hit = shared.cache.as_ref().unwrap().get(&t);
+        let set = shared.config.stores[0].load().id();
+        assert_eq!(hit.as_ref().map(|h| h.2), Some(KeyStamp { store: 0, set }));
         assert_eq!(
-            hit.map(|(_, l)| l),
+            hit.map(|(_, l, _)| l),
             Some(Lifetime {
                 exp: Some(NOW + 100),
                 nbf: None
@@ -162,12 +221,15 @@ mod tests {
             exp: None,
             nbf: None,
         };
-        let stale_set = shared.config.keys.id() + 1_000_000;
+        let stale = KeyStamp {
+            store: 0,
+            set: shared.config.stores[0].load().id() + 1_000_000,
+        };
         shared
             .cache
             .as_ref()
             .unwrap()
-            .insert(forged, stale_set, &json!({"sub": "x"}), life, NOW);
+            .insert(forged, stale, &json!({"sub": "x"}), life, NOW);
         assert_eq!(shared.verify(forged, NOW), Err(AuthError::MalformedToken));
     }
 }

@@ -1,0 +1,60 @@
+//! The default HTTP client for remote keys: hyper with rustls.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::{BoxError, JwksClient};
+
+/// The default [`JwksClient`]: HTTP/1.1 over rustls with the Mozilla root certificates
+/// (`webpki-roots`). Plain `http://` is accepted too, for a key server on loopback or
+/// inside a trusted network.
+#[derive(Clone, Debug)]
+pub struct DefaultJwksClient {
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl DefaultJwksClient {
+    /// A client with its own connection pool.
+    pub fn new() -> Self {
+        let https = HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        DefaultJwksClient {
+            client: Client::builder(TokioExecutor::new()).build(https),
+        }
+    }
+}
+
+impl Default for DefaultJwksClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JwksClient for DefaultJwksClient {
+    fn get<'a>(
+        &'a self,
+        url: &'a Uri,
+        max_body: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>> {
+        Box::pin(async move {
+            let request = Request::get(url.clone())
+                .header(http::header::ACCEPT, "application/json")
+                .body(Empty::new())?;
+            let response = self.client.request(request).await?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, max_body).collect().await?.to_bytes();
+            Ok(Response::from_parts(parts, body))
+        })
+    }
+}

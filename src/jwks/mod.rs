@@ -1,0 +1,409 @@
+//! Remote keys (feature `jwks`): a JWKS URL, or an OpenID provider's discovery document,
+//! fetched in the background and refreshed without ever blocking or failing a request.
+//!
+//! The refresh model:
+//! - the first fetch starts when the layer is built; until it succeeds, requests get `503`
+//!   with `Retry-After` (gRPC: `UNAVAILABLE`), and [`JwtAuthLayer::ready`] waits for it;
+//! - after a success, the next refresh comes after the response's `Cache-Control: max-age`,
+//!   kept between [`JwksOptions::min_refresh_interval`] and
+//!   [`JwksOptions::max_refresh_interval`], or after [`JwksOptions::refresh_interval`]
+//!   without that header;
+//! - after a failure (unreachable, timeout, non-2xx, not a JWKS, too large, no usable key) the
+//!   last good keys keep serving and the fetch is retried after 1 s, 2 s, 4 s… up to
+//!   [`JwksOptions::max_retry_backoff`];
+//! - a token whose `kid` is not in the set triggers one refetch, shared by every request that
+//!   arrives while it runs; those requests wait for it (at most the fetch timeout), then are
+//!   checked against the new keys. Another refetch for an unknown key waits for
+//!   [`JwksOptions::unknown_key_cooldown`]: a flood of made-up `kid`s costs the provider at
+//!   most one fetch per cooldown;
+//! - requests read an immutable snapshot of the keys, swapped whole after a fetch: they never
+//!   wait behind a lock while a fetch runs.
+//!
+//! [`JwtAuthLayer::ready`]: crate::JwtAuthLayer::ready
+
+mod client;
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::header::CACHE_CONTROL;
+use http::{Response, Uri};
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::jwk::JwkSet;
+use serde::Deserialize;
+use tokio::sync::Notify;
+
+pub use self::client::DefaultJwksClient;
+use crate::keys::{KeyEntry, KeySet};
+use crate::store::KeyStore;
+use crate::wait::{Changes, KeysChanged};
+use crate::{Algorithm, ConfigError};
+
+/// The error type a [`JwksClient`] returns.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// The HTTP client that fetches JWKS and discovery documents. The default,
+/// [`DefaultJwksClient`], speaks HTTPS through rustls with the Mozilla roots; bring your own
+/// for a private CA, a proxy or another transport.
+pub trait JwksClient: Send + Sync + 'static {
+    /// Sends `GET url` and returns the response, reading at most `max_body` bytes of its body
+    /// (a longer body is an error). The layer adds its own timeout around the call.
+    fn get<'a>(
+        &'a self,
+        url: &'a Uri,
+        max_body: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>>;
+}
+
+/// How remote keys are fetched and refreshed; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct JwksOptions {
+    /// Between two refreshes when the response has no `Cache-Control: max-age`. Default 5 min.
+    pub refresh_interval: Duration,
+    /// The shortest interval `max-age` can ask for. Default 30 s.
+    pub min_refresh_interval: Duration,
+    /// The longest interval `max-age` can ask for. Default 1 h.
+    pub max_refresh_interval: Duration,
+    /// The least time between two refetches caused by unknown `kid`s. Default 30 s.
+    pub unknown_key_cooldown: Duration,
+    /// The longest a fetch may take, connection included. Default 5 s.
+    pub timeout: Duration,
+    /// The largest document accepted. Default 256 KiB.
+    pub max_body: usize,
+    /// The longest wait between retries after failures. Default 60 s.
+    pub max_retry_backoff: Duration,
+}
+
+impl Default for JwksOptions {
+    fn default() -> Self {
+        JwksOptions {
+            refresh_interval: Duration::from_secs(300),
+            min_refresh_interval: Duration::from_secs(30),
+            max_refresh_interval: Duration::from_secs(3600),
+            unknown_key_cooldown: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+            max_body: 256 * 1024,
+            max_retry_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the builder collected about remote keys.
+#[derive(Default)]
+pub(crate) struct RemoteConfig {
+    pub(crate) url: Option<String>,
+    pub(crate) issuers: Vec<String>,
+    pub(crate) client: Option<Arc<dyn JwksClient>>,
+    pub(crate) options: JwksOptions,
+}
+
+impl RemoteConfig {
+    /// The key stores: the default one (static keys, and the JWKS URL's), then one per
+    /// OpenID issuer, whose issuers are added to `issuers` and returned in store order.
+    pub(crate) fn stores(
+        self,
+        fixed: Vec<KeyEntry>,
+        allowed: Option<&[Algorithm]>,
+        provider: &'static CryptoProvider,
+        issuers: &mut Vec<String>,
+    ) -> Result<(Vec<KeyStore>, Vec<String>), ConfigError> {
+        if self.url.is_none() && self.issuers.is_empty() {
+            return Ok((
+                vec![crate::builder::fixed_store(fixed, allowed)?],
+                Vec::new(),
+            ));
+        }
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoTokioRuntime)?;
+        let client = self
+            .client
+            .unwrap_or_else(|| Arc::new(DefaultJwksClient::new()));
+        let start = |source, fixed| {
+            let parts = RemoteParts {
+                source,
+                client: Arc::clone(&client),
+                options: self.options.clone(),
+                fixed,
+                allowed: allowed.map(<[Algorithm]>::to_vec),
+                provider,
+            };
+            let (snapshot, remote) = Remote::start(parts, &runtime);
+            KeyStore::remote(snapshot, remote)
+        };
+        let default = match &self.url {
+            Some(url) => start(Source::Jwks(http_url(url)?), fixed),
+            None if fixed.is_empty() && self.issuers.is_empty() => return Err(ConfigError::NoKeys),
+            None => KeyStore::fixed(KeySet::new(fixed, allowed)),
+        };
+        let mut stores = vec![default];
+        for issuer in &self.issuers {
+            http_url(issuer)?;
+            stores.push(start(
+                Source::Discovery {
+                    issuer: issuer.clone(),
+                },
+                Vec::new(),
+            ));
+            issuers.push(issuer.clone());
+        }
+        Ok((stores, self.issuers))
+    }
+}
+
+/// An absolute `http` or `https` URL.
+fn http_url(url: &str) -> Result<Uri, ConfigError> {
+    let invalid = || ConfigError::InvalidUrl(url.to_owned());
+    let uri: Uri = url.parse().map_err(|_| invalid())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.authority().is_none() {
+        return Err(invalid());
+    }
+    Ok(uri)
+}
+
+/// Where remote keys come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// A JWKS document.
+    Jwks(Uri),
+    /// An OpenID provider: its discovery document names the JWKS (`jwks_uri`) and must name
+    /// exactly this issuer.
+    Discovery { issuer: String },
+}
+
+/// One remote key source and the state of its refreshes.
+pub(crate) struct Remote {
+    source: Source,
+    client: Arc<dyn JwksClient>,
+    options: JwksOptions,
+    /// Static keys that every snapshot keeps before the fetched ones.
+    fixed: Vec<KeyEntry>,
+    allowed: Option<Vec<Algorithm>>,
+    provider: &'static CryptoProvider,
+    snapshot: Arc<ArcSwap<KeySet>>,
+    changes: Arc<Changes>,
+    ready: AtomicBool,
+    fetching: AtomicBool,
+    last_unknown_key_fetch: Mutex<Option<Instant>>,
+    wake: Arc<Notify>,
+}
+
+/// What [`Remote::new`] needs.
+pub(crate) struct RemoteParts {
+    pub(crate) source: Source,
+    pub(crate) client: Arc<dyn JwksClient>,
+    pub(crate) options: JwksOptions,
+    pub(crate) fixed: Vec<KeyEntry>,
+    pub(crate) allowed: Option<Vec<Algorithm>>,
+    pub(crate) provider: &'static CryptoProvider,
+}
+
+impl Remote {
+    /// A remote source, its first snapshot (the fixed keys alone), and its refresh task,
+    /// started on `runtime`.
+    pub(crate) fn start(
+        parts: RemoteParts,
+        runtime: &tokio::runtime::Handle,
+    ) -> (Arc<ArcSwap<KeySet>>, Arc<Remote>) {
+        let first = KeySet::new(parts.fixed.clone(), parts.allowed.as_deref());
+        let snapshot = Arc::new(ArcSwap::from_pointee(first));
+        let remote = Arc::new(Remote {
+            source: parts.source,
+            client: parts.client,
+            options: parts.options,
+            fixed: parts.fixed,
+            allowed: parts.allowed,
+            provider: parts.provider,
+            snapshot: Arc::clone(&snapshot),
+            changes: Arc::default(),
+            ready: AtomicBool::new(false),
+            fetching: AtomicBool::new(true),
+            last_unknown_key_fetch: Mutex::new(None),
+            wake: Arc::default(),
+        });
+        runtime.spawn(refresh(Arc::downgrade(&remote)));
+        (snapshot, remote)
+    }
+
+    /// Whether one fetch has succeeded.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn next_change(&self) -> KeysChanged {
+        self.changes.next()
+    }
+
+    /// See [`KeyStore::refetch`](crate::store::KeyStore::refetch).
+    pub(crate) fn refetch_for_unknown_key(&self) -> Option<KeysChanged> {
+        // Take the waiter first, so that a fetch ending right now still wakes this request.
+        let waiter = self.changes.next();
+        if self.fetching.load(Ordering::Acquire) {
+            return Some(waiter);
+        }
+        let mut last = self
+            .last_unknown_key_fetch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < self.options.unknown_key_cooldown) {
+            return None;
+        }
+        *last = Some(Instant::now());
+        self.fetching.store(true, Ordering::Release);
+        self.wake.notify_one();
+        Some(waiter)
+    }
+
+    /// Fetches once; on success swaps in the new keys and returns the response's `max-age`.
+    async fn fetch(&self, jwks_uri: &mut Option<Uri>) -> Result<Option<Duration>, BoxError> {
+        let uri = match (&self.source, &*jwks_uri) {
+            (Source::Jwks(uri), _) | (Source::Discovery { .. }, Some(uri)) => uri.clone(),
+            (Source::Discovery { issuer }, None) => {
+                let found = self.discover(issuer).await?;
+                jwks_uri.insert(found).clone()
+            }
+        };
+        let (body, max_age) = self.get(&uri).await?;
+        let set: JwkSet =
+            serde_json::from_slice(&body).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let snapshot =
+            KeySet::with_fetched(&self.fixed, &set, self.allowed.as_deref(), self.provider);
+        if snapshot.len() == self.fixed.len() {
+            return Err("the JWKS has no usable signature key".into());
+        }
+        self.snapshot.store(Arc::new(snapshot));
+        self.ready.store(true, Ordering::Release);
+        Ok(max_age)
+    }
+
+    /// Reads the discovery document of `issuer` and returns its `jwks_uri`.
+    async fn discover(&self, issuer: &str) -> Result<Uri, BoxError> {
+        #[derive(Deserialize)]
+        struct Discovery {
+            issuer: String,
+            jwks_uri: String,
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let (body, _) = self.get(&url.parse()?).await?;
+        let doc: Discovery = serde_json::from_slice(&body)
+            .map_err(|e| format!("not an OpenID discovery document: {e}"))?;
+        // OpenID Connect Discovery §4.3: the issuer must be exactly the one asked for.
+        if doc.issuer != issuer {
+            return Err(format!("the discovery document names the issuer {:?}", doc.issuer).into());
+        }
+        Ok(doc.jwks_uri.parse()?)
+    }
+
+    /// `GET uri` with the timeout and size cap; a 2xx body and its `max-age`.
+    async fn get(&self, uri: &Uri) -> Result<(Bytes, Option<Duration>), BoxError> {
+        let response = tokio::time::timeout(
+            self.options.timeout,
+            self.client.get(uri, self.options.max_body),
+        )
+        .await
+        .map_err(|_| format!("no answer within {:?}", self.options.timeout))??;
+        if !response.status().is_success() {
+            return Err(format!("answered {}", response.status()).into());
+        }
+        if response.body().len() > self.options.max_body {
+            return Err("the document is larger than max_body".into());
+        }
+        let max_age = max_age(&response);
+        Ok((response.into_body(), max_age))
+    }
+
+    /// When the next regular refresh is due after a success.
+    fn interval(&self, max_age: Option<Duration>) -> Duration {
+        let o = &self.options;
+        max_age.map_or(o.refresh_interval, |age| {
+            age.clamp(
+                o.min_refresh_interval,
+                o.max_refresh_interval.max(o.min_refresh_interval),
+            )
+        })
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // Ends the refresh task now rather than at its next wake-up.
+        self.wake.notify_one();
+    }
+}
+
+/// The refresh task: fetch, wait, fetch again, until the layer is dropped.
+async fn refresh(remote: Weak<Remote>) {
+    let mut failures = 0u32;
+    let mut jwks_uri = None;
+    loop {
+        let Some(r) = remote.upgrade() else { return };
+        r.fetching.store(true, Ordering::Release);
+        let delay = match r.fetch(&mut jwks_uri).await {
+            Ok(max_age) => {
+                failures = 0;
+                tracing::debug!(source = ?r.source, "remote keys refreshed");
+                r.interval(max_age)
+            }
+            Err(why) => {
+                failures = failures.saturating_add(1);
+                let backoff = Duration::from_secs(1 << failures.min(16).saturating_sub(1))
+                    .min(r.options.max_retry_backoff);
+                tracing::warn!(source = ?r.source, %why, retry_in = ?backoff, "fetching remote keys failed; the last good keys keep serving");
+                backoff
+            }
+        };
+        r.fetching.store(false, Ordering::Release);
+        r.changes.announce();
+        let wake = Arc::clone(&r.wake);
+        drop(r);
+        let _ = tokio::time::timeout(delay, wake.notified()).await;
+    }
+}
+
+/// The `max-age` of a `Cache-Control` header, if any.
+fn max_age(response: &Response<Bytes>) -> Option<Duration> {
+    let value = response.headers().get(CACHE_CONTROL)?.to_str().ok()?;
+    value.split(',').find_map(|directive| {
+        let (name, secs) = directive.trim().split_once('=')?;
+        name.eq_ignore_ascii_case("max-age")
+            .then(|| secs.trim_matches('"').parse().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cache_control(value: &str) -> Response<Bytes> {
+        Response::builder()
+            .header(CACHE_CONTROL, value)
+            .body(Bytes::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn reads_max_age() {
+        assert_eq!(
+            max_age(&with_cache_control("public, max-age=600")),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            max_age(&with_cache_control("Max-Age=\"60\", must-revalidate")),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(max_age(&with_cache_control("no-cache")), None);
+        assert_eq!(max_age(&with_cache_control("max-age=soon")), None);
+        assert_eq!(max_age(&Response::new(Bytes::new())), None);
+    }
+}
