@@ -95,6 +95,46 @@ where
     }
 }
 
+/// A JWKS client that serves one document from memory.
+#[cfg(feature = "jwks")]
+struct InMemory(bytes::Bytes);
+
+#[cfg(feature = "jwks")]
+impl tower_jwt_auth::jwks::JwksClient for InMemory {
+    fn get<'a>(
+        &'a self,
+        _: &'a http::Uri,
+        _: usize,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<Output = Result<Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(std::future::ready(Ok(Response::new(self.0.clone()))))
+    }
+}
+
+/// A layer whose key comes from a JWKS, fetched before it returns.
+#[cfg(feature = "jwks")]
+fn remote_layer(
+    runtime: &tokio::runtime::Runtime,
+    key: &EncodingKey,
+    alg: Algorithm,
+) -> JwtAuthLayer<Claims> {
+    let jwk = tower_jwt_auth::jsonwebtoken::jwk::Jwk::from_encoding_key(key, alg).unwrap();
+    let doc = serde_json::json!({ "keys": [jwk] }).to_string();
+    let _guard = runtime.enter();
+    let layer = JwtAuthLayer::<Claims>::builder()
+        .jwks_url("https://idp.invalid/jwks.json")
+        .jwks_client(InMemory(doc.into()))
+        .build()
+        .unwrap();
+    runtime.block_on(layer.ready());
+    layer
+}
+
 fn bench(c: &mut Criterion) {
     install_crypto_provider().unwrap();
     for alg in [
@@ -130,6 +170,20 @@ fn bench(c: &mut Criterion) {
         assert_eq!(call(&mut plain, &bearer), 200);
 
         let mut group = c.benchmark_group(format!("{alg:?}"));
+        #[cfg(feature = "jwks")]
+        {
+            // The same key, fetched as a JWKS: the request path must cost the same.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let remote = remote_layer(&runtime, &encoding, alg);
+            let mut remote = remote.layer(Noop);
+            assert_eq!(call(&mut remote, &bearer), 200);
+            group.bench_function("layer_jwks", |b| {
+                b.iter(|| call(&mut remote, black_box(&bearer)))
+            });
+        }
         group.bench_function("noop_service", |b| b.iter(|| call(&mut noop, &bearer)));
         group.bench_function("signature", |b| {
             b.iter(|| {

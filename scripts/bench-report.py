@@ -31,6 +31,9 @@ def fmt(ns):
 
 def per_request(backend):
     rows = {alg: {b: median_ns(alg, b) for b in BENCHES} for alg in ALGS}
+    for alg in ALGS:
+        if (CRITERION / alg / "layer_jwks" / "new" / "estimates.json").exists():
+            rows[alg]["layer_jwks"] = median_ns(alg, "layer_jwks")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"per-request-{backend}.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"Backend `{backend}`, criterion medians. *Net* = minus `noop_service` (building the")
@@ -45,6 +48,14 @@ def per_request(backend):
             f"| {fmt(r['layer'])} | {fmt(net)} | {net / r['decode']:.2f}× | {net / r['signature']:.2f}× "
             f"| {fmt(hit)} | {hit / net:.3f}× |"
         )
+    with_jwks = [alg for alg, r in rows.items() if "layer_jwks" in r]
+    if with_jwks:
+        print("\nThe same key, static or fetched from a JWKS (feature `jwks`):\n")
+        print("| alg | layer, static key | layer, key from a JWKS | JWKS / static |")
+        print("|---|---|---|---|")
+        for alg in with_jwks:
+            r = rows[alg]
+            print(f"| {alg} | {fmt(r['layer'])} | {fmt(r['layer_jwks'])} | {r['layer_jwks'] / r['layer']:.2f}× |")
 
 
 def bars_svg(title, groups, series, unit, log=False):

@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 args=(--warm-up-time 1 --measurement-time 4)
 
 echo "## per request, aws-lc-rs"
-cargo bench -q --bench verify -- "${args[@]}" >/dev/null
+cargo bench -q --features jwks --bench verify -- "${args[@]}" >/dev/null
 scripts/bench-report.py aws-lc-rs
 echo
 echo "## per request, rust-crypto"
+rm -rf target/criterion/*/layer_jwks # measured with aws-lc-rs only
 cargo bench -q --no-default-features --features rust-crypto --bench verify -- "${args[@]}" >/dev/null
 scripts/bench-report.py rust-crypto
 echo

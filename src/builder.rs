@@ -329,6 +329,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
         };
         let allowed = self.algorithms.as_deref();
         let fixed = KeySet::entries(self.keys, allowed, provider)?;
+        // Remote issuers join the accepted issuers.
+        #[cfg_attr(not(feature = "jwks"), allow(unused_mut))]
         let mut rules = self.rules;
         #[cfg(feature = "jwks")]
         let (stores, tenants) = self

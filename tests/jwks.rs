@@ -1,0 +1,491 @@
+//! Remote keys against a real JWKS / OpenID discovery server on loopback, started here:
+//! rotation, outages, slow and broken answers, kid floods, discovery, several issuers.
+#![cfg(feature = "jwks")]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use common::*;
+use http_body_util::Full;
+use serde_json::{Value, json};
+use tower::{Layer, ServiceExt};
+use tower_jwt_auth::jsonwebtoken::Header;
+use tower_jwt_auth::jsonwebtoken::jwk::Jwk;
+use tower_jwt_auth::jwks::JwksOptions;
+use tower_jwt_auth::{Algorithm, ConfigError, EncodingKey, JwtAuthLayer};
+
+/// How the key server answers `/jwks.json`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Ok,
+    Status500,
+    Garbage,
+    Slow,
+    Huge,
+}
+
+struct KeyServer {
+    addr: SocketAddr,
+    keys: Mutex<Vec<Value>>,
+    mode: Mutex<Mode>,
+    fetches: AtomicUsize,
+    max_age: Mutex<Option<u64>>,
+    /// The `issuer` its discovery document names (its own URL, unless changed).
+    issuer: Mutex<String>,
+}
+
+impl KeyServer {
+    async fn start(keys: Vec<Value>) -> Arc<KeyServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Arc::new(KeyServer {
+            addr,
+            keys: Mutex::new(keys),
+            mode: Mutex::new(Mode::Ok),
+            fetches: AtomicUsize::new(0),
+            max_age: Mutex::new(None),
+            issuer: Mutex::new(format!("http://{addr}")),
+        });
+        let app = Router::new()
+            .route("/jwks.json", get(jwks))
+            .route("/.well-known/openid-configuration", get(discovery))
+            .with_state(Arc::clone(&server));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn set_keys(&self, keys: Vec<Value>) {
+        *self.keys.lock().unwrap() = keys;
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+async fn jwks(State(server): State<Arc<KeyServer>>) -> Response {
+    server.fetches.fetch_add(1, Ordering::SeqCst);
+    let mode = *server.mode.lock().unwrap();
+    let mut headers = HeaderMap::new();
+    if let Some(age) = *server.max_age.lock().unwrap() {
+        headers.insert(
+            header::CACHE_CONTROL,
+            format!("public, max-age={age}").parse().unwrap(),
+        );
+    }
+    match mode {
+        Mode::Ok => {
+            let body = json!({ "keys": *server.keys.lock().unwrap() });
+            (headers, axum::Json(body)).into_response()
+        }
+        Mode::Status500 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Mode::Garbage => "<html>not json</html>".into_response(),
+        Mode::Slow => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            axum::Json(json!({ "keys": *server.keys.lock().unwrap() })).into_response()
+        }
+        Mode::Huge => {
+            let padding = "x".repeat(2 * 1024 * 1024);
+            axum::Json(json!({ "keys": *server.keys.lock().unwrap(), "padding": padding }))
+                .into_response()
+        }
+    }
+}
+
+async fn discovery(State(server): State<Arc<KeyServer>>) -> axum::Json<Value> {
+    let issuer = server.issuer.lock().unwrap().clone();
+    axum::Json(json!({ "issuer": issuer, "jwks_uri": format!("{}/jwks.json", server.url()) }))
+}
+
+/// The public JWK of one of the test key pairs, with this `kid`.
+fn jwk(kid: &str) -> Value {
+    tower_jwt_auth::install_crypto_provider().unwrap();
+    let mut jwk = Jwk::from_encoding_key(&private(kid), Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some(kid.to_owned());
+    serde_json::to_value(jwk).unwrap()
+}
+
+/// `k1` and `k2` are two RSA key pairs.
+fn private(kid: &str) -> EncodingKey {
+    match kid {
+        "k2" => EncodingKey::from_rsa_pem(RSA2_PRIVATE).unwrap(),
+        _ => EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+    }
+}
+
+/// A token signed by key `signer`, naming `kid` and these claims.
+fn token_with(signer: &str, kid: &str, claims: Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    mint_with(&header, &claims, &private(signer))
+}
+
+fn token(kid: &str) -> String {
+    token_with(kid, kid, valid_claims())
+}
+
+fn fast_options() -> JwksOptions {
+    JwksOptions {
+        refresh_interval: Duration::from_secs(60),
+        min_refresh_interval: Duration::from_millis(100),
+        unknown_key_cooldown: Duration::from_millis(200),
+        timeout: Duration::from_millis(500),
+        max_body: 64 * 1024,
+        max_retry_backoff: Duration::from_millis(200),
+        ..JwksOptions::default()
+    }
+}
+
+fn jwks_layer(server: &KeyServer, options: JwksOptions) -> JwtAuthLayer<TestClaims> {
+    JwtAuthLayer::builder()
+        .jwks_url(format!("{}/jwks.json", server.url()))
+        .jwks_options(options)
+        .build()
+        .unwrap()
+}
+
+async fn ready(layer: &JwtAuthLayer<TestClaims>) {
+    tokio::time::timeout(Duration::from_secs(5), layer.ready())
+        .await
+        .expect("the keys were fetched");
+}
+
+/// One request through the layer in front of a handler that answers 200.
+async fn call(
+    layer: &JwtAuthLayer<TestClaims>,
+    token: &str,
+    grpc: bool,
+) -> http::Response<Full<Bytes>> {
+    let inner = tower::service_fn(|_req: http::Request<Full<Bytes>>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
+    });
+    let mut req = http::Request::get("/").header("authorization", bearer(token));
+    if grpc {
+        req = req.header("content-type", "application/grpc");
+    }
+    layer
+        .layer(inner)
+        .oneshot(req.body(Full::default()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn status(layer: &JwtAuthLayer<TestClaims>, token: &str) -> u16 {
+    call(layer, token, false).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn keys_are_fetched_in_the_background_and_serve_requests() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let layer = jwks_layer(&server, fast_options());
+    ready(&layer).await;
+    assert!(layer.is_ready());
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+    // A known kid with the wrong key is refused, not refetched for.
+    let fetches = server.fetches();
+    assert_eq!(
+        status(&layer, &token_with("k2", "k1", valid_claims())).await,
+        401
+    );
+    assert_eq!(server.fetches(), fetches);
+}
+
+#[tokio::test]
+async fn before_the_first_fetch_requests_get_503_with_retry_after() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    server.set_mode(Mode::Status500);
+    let layer = jwks_layer(&server, fast_options());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!layer.is_ready());
+    let res = call(&layer, &token("k1"), false).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert!(!res.headers().contains_key("www-authenticate"));
+    let grpc = call(&layer, &token("k1"), true).await;
+    assert_eq!(grpc.headers()["grpc-status"], "14");
+
+    server.set_mode(Mode::Ok);
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+#[tokio::test]
+async fn a_new_kid_is_accepted_on_its_first_request_after_publication() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let layer = jwks_layer(&server, fast_options());
+    ready(&layer).await;
+    server.set_keys(vec![jwk("k1"), jwk("k2")]);
+    let fetches = server.fetches();
+    assert_eq!(status(&layer, &token("k2")).await, 200);
+    assert_eq!(server.fetches(), fetches + 1);
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+#[tokio::test]
+async fn a_removed_key_stops_being_accepted_after_the_next_refresh() {
+    let server = KeyServer::start(vec![jwk("k1"), jwk("k2")]).await;
+    let options = JwksOptions {
+        refresh_interval: Duration::from_millis(300),
+        ..fast_options()
+    };
+    let layer = jwks_layer(&server, options);
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+    server.set_keys(vec![jwk("k2")]);
+    let fetches = server.fetches();
+    wait_for(|| server.fetches() > fetches).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(status(&layer, &token("k1")).await, 401);
+    assert_eq!(status(&layer, &token("k2")).await, 200);
+}
+
+#[tokio::test]
+async fn a_broken_key_server_never_costs_the_last_good_keys() {
+    for mode in [Mode::Status500, Mode::Garbage, Mode::Slow, Mode::Huge] {
+        let server = KeyServer::start(vec![jwk("k1")]).await;
+        let layer = jwks_layer(&server, fast_options());
+        ready(&layer).await;
+        server.set_mode(mode);
+        server.set_keys(vec![]);
+        // An unknown kid makes the layer refetch; the fetch fails; the request is refused,
+        // not failed with a 5xx.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let fetches = server.fetches();
+        assert_eq!(status(&layer, &token("k2")).await, 401, "{mode:?}");
+        assert!(server.fetches() > fetches, "{mode:?}: a refetch was tried");
+        // The last good keys still serve.
+        assert_eq!(status(&layer, &token("k1")).await, 200, "{mode:?}");
+        assert!(layer.is_ready());
+    }
+}
+
+#[tokio::test]
+async fn an_empty_key_set_is_a_failure_not_a_wipe() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let options = JwksOptions {
+        refresh_interval: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let layer = jwks_layer(&server, options);
+    ready(&layer).await;
+    server.set_keys(vec![
+        json!({ "kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB" }),
+    ]);
+    let fetches = server.fetches();
+    wait_for(|| server.fetches() > fetches + 1).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let options = JwksOptions {
+        unknown_key_cooldown: Duration::from_secs(30),
+        ..fast_options()
+    };
+    let layer = jwks_layer(&server, options);
+    ready(&layer).await;
+    let fetches = server.fetches();
+    let requests: Vec<_> = (0..200)
+        .map(|i| {
+            let layer = layer.clone();
+            let t = token_with("k1", &format!("random-{i}"), valid_claims());
+            tokio::spawn(async move { status(&layer, &t).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 401));
+    assert_eq!(
+        server.fetches(),
+        fetches + 1,
+        "one refetch for the whole flood"
+    );
+    // Later unknown kids, one after another, within the cooldown: no fetch at all.
+    for i in 0..5 {
+        let t = token_with("k1", &format!("later-{i}"), valid_claims());
+        assert_eq!(status(&layer, &t).await, 401);
+    }
+    assert_eq!(
+        server.fetches(),
+        fetches + 1,
+        "no refetch within the cooldown"
+    );
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+#[tokio::test]
+async fn cache_control_max_age_sets_the_refresh_pace() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    *server.max_age.lock().unwrap() = Some(0);
+    let options = JwksOptions {
+        refresh_interval: Duration::from_secs(3600),
+        min_refresh_interval: Duration::from_millis(200),
+        ..fast_options()
+    };
+    let layer = jwks_layer(&server, options);
+    ready(&layer).await;
+    let fetches = server.fetches();
+    // max-age=0 is raised to the 200 ms floor: several refreshes within two seconds, where
+    // the one-hour default would give none.
+    wait_for(|| server.fetches() >= fetches + 3).await;
+}
+
+#[tokio::test]
+async fn oidc_discovery_finds_the_keys_and_pins_the_issuer() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let issuer = server.url();
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .oidc_issuer(&issuer)
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    ready(&layer).await;
+    let claims = |iss: &str| json!({ "sub": "alice", "exp": now() + 600, "iss": iss });
+    assert_eq!(
+        status(&layer, &token_with("k1", "k1", claims(&issuer))).await,
+        200
+    );
+    let fetches = server.fetches();
+    assert_eq!(
+        status(
+            &layer,
+            &token_with("k1", "k1", claims("https://evil.example"))
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        status(
+            &layer,
+            &token_with("k1", "k1", json!({ "sub": "a", "exp": now() + 600 }))
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        server.fetches(),
+        fetches,
+        "no fetch for an issuer that is not configured"
+    );
+}
+
+#[tokio::test]
+async fn a_discovery_document_for_another_issuer_is_refused() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    *server.issuer.lock().unwrap() = "https://someone-else.example".into();
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .oidc_issuer(server.url())
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!layer.is_ready());
+    assert_eq!(
+        server.fetches(),
+        0,
+        "the JWKS of an unverified issuer is never fetched"
+    );
+    let claims = json!({ "sub": "alice", "exp": now() + 600, "iss": server.url() });
+    assert_eq!(status(&layer, &token_with("k1", "k1", claims)).await, 503);
+}
+
+#[tokio::test]
+async fn tokens_are_routed_to_the_keys_of_the_issuer_they_name() {
+    let a = KeyServer::start(vec![jwk("k1")]).await;
+    let b = KeyServer::start(vec![jwk("k2")]).await;
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .oidc_issuer(a.url())
+        .oidc_issuer(b.url())
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    ready(&layer).await;
+    let claims = |iss: String| json!({ "sub": "alice", "exp": now() + 600, "iss": iss });
+    assert_eq!(
+        status(&layer, &token_with("k1", "k1", claims(a.url()))).await,
+        200
+    );
+    assert_eq!(
+        status(&layer, &token_with("k2", "k2", claims(b.url()))).await,
+        200
+    );
+    // Issuer A's token signed with B's key: A's keys do not have it.
+    assert_eq!(
+        status(&layer, &token_with("k2", "k2", claims(a.url()))).await,
+        401
+    );
+    let (fa, fb) = (a.fetches(), b.fetches());
+    assert_eq!(
+        status(
+            &layer,
+            &token_with("k1", "k1", claims("http://127.0.0.1:9".into()))
+        )
+        .await,
+        401
+    );
+    assert_eq!((a.fetches(), b.fetches()), (fa, fb));
+}
+
+#[tokio::test]
+async fn static_keys_serve_beside_remote_ones() {
+    let server = KeyServer::start(vec![jwk("k2")]).await;
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .key_with_kid(
+            "k1",
+            tower_jwt_auth::DecodingKey::from_rsa_pem(RSA_PUBLIC).unwrap(),
+            Algorithm::RS256,
+        )
+        .jwks_url(format!("{}/jwks.json", server.url()))
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    // The static key serves even before the first fetch.
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k2")).await, 200);
+}
+
+#[test]
+fn remote_keys_need_a_tokio_runtime_and_valid_urls() {
+    let outside = JwtAuthLayer::<TestClaims>::builder()
+        .jwks_url("https://idp.example/jwks.json")
+        .build();
+    assert_eq!(outside.unwrap_err(), ConfigError::NoTokioRuntime);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    for url in ["not a url", "/jwks.json", "ftp://idp.example/jwks"] {
+        let built = JwtAuthLayer::<TestClaims>::builder().jwks_url(url).build();
+        assert_eq!(built.unwrap_err(), ConfigError::InvalidUrl(url.into()));
+    }
+}
+
+async fn wait_for(done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the condition did not come true within 4 s");
+}
