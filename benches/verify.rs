@@ -209,5 +209,56 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The worst a client can send: each answered without any signature check, or with one.
+fn hostile(c: &mut Criterion) {
+    install_crypto_provider().unwrap();
+    let (_, rsa) = keys(Algorithm::RS256);
+    let layer = JwtAuthLayer::<Claims>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .key(rsa, Algorithm::RS256)
+        .build()
+        .unwrap();
+    let mut svc = layer.layer(Noop);
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    };
+    let nested = format!(
+        r#"{{"alg":"HS256","x":{}1{}}}"#,
+        "[".repeat(2000),
+        "]".repeat(2000)
+    );
+    let (rs_encoding, _) = keys(Algorithm::RS256);
+    let claims =
+        serde_json::json!({ "sub": "x", "exp": jsonwebtoken::get_current_timestamp() + 3600 });
+    let rs = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &rs_encoding).unwrap();
+    let forged_rs = format!("{}AAAA", &rs[..rs.len() - 4]);
+    let cases = [
+        ("1 MiB token", "a".repeat(1 << 20)),
+        ("8 KiB of dots", ".".repeat(8 * 1024 - 1)),
+        (
+            "8 KiB of base64url",
+            format!(
+                "{}.{}.{}",
+                "A".repeat(4000),
+                "B".repeat(4000),
+                "C".repeat(100)
+            ),
+        ),
+        (
+            "JSON nested 2000 deep",
+            format!("{}.e30.AAAA", b64(&nested)),
+        ),
+        ("RS256, forged signature", forged_rs),
+    ];
+    let mut group = c.benchmark_group("hostile");
+    for (name, token) in cases {
+        let bearer = HeaderValue::try_from(format!("Bearer {token}")).unwrap();
+        assert_ne!(call(&mut svc, &bearer), 200, "{name}");
+        group.bench_function(name, |b| b.iter(|| call(&mut svc, black_box(&bearer))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, hostile);
 criterion_main!(benches);

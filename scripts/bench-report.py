@@ -4,6 +4,7 @@ and plots of BENCHMARKS.md.
 
     scripts/bench-report.py BACKEND            # per-request table for one crypto backend
     scripts/bench-report.py --plots            # SVG plots from benches/results/*.json
+    scripts/bench-report.py --hostile          # the hostile-input table
 
 The per-request table uses criterion's median for each benchmark and keeps the results in
 benches/results/per-request-BACKEND.json so that the plots can be redrawn later.
@@ -56,6 +57,16 @@ def per_request(backend):
         for alg in with_jwks:
             r = rows[alg]
             print(f"| {alg} | {fmt(r['layer'])} | {fmt(r['layer_jwks'])} | {r['layer_jwks'] / r['layer']:.2f}× |")
+
+
+def hostile():
+    """The hostile-input group: each input's median."""
+    group = CRITERION / "hostile"
+    print("| input | answered in (median) |")
+    print("|---|---|")
+    for case in sorted(p.name for p in group.iterdir() if (p / "new").exists()):
+        est = json.loads((group / case / "new" / "estimates.json").read_text())
+        print(f"| {case} | {fmt(est['median']['point_estimate'])} |")
 
 
 def bars_svg(title, groups, series, unit, log=False):
@@ -131,6 +142,8 @@ def plots():
 if __name__ == "__main__":
     if sys.argv[1:] == ["--plots"]:
         plots()
+    elif sys.argv[1:] == ["--hostile"]:
+        hostile()
     elif len(sys.argv) == 2:
         per_request(sys.argv[1])
     else:

@@ -9,6 +9,9 @@ echo "## per request, aws-lc-rs"
 cargo bench -q --features jwks --bench verify -- "${args[@]}" >/dev/null
 scripts/bench-report.py aws-lc-rs
 echo
+echo "## hostile input, aws-lc-rs"
+scripts/bench-report.py --hostile
+echo
 echo "## per request, rust-crypto"
 rm -rf target/criterion/*/layer_jwks # measured with aws-lc-rs only
 cargo bench -q --no-default-features --features rust-crypto --bench verify -- "${args[@]}" >/dev/null

@@ -72,7 +72,7 @@ pub(crate) fn token<'r>(
     let mut found = None;
     for source in sources {
         let token = match source {
-            TokenSource::Bearer => bearer(headers)?,
+            TokenSource::Bearer => bearer(headers, max_len)?,
             TokenSource::Cookie(name) => cookie(headers, name)?,
             TokenSource::Header(name) => header(headers, name)?,
             TokenSource::Query(name) => query(uri, name)?,
@@ -103,7 +103,7 @@ fn single<'r>(
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+fn bearer(headers: &HeaderMap, max_len: usize) -> Result<Option<&str>, AuthError> {
     let Some(value) = single(headers, &AUTHORIZATION)? else {
         return Ok(None);
     };
@@ -124,6 +124,10 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
         .rposition(|b| !matches!(b, b' ' | b'\t'))
         .map_or(start, |i| i + 1);
     let token = &rest[start..end.max(start)];
+    // Before the syntax check, so that a huge header costs no scan.
+    if token.len() > max_len {
+        return Err(AuthError::TokenTooLarge);
+    }
     if !is_b64token(token) {
         return Err(AuthError::MalformedRequest);
     }

@@ -63,3 +63,27 @@ pub(crate) fn verify(
         // During thread teardown the cache is gone: build a verifier for this call alone.
         .unwrap_or_else(|_| fresh().is_some_and(|v| v.verify(message, signature).is_ok()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_thread_keeps_a_bounded_number_of_verifiers() {
+        let provider = crate::install_crypto_provider().unwrap();
+        let key = DecodingKey::from_secret(b"a-secret-of-at-least-thirty-two-bytes").unwrap();
+        // Keys come and go (rotation): the cache never holds more than its bound.
+        for _ in 0..3 * MAX_PER_THREAD {
+            assert!(!verify(
+                provider,
+                next_key_id(),
+                &key,
+                Algorithm::HS256,
+                b"m",
+                &vec![0; 32]
+            ));
+            let held = VERIFIERS.with(|v| v.borrow().len());
+            assert!(held <= MAX_PER_THREAD, "{held}");
+        }
+    }
+}

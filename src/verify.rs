@@ -213,6 +213,24 @@ mod tests {
     }
 
     #[test]
+    fn rejected_tokens_are_never_cached() {
+        let layer = cached();
+        let shared = &layer.shared;
+        let key = EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!").unwrap();
+        for i in 0..1_000 {
+            let claims = json!({"sub": i, "exp": NOW + 100});
+            let forged =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
+            assert_eq!(
+                shared.verify(&forged, NOW),
+                Err(AuthError::InvalidSignature)
+            );
+            assert!(shared.verify(&format!("garbage.{i}.x"), NOW).is_err());
+        }
+        assert_eq!(shared.cache.as_ref().unwrap().len(), 0);
+    }
+
+    #[test]
     fn entries_of_another_key_set_are_ignored() {
         let layer = cached();
         let shared = &layer.shared;
