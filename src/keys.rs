@@ -177,6 +177,15 @@ fn usable(
     {
         return Err(ConfigError::DuplicateKid(kid.clone()));
     }
+    // jsonwebtoken 12.0.0 (rust-crypto) slices an Ed25519 key to 32 bytes without checking its
+    // length: a shorter key would panic there, so it is refused here (found by fuzzing).
+    if entry.key.family() == AlgorithmFamily::Ed
+        && entry.key.try_get_as_bytes().map(<[u8]>::len) != Ok(32)
+    {
+        return Err(ConfigError::InvalidKey(
+            "an Ed25519 public key is 32 bytes".into(),
+        ));
+    }
     for alg in &entry.algorithms {
         (provider.verifier_factory)(alg, &entry.key)
             .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;

@@ -371,6 +371,20 @@ fn jwk_mistakes_fail_at_build() {
 }
 
 #[test]
+fn malformed_key_material_is_a_config_error_not_a_panic() {
+    // Found by fuzzing: a short Ed25519 key made jsonwebtoken's rust-crypto backend panic.
+    for x in ["1MN3Yj0iPS4hcgUuTwjAzZr1Z9CAow", "", "AA"] {
+        let jwks = json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "d", "x": x }] });
+        let built = builder().jwks_json(&jwks.to_string()).build();
+        assert!(matches!(built, Err(ConfigError::InvalidKey(_))), "{x:?}");
+    }
+    let built = builder()
+        .public_key_der([0u8; 31], Algorithm::EdDSA)
+        .build();
+    assert!(matches!(built, Err(ConfigError::InvalidKey(_))));
+}
+
+#[test]
 fn the_allow_list_bounds_the_keys() {
     assert_eq!(
         builder()
