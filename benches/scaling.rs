@@ -7,14 +7,13 @@
 //! ratio two threads / one thread.
 
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response};
 use serde::{Deserialize, Serialize};
+mod common;
+
+use common::{Noop, call};
 use tower::{Layer, Service};
 use tower_jwt_auth::jsonwebtoken::{self, Header};
 use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
@@ -26,37 +25,12 @@ struct Claims {
     role: String,
 }
 
-#[derive(Clone)]
-struct Noop;
-
-impl Service<Request<()>> for Noop {
-    type Response = Response<()>;
-    type Error = Infallible;
-    type Future = Ready<Result<Response<()>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<()>) -> Self::Future {
-        ready(Ok(Response::new(())))
-    }
-}
-
 fn run<S>(mut svc: S, bearer: &HeaderValue, n: usize)
 where
     S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
 {
-    let mut cx = Context::from_waker(Waker::noop());
     for _ in 0..n {
-        let req = Request::builder()
-            .header(AUTHORIZATION, bearer.clone())
-            .body(())
-            .unwrap();
-        let Poll::Ready(Ok(res)) = pin!(svc.call(req)).poll(&mut cx) else {
-            unreachable!()
-        };
-        assert_eq!(res.status(), 200);
+        assert_eq!(call(&mut svc, bearer), 200);
     }
 }
 

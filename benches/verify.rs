@@ -9,17 +9,15 @@
 //! The crypto backend is the one the features select: `cargo bench` for aws-lc-rs,
 //! `cargo bench --no-default-features --features rust-crypto` for RustCrypto.
 
-use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
+mod common;
+
+use common::{Noop, call};
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request, Response};
+use http::HeaderValue;
 use serde::{Deserialize, Serialize};
-use tower::{Layer, Service};
+use tower::Layer;
 use tower_jwt_auth::jsonwebtoken::{self, Header, Validation};
 use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
 
@@ -59,42 +57,6 @@ fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
     }
 }
 
-/// The inner service: answers at once.
-#[derive(Clone)]
-struct Noop;
-
-impl Service<Request<()>> for Noop {
-    type Response = Response<()>;
-    type Error = Infallible;
-    type Future = Ready<Result<Response<()>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<()>) -> Self::Future {
-        black_box(&req);
-        ready(Ok(Response::new(())))
-    }
-}
-
-/// One request through a service, polled to completion (every future here is ready at once).
-fn call<S>(svc: &mut S, bearer: &HeaderValue) -> u16
-where
-    S: Service<Request<()>, Response = Response<()>, Error = Infallible>,
-{
-    let req = Request::builder()
-        .header(AUTHORIZATION, bearer.clone())
-        .body(())
-        .unwrap();
-    let mut cx = Context::from_waker(Waker::noop());
-    let fut = pin!(svc.call(req));
-    match fut.poll(&mut cx) {
-        Poll::Ready(Ok(res)) => res.status().as_u16(),
-        _ => unreachable!("the no-op service answers at once"),
-    }
-}
-
 /// A JWKS client that serves one document from memory.
 #[cfg(feature = "jwks")]
 struct InMemory(bytes::Bytes);
@@ -107,12 +69,13 @@ impl tower_jwt_auth::jwks::JwksClient for InMemory {
         _: usize,
     ) -> std::pin::Pin<
         Box<
-            dyn Future<Output = Result<Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>>
-                + Send
+            dyn std::future::Future<
+                    Output = Result<http::Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>,
+                > + Send
                 + 'a,
         >,
     > {
-        Box::pin(std::future::ready(Ok(Response::new(self.0.clone()))))
+        Box::pin(std::future::ready(Ok(http::Response::new(self.0.clone()))))
     }
 }
 
