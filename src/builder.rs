@@ -33,6 +33,8 @@ pub(crate) struct Config {
     /// The issuer of `stores[i + 1]`.
     pub(crate) tenants: Vec<String>,
     pub(crate) validation: Validation,
+    /// The `typ` every token must declare, if any.
+    pub(crate) required_typ: Option<String>,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) max_token_size: usize,
     pub(crate) optional: bool,
@@ -64,6 +66,7 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     keys: Vec<KeySource>,
     algorithms: Option<Vec<Algorithm>>,
     rules: Rules,
+    required_typ: Option<String>,
     sources: Vec<TokenSource>,
     max_token_size: usize,
     optional: bool,
@@ -83,6 +86,7 @@ impl<C> JwtAuthBuilder<C> {
             keys: Vec::new(),
             algorithms: None,
             rules: Rules::default(),
+            required_typ: None,
             sources: vec![TokenSource::Bearer],
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             optional: false,
@@ -244,6 +248,29 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Requires every token to declare this type in its header (`typ`), compared
+    /// case-insensitively with `application/` optional: `"at+jwt"` accepts RFC 9068 access
+    /// tokens and refuses refresh or ID tokens from the same issuer (RFC 8725 §3.11).
+    pub fn required_typ(mut self, typ: impl Into<String>) -> Self {
+        self.required_typ = Some(typ.into());
+        self
+    }
+
+    /// Refuses tokens issued (`iat`) longer than `age` ago, whatever their `exp`; `iat` is
+    /// then required. Checked again on every cache hit.
+    pub fn max_token_age(mut self, age: Duration) -> Self {
+        self.rules.max_age = Some(age);
+        self
+    }
+
+    /// Refuses tokens whose lifetime, `exp - iat`, is longer than `lifetime`: an issuer
+    /// bug or a stolen signing key minting near-eternal tokens. `exp` and `iat` are then
+    /// required.
+    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.rules.max_lifetime = Some(lifetime);
+        self
+    }
+
     /// Where to look for the token, in order (default: `Authorization: Bearer` alone).
     pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
         self.sources = sources.into_iter().collect();
@@ -302,6 +329,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             keys: self.keys,
             algorithms: self.algorithms,
             rules: self.rules,
+            required_typ: self.required_typ,
             sources: self.sources,
             max_token_size: self.max_token_size,
             optional: self.optional,
@@ -364,6 +392,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             stores,
             tenants,
             validation: rules.check()?,
+            required_typ: self.required_typ,
             sources: self.sources,
             max_token_size: self.max_token_size,
             optional: self.optional,

@@ -53,6 +53,13 @@ pub enum AuthError {
     InvalidAudience,
     /// Remote keys have not been fetched yet (503 with `Retry-After`; gRPC `UNAVAILABLE`).
     KeysUnavailable,
+    /// The token's `typ` is not the required one (a refresh token used as an access token,
+    /// say) (401).
+    InvalidType,
+    /// The token was issued (`iat`) longer ago than the configured maximum age (401).
+    TooOld,
+    /// The token's lifetime (`exp - iat`) is longer than the configured maximum (401).
+    LifetimeTooLong,
 }
 
 /// The `error` code of RFC 6750 §3.1 that a rejection carries.
@@ -76,7 +83,7 @@ impl ErrorCode {
 
 impl AuthError {
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 19] = [
+    pub(crate) const ALL: [AuthError; 22] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -96,6 +103,9 @@ impl AuthError {
         AuthError::InvalidIssuer,
         AuthError::InvalidAudience,
         AuthError::KeysUnavailable,
+        AuthError::InvalidType,
+        AuthError::TooOld,
+        AuthError::LifetimeTooLong,
     ];
 
     /// The RFC 6750 error code, or `None` when no token was sent.
@@ -142,6 +152,9 @@ impl AuthError {
             AuthError::InvalidIssuer => "the token issuer is not accepted",
             AuthError::InvalidAudience => "the token audience is not accepted",
             AuthError::KeysUnavailable => "the verification keys are not available yet",
+            AuthError::InvalidType => "the token type is not accepted",
+            AuthError::TooOld => "the token is too old",
+            AuthError::LifetimeTooLong => "the token lifetime is too long",
         }
     }
 
@@ -167,6 +180,9 @@ impl AuthError {
             AuthError::InvalidIssuer => "invalid_issuer",
             AuthError::InvalidAudience => "invalid_audience",
             AuthError::KeysUnavailable => "keys_unavailable",
+            AuthError::InvalidType => "invalid_type",
+            AuthError::TooOld => "too_old",
+            AuthError::LifetimeTooLong => "lifetime_too_long",
         }
     }
 }

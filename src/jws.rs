@@ -31,8 +31,9 @@ pub(crate) struct Header {
     pub(crate) kid: Option<String>,
 }
 
-/// Splits a compact JWS and reads its header.
-pub(crate) fn parse(token: &str) -> Result<Jws<'_>, AuthError> {
+/// Splits a compact JWS and reads its header; with `typ`, the header must declare that type
+/// (compared as RFC 7515 §4.1.9 says: case-insensitively, `application/` optional).
+pub(crate) fn parse<'t>(token: &'t str, typ: Option<&str>) -> Result<Jws<'t>, AuthError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -40,7 +41,7 @@ pub(crate) fn parse(token: &str) -> Result<Jws<'_>, AuthError> {
         return Err(AuthError::MalformedToken);
     };
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    let header = decode_then(header, read_header)?;
+    let header = decode_then(header, |json| read_header(json, typ))?;
     Ok(Jws {
         header,
         signing_input,
@@ -79,6 +80,8 @@ struct RawHeader<'a> {
     kid: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "json::string")]
     cty: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    typ: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "json::boolean")]
     b64: Option<bool>,
     #[serde(default, deserialize_with = "json::present")]
@@ -93,7 +96,7 @@ struct RawHeader<'a> {
     x5c: Option<()>,
 }
 
-fn read_header(json: &[u8]) -> Result<Header, AuthError> {
+fn read_header(json: &[u8], typ: Option<&str>) -> Result<Header, AuthError> {
     if !json::is_object(json) {
         return Err(AuthError::MalformedToken);
     }
@@ -116,10 +119,29 @@ fn read_header(json: &[u8]) -> Result<Header, AuthError> {
     if raw.b64 == Some(false) || nested {
         return Err(AuthError::UnsupportedHeader);
     }
+    if let Some(wanted) = typ
+        && !raw
+            .typ
+            .as_deref()
+            .is_some_and(|t| same_media_type(t, wanted))
+    {
+        return Err(AuthError::InvalidType);
+    }
     Ok(Header {
         alg,
         kid: raw.kid.map(Cow::into_owned),
     })
+}
+
+/// RFC 7515 §4.1.9: media types compare case-insensitively, and `application/` may be left out.
+fn same_media_type(a: &str, b: &str) -> bool {
+    fn short(t: &str) -> &str {
+        match t.get(..12) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &t[12..],
+            _ => t,
+        }
+    }
+    short(a).eq_ignore_ascii_case(short(b))
 }
 
 #[cfg(test)]
@@ -135,7 +157,32 @@ mod tests {
     }
 
     fn header(h: &str) -> Result<Header, AuthError> {
-        parse(&token(h)).map(|jws| jws.header)
+        parse(&token(h), None).map(|jws| jws.header)
+    }
+
+    #[test]
+    fn a_required_type_must_be_declared() {
+        let typed = |h: &str, typ| parse(&token(h), Some(typ)).map(|_| ());
+        assert_eq!(typed(r#"{"alg":"HS256","typ":"at+jwt"}"#, "at+jwt"), Ok(()));
+        assert_eq!(
+            typed(r#"{"alg":"HS256","typ":"application/AT+JWT"}"#, "at+jwt"),
+            Ok(())
+        );
+        assert_eq!(
+            typed(r#"{"alg":"HS256","typ":"at+jwt"}"#, "application/at+jwt"),
+            Ok(())
+        );
+        for h in [
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"HS256","typ":"refresh+jwt"}"#,
+        ] {
+            assert_eq!(typed(h, "at+jwt"), Err(AuthError::InvalidType), "{h}");
+        }
+        assert_eq!(
+            typed(r#"{"alg":"HS256","typ":7}"#, "at+jwt"),
+            Err(AuthError::MalformedToken)
+        );
     }
 
     #[test]
@@ -152,7 +199,7 @@ mod tests {
     #[test]
     fn splits_signing_input_payload_and_signature() {
         let t = token(r#"{"alg":"HS256"}"#);
-        let jws = parse(&t).unwrap();
+        let jws = parse(&t, None).unwrap();
         assert_eq!(jws.signature, "c2ln");
         assert_eq!(jws.payload, b64("{}"));
         assert_eq!(
@@ -243,7 +290,11 @@ mod tests {
             format!("{h}.e30.sig.x.y"),
             "..".into(),
         ] {
-            assert_eq!(parse(&t).map(|_| ()), Err(AuthError::MalformedToken), "{t}");
+            assert_eq!(
+                parse(&t, None).map(|_| ()),
+                Err(AuthError::MalformedToken),
+                "{t}"
+            );
         }
     }
 

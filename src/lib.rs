@@ -40,7 +40,12 @@
 //!
 //! # Features
 //! - `aws-lc-rs` (default) / `rust-crypto`: jsonwebtoken's crypto backend.
-//! - `axum`: the [`Claims`] extractor.
+//! - `axum`: the `Claims` extractor.
+//! - `jwks`: keys fetched from a JWKS URL or an OpenID provider and refreshed in the
+//!   background (`jwks_url`, `oidc_issuer`); see the `jwks` module.
+//!
+//! For asymmetric keys, [`token_cache`](JwtAuthBuilder::token_cache) lets a token presented
+//! again skip the signature check.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -30,6 +30,10 @@ pub(crate) struct Validation {
     audiences: Vec<String>,
     /// Accept a token that names an audience when none is configured.
     any_audience: bool,
+    /// The oldest a token may be, from `iat`, in seconds.
+    max_age: Option<u64>,
+    /// The longest `exp - iat` may be, in seconds.
+    max_lifetime: Option<u64>,
 }
 
 /// What the builder collected; turned into a [`Validation`] by [`Rules::check`].
@@ -40,6 +44,8 @@ pub(crate) struct Rules {
     pub(crate) issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
     pub(crate) any_audience: bool,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) max_lifetime: Option<Duration>,
 }
 
 impl Default for Rules {
@@ -50,6 +56,8 @@ impl Default for Rules {
             issuers: Vec::new(),
             audiences: Vec::new(),
             any_audience: false,
+            max_age: None,
+            max_lifetime: None,
         }
     }
 }
@@ -75,6 +83,13 @@ impl Rules {
         if !self.audiences.is_empty() {
             required.push(Claim::Aud);
         }
+        // A bound on age or lifetime cannot be checked without the claims it is computed from.
+        if self.max_age.is_some() {
+            required.push(Claim::Iat);
+        }
+        if self.max_lifetime.is_some() {
+            required.extend([Claim::Iat, Claim::Exp]);
+        }
         required.sort_by_key(|c| *c as u8);
         required.dedup();
         Ok(Validation {
@@ -83,6 +98,8 @@ impl Rules {
             issuers: self.issuers,
             audiences: self.audiences,
             any_audience: self.any_audience,
+            max_age: self.max_age.map(|d| d.as_secs()),
+            max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
         })
     }
 }
@@ -127,6 +144,7 @@ impl Registered<'_> {
 pub(crate) struct Lifetime {
     pub(crate) exp: Option<u64>,
     pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
 }
 
 impl Validation {
@@ -143,8 +161,14 @@ impl Validation {
         let lifetime = Lifetime {
             exp: claims.exp,
             nbf: claims.nbf,
+            iat: claims.iat,
         };
         self.check_lifetime(lifetime, now)?;
+        if let (Some(max), Some(exp), Some(iat)) = (self.max_lifetime, claims.exp, claims.iat)
+            && exp.saturating_sub(iat) > max
+        {
+            return Err(AuthError::LifetimeTooLong);
+        }
         self.check_issuer(claims.iss.as_deref())?;
         if let Some(aud) = &claims.aud {
             // RFC 7519 §4.1.3: a principal that does not identify itself with a value of a
@@ -172,7 +196,7 @@ impl Validation {
         }
     }
 
-    /// Checks `exp` and `nbf` at time `now`.
+    /// Checks `exp`, `nbf` and the maximum age at time `now`.
     pub(crate) fn check_lifetime(&self, lifetime: Lifetime, now: u64) -> Result<(), AuthError> {
         // RFC 7519 §4.1.4: not accepted "on or after" exp.
         if lifetime
@@ -186,6 +210,15 @@ impl Validation {
             .is_some_and(|nbf| now.saturating_add(self.leeway) < nbf)
         {
             return Err(AuthError::NotYetValid);
+        }
+        if let (Some(max), Some(iat)) = (self.max_age, lifetime.iat) {
+            // Issued in the future: as suspicious as a token not valid yet.
+            if iat > now.saturating_add(self.leeway) {
+                return Err(AuthError::NotYetValid);
+            }
+            if now > iat.saturating_add(max).saturating_add(self.leeway) {
+                return Err(AuthError::TooOld);
+            }
         }
         Ok(())
     }

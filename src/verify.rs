@@ -55,7 +55,7 @@ impl Config {
         if token.len() > self.max_token_size {
             return Err(AuthError::TokenTooLarge);
         }
-        let jws = jws::parse(token)?;
+        let jws = jws::parse(token, self.required_typ.as_deref())?;
         let alg = jws.header.alg;
         let store = self.route(&jws)?;
         let keys = self.stores[store].load();
@@ -136,7 +136,7 @@ impl Config {
     /// After `UnknownKey`: asks the token's key store for a refetch; see
     /// [`KeyStore::refetch`](crate::store::KeyStore::refetch).
     pub(crate) fn refetch(&self, token: &str) -> Option<KeysChanged> {
-        let jws = jws::parse(token).ok()?;
+        let jws = jws::parse(token, self.required_typ.as_deref()).ok()?;
         self.stores[self.route(&jws).ok()?].refetch()
     }
 }
@@ -194,7 +194,8 @@ mod tests {
             hit.map(|(_, l, _)| l),
             Some(Lifetime {
                 exp: Some(NOW + 100),
-                nbf: None
+                nbf: None,
+                iat: None,
             })
         );
         assert_eq!(shared.verify(&t, NOW + 99).unwrap()["sub"], "a");
@@ -238,6 +239,7 @@ mod tests {
         let life = Lifetime {
             exp: None,
             nbf: None,
+            iat: None,
         };
         let stale = KeyStamp {
             store: 0,

@@ -488,6 +488,82 @@ fn audience_without_configuration_is_refused_unless_relaxed() {
 }
 
 #[test]
+fn a_required_type_keeps_other_tokens_of_the_issuer_out() {
+    let layer = hs().required_typ("at+jwt").build().unwrap();
+    let typed = |typ: Option<&str>| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        mint_with(
+            &header,
+            &valid_claims(),
+            &EncodingKey::from_secret(SECRET).unwrap(),
+        )
+    };
+    assert_eq!(verify(&layer, &typed(Some("at+jwt"))), Ok("alice".into()));
+    assert_eq!(
+        verify(&layer, &typed(Some("application/at+jwt"))),
+        Ok("alice".into())
+    );
+    for typ in [Some("JWT"), Some("refresh+jwt"), None] {
+        assert_eq!(
+            verify(&layer, &typed(typ)),
+            Err(AuthError::InvalidType),
+            "{typ:?}"
+        );
+    }
+}
+
+#[test]
+fn maximum_age_and_lifetime() {
+    let t = |claims| mint(&claims);
+    let now = now();
+    let aged = hs()
+        .leeway(std::time::Duration::ZERO)
+        .max_token_age(std::time::Duration::from_secs(300))
+        .build()
+        .unwrap();
+    assert_eq!(
+        verify(&aged, &t(json!({"sub":"a","exp":now + 600,"iat":now - 10}))),
+        Ok("a".into())
+    );
+    assert_eq!(
+        verify(
+            &aged,
+            &t(json!({"sub":"a","exp":now + 600,"iat":now - 400}))
+        ),
+        Err(AuthError::TooOld)
+    );
+    assert_eq!(
+        verify(
+            &aged,
+            &t(json!({"sub":"a","exp":now + 600,"iat":now + 400}))
+        ),
+        Err(AuthError::NotYetValid)
+    );
+    assert_eq!(
+        verify(&aged, &t(json!({"sub":"a","exp":now + 600}))),
+        Err(AuthError::MissingClaim)
+    );
+
+    let short = hs()
+        .max_token_lifetime(std::time::Duration::from_secs(900))
+        .build()
+        .unwrap();
+    assert_eq!(
+        verify(&short, &t(json!({"sub":"a","exp":now + 600,"iat":now}))),
+        Ok("a".into())
+    );
+    assert_eq!(
+        verify(&short, &t(json!({"sub":"a","exp":now + 86_400,"iat":now}))),
+        Err(AuthError::LifetimeTooLong)
+    );
+    assert_eq!(
+        verify(&short, &t(json!({"sub":"a","exp":now + 600}))),
+        Err(AuthError::MissingClaim)
+    );
+}
+
+#[test]
 fn leeway_applies_to_exp_and_nbf() {
     let strict = hs().leeway(std::time::Duration::ZERO).build().unwrap();
     let lenient = hs()
