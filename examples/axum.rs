@@ -10,18 +10,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use axum::extract::Extension;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tower_jwt_auth::jsonwebtoken::{self, Header};
-use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, RegisteredClaims};
-
-/// Access tokens live 15 minutes: short enough that a leaked one soon stops working.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+use tower_jwt_auth::{Algorithm, DEFAULT_ACCESS_TOKEN_LIFETIME, RegisteredClaims, TokenIssuer};
 
 /// What the tokens say. Anyone can read a JWT's claims: never put a secret here.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -56,10 +52,14 @@ async fn main() {
     let secret = common::secret();
     let addr = common::addr("127.0.0.1:3000");
 
-    let decoding = DecodingKey::from_secret(&secret).expect("JWT_SECRET is empty");
-    let auth = JwtAuthLayer::<UserClaims>::new(decoding, Algorithm::HS256)
+    // The issuer mints 15-minute access tokens; the layer it builds accepts exactly them.
+    let issuer = TokenIssuer::hmac(&secret, Algorithm::HS256)
+        .issuer("tower-jwt-auth-demo")
+        .build()
+        .unwrap_or_else(|e| panic!("cannot build the token issuer: {e}"));
+    let auth = issuer
+        .layer::<UserClaims>()
         .unwrap_or_else(|e| panic!("cannot build the JWT layer: {e}"));
-    let encoding = EncodingKey::from_secret(&secret).expect("JWT_SECRET is empty");
 
     let app = Router::new()
         .route("/me", get(me))
@@ -67,7 +67,7 @@ async fn main() {
         .route_layer(auth)
         .route("/login", post(login))
         .route("/health", get(|| async { "ok" }))
-        .layer(Extension(encoding));
+        .with_state(Arc::new(issuer));
 
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -93,29 +93,28 @@ async fn main() {
 
 /// Checks the credentials and issues a signed, short-lived access token.
 async fn login(
-    Extension(key): Extension<EncodingKey>,
+    State(issuer): State<Arc<TokenIssuer>>,
     Json(login): Json<Login>,
 ) -> Result<Json<TokenResponse>, StatusCode> {
     // A real service checks a password hash in its user store.
     if login.username != "demo" || login.password != "demo" {
         return Err(StatusCode::UNAUTHORIZED);
     }
-    let now = common::now();
     let claims = UserClaims {
         registered: RegisteredClaims {
-            sub: Some(login.username.clone()),
-            iat: Some(now),
-            exp: Some(now + TOKEN_LIFETIME.as_secs()),
+            sub: Some(login.username),
             ..RegisteredClaims::default()
         },
         name: "Demo User".to_owned(),
     };
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
+    // The issuer adds iat, nbf, exp, jti and iss.
+    let token = issuer
+        .issue(&claims)
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
     Ok(Json(TokenResponse {
         access_token: token,
         token_type: "Bearer",
-        expires_in: TOKEN_LIFETIME.as_secs(),
+        expires_in: DEFAULT_ACCESS_TOKEN_LIFETIME.as_secs(),
     }))
 }
 

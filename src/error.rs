@@ -252,6 +252,8 @@ pub enum ConfigError {
     InvalidUrl(String),
     /// The token cache was given room for no token.
     EmptyTokenCache,
+    /// A [`TokenIssuer`](crate::TokenIssuer) was given a lifetime under one second.
+    NoExpiry,
 }
 
 impl fmt::Display for ConfigError {
@@ -317,6 +319,9 @@ impl fmt::Display for ConfigError {
                  call build() inside a Tokio runtime (in `#[tokio::main]`, say)",
             ),
             ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
+            ConfigError::NoExpiry => f.write_str(
+                "a token issuer needs a lifetime of at least one second: tokens without expiry are never minted",
+            ),
             ConfigError::EmptyTokenCache => f.write_str(
                 "a token cache needs room for at least one token: give a positive size, \
                  or do not call `token_cache(..)`",

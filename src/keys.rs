@@ -211,7 +211,10 @@ fn explicit_key(
 
 /// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. Shorter
 /// secrets can be brute-forced offline from any token.
-fn check_hmac_strength(key: &DecodingKey, algorithm: Algorithm) -> Result<(), ConfigError> {
+pub(crate) fn check_hmac_strength(
+    key: &DecodingKey,
+    algorithm: Algorithm,
+) -> Result<(), ConfigError> {
     let min = match algorithm {
         Algorithm::HS256 => 32,
         Algorithm::HS384 => 48,

@@ -59,6 +59,7 @@ mod crypto;
 mod error;
 mod extract;
 mod future;
+mod issue;
 mod json;
 #[cfg(feature = "jwks")]
 pub mod jwks;
@@ -84,6 +85,9 @@ pub use crate::crypto::install_crypto_provider;
 pub use crate::error::{AuthError, ConfigError, ErrorCode};
 pub use crate::extract::TokenSource;
 pub use crate::future::ResponseFuture;
+pub use crate::issue::{
+    DEFAULT_ACCESS_TOKEN_LIFETIME, IssueError, TokenIssuer, TokenIssuerBuilder,
+};
 pub use crate::layer::JwtAuthLayer;
 pub use crate::response::{DefaultErrorResponse, ErrorResponse};
 pub use crate::service::JwtAuth;
