@@ -466,6 +466,28 @@ async fn static_keys_serve_beside_remote_ones() {
     assert_eq!(status(&layer, &token("k2")).await, 200);
 }
 
+#[tokio::test]
+async fn dropping_the_layer_ends_its_refreshes() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let options = JwksOptions {
+        refresh_interval: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let layer = jwks_layer(&server, options);
+    ready(&layer).await;
+    let fetches = server.fetches();
+    wait_for(|| server.fetches() > fetches).await;
+    drop(layer);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let after_drop = server.fetches();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        server.fetches(),
+        after_drop,
+        "no fetch once the layer is gone"
+    );
+}
+
 #[test]
 fn remote_keys_need_a_tokio_runtime_and_valid_urls() {
     let outside = JwtAuthLayer::<TestClaims>::builder()
