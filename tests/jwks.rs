@@ -162,6 +162,17 @@ fn jwks_layer(server: &KeyServer, options: JwksOptions) -> JwtAuthLayer<TestClai
         .unwrap()
 }
 
+/// A key server with these keys, and a layer whose first fetch from it has succeeded.
+async fn started(
+    keys: Vec<Value>,
+    options: JwksOptions,
+) -> (Arc<KeyServer>, JwtAuthLayer<TestClaims>) {
+    let server = KeyServer::start(keys).await;
+    let layer = jwks_layer(&server, options);
+    ready(&layer).await;
+    (server, layer)
+}
+
 async fn ready(layer: &JwtAuthLayer<TestClaims>) {
     tokio::time::timeout(Duration::from_secs(5), layer.ready())
         .await
@@ -194,9 +205,7 @@ async fn status(layer: &JwtAuthLayer<TestClaims>, token: &str) -> u16 {
 
 #[tokio::test]
 async fn keys_are_fetched_in_the_background_and_serve_requests() {
-    let server = KeyServer::start(vec![jwk("k1")]).await;
-    let layer = jwks_layer(&server, fast_options());
-    ready(&layer).await;
+    let (server, layer) = started(vec![jwk("k1")], fast_options()).await;
     assert!(layer.is_ready());
     assert_eq!(status(&layer, &token("k1")).await, 200);
     // A known kid with the wrong key is refused, not refetched for.
@@ -229,9 +238,7 @@ async fn before_the_first_fetch_requests_get_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_new_kid_is_accepted_on_its_first_request_after_publication() {
-    let server = KeyServer::start(vec![jwk("k1")]).await;
-    let layer = jwks_layer(&server, fast_options());
-    ready(&layer).await;
+    let (server, layer) = started(vec![jwk("k1")], fast_options()).await;
     server.set_keys(vec![jwk("k1"), jwk("k2")]);
     let fetches = server.fetches();
     assert_eq!(status(&layer, &token("k2")).await, 200);
@@ -241,13 +248,14 @@ async fn a_new_kid_is_accepted_on_its_first_request_after_publication() {
 
 #[tokio::test]
 async fn a_removed_key_stops_being_accepted_after_the_next_refresh() {
-    let server = KeyServer::start(vec![jwk("k1"), jwk("k2")]).await;
-    let options = JwksOptions {
-        refresh_interval: Duration::from_millis(300),
-        ..fast_options()
-    };
-    let layer = jwks_layer(&server, options);
-    ready(&layer).await;
+    let (server, layer) = started(
+        vec![jwk("k1"), jwk("k2")],
+        JwksOptions {
+            refresh_interval: Duration::from_millis(300),
+            ..fast_options()
+        },
+    )
+    .await;
     assert_eq!(status(&layer, &token("k1")).await, 200);
     server.set_keys(vec![jwk("k2")]);
     let fetches = server.fetches();
@@ -287,13 +295,14 @@ async fn a_broken_key_server_never_costs_the_last_good_keys() {
 
 #[tokio::test]
 async fn an_empty_key_set_is_a_failure_not_a_wipe() {
-    let server = KeyServer::start(vec![jwk("k1")]).await;
-    let options = JwksOptions {
-        refresh_interval: Duration::from_millis(100),
-        ..fast_options()
-    };
-    let layer = jwks_layer(&server, options);
-    ready(&layer).await;
+    let (server, layer) = started(
+        vec![jwk("k1")],
+        JwksOptions {
+            refresh_interval: Duration::from_millis(100),
+            ..fast_options()
+        },
+    )
+    .await;
     server.set_keys(vec![
         json!({ "kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB" }),
     ]);
@@ -304,13 +313,14 @@ async fn an_empty_key_set_is_a_failure_not_a_wipe() {
 
 #[tokio::test]
 async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
-    let server = KeyServer::start(vec![jwk("k1")]).await;
-    let options = JwksOptions {
-        unknown_key_cooldown: Duration::from_secs(30),
-        ..fast_options()
-    };
-    let layer = jwks_layer(&server, options);
-    ready(&layer).await;
+    let (server, layer) = started(
+        vec![jwk("k1")],
+        JwksOptions {
+            unknown_key_cooldown: Duration::from_secs(30),
+            ..fast_options()
+        },
+    )
+    .await;
     let fetches = server.fetches();
     let requests: Vec<_> = (0..200)
         .map(|i| {
@@ -476,13 +486,14 @@ async fn static_keys_serve_beside_remote_ones() {
 
 #[tokio::test]
 async fn dropping_the_layer_ends_its_refreshes() {
-    let server = KeyServer::start(vec![jwk("k1")]).await;
-    let options = JwksOptions {
-        refresh_interval: Duration::from_millis(100),
-        ..fast_options()
-    };
-    let layer = jwks_layer(&server, options);
-    ready(&layer).await;
+    let (server, layer) = started(
+        vec![jwk("k1")],
+        JwksOptions {
+            refresh_interval: Duration::from_millis(100),
+            ..fast_options()
+        },
+    )
+    .await;
     let fetches = server.fetches();
     wait_for(|| server.fetches() > fetches).await;
     drop(layer);
