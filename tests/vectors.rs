@@ -7,8 +7,6 @@
 
 mod common;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tower_jwt_auth::jsonwebtoken::jwk::Jwk;
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RegisteredClaims};
@@ -44,9 +42,9 @@ fn layer(v: &Vector) -> JwtAuthLayer<RegisteredClaims> {
 /// The token with the first byte of its signature changed.
 fn with_bad_signature(token: &str) -> String {
     let (input, sig) = token.rsplit_once('.').unwrap();
-    let mut sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    let mut sig = common::unb64(sig);
     sig[0] ^= 1;
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    format!("{input}.{}", common::b64(sig))
 }
 
 #[test]

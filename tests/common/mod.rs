@@ -84,6 +84,11 @@ pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The bytes of a base64url segment.
+pub fn unb64(segment: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(segment).unwrap()
+}
+
 /// A token with exactly this header and payload JSON and this signature.
 pub fn forge(header: &str, payload: &str, signature: &[u8]) -> String {
     format!("{}.{}.{}", b64(header), b64(payload), b64(signature))
