@@ -1,6 +1,7 @@
-//! The axum extractor [`Claims`] (feature `axum`).
+//! The axum extractors [`Claims`] and [`Authorized`] (feature `axum`).
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum_core::body::Body;
@@ -8,6 +9,11 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
+
+use crate::authorize::is_scope_token;
+use crate::builder::is_quotable;
+use crate::response::{DefaultErrorResponse, Rejections, is_grpc};
+use crate::{AuthError, Grants};
 
 /// Left in the request by the layer in optional mode when no token came: how the layer
 /// would have answered.
@@ -121,5 +127,102 @@ where
             Some(_) => Ok(None),
             None => Err(missing_layer()),
         }
+    }
+}
+
+/// A requirement known at compile time, checked by the [`Authorized`] extractor.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use serde::Deserialize;
+/// use tower_jwt_auth::{Algorithm, Authorized, Grants, JwtAuthLayer, Permission};
+///
+/// #[derive(Clone, Deserialize)]
+/// struct User {
+///     sub: String,
+/// }
+///
+/// /// Writing notes needs the `notes:write` scope, and no guest.
+/// struct WriteNotes;
+///
+/// impl Permission<User> for WriteNotes {
+///     const SCOPES: &'static [&'static str] = &["notes:write"];
+///     fn allows(user: &User, _: &Grants) -> bool {
+///         user.sub != "guest"
+///     }
+/// }
+///
+/// async fn create(Authorized(user, ..): Authorized<User, WriteNotes>) -> String {
+///     format!("created by {}", user.sub)
+/// }
+///
+/// let auth = JwtAuthLayer::<User>::builder()
+///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+///     .build()
+///     .unwrap();
+/// let app: Router = Router::new().route("/notes", post(create)).layer(auth);
+/// ```
+pub trait Permission<C>: Send + Sync + 'static {
+    /// Scopes the token must grant, all of them (RFC 6749 §3.3 scope tokens).
+    const SCOPES: &'static [&'static str] = &[];
+    /// Roles the token must carry, all of them.
+    const ROLES: &'static [&'static str] = &[];
+    /// The realm named in the challenge: use the layer's.
+    const REALM: &'static str = "api";
+
+    /// A further check over the claims.
+    fn allows(claims: &C, grants: &Grants) -> bool {
+        let _ = (claims, grants);
+        true
+    }
+}
+
+/// The verified claims of a request that meets the [`Permission`] `P`; otherwise `403`
+/// with `error="insufficient_scope"` and the required `scope` (gRPC `PERMISSION_DENIED`).
+/// See [`Permission`] for an example. A request without claims is answered as by
+/// [`Claims`].
+pub struct Authorized<C, P>(pub C, pub PhantomData<P>);
+
+impl<C: fmt::Debug, P> fmt::Debug for Authorized<C, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Authorized").field(&self.0).finish()
+    }
+}
+
+impl<C, P, S> FromRequestParts<S> for Authorized<C, P>
+where
+    C: Clone + Send + Sync + 'static,
+    P: Permission<C>,
+    S: Send + Sync,
+{
+    type Rejection = ClaimsRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Claims(claims) =
+            <Claims<C> as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let none = Grants::default();
+        let grants = parts.extensions.get::<Grants>().unwrap_or(&none);
+        let granted = P::SCOPES.iter().all(|s| grants.has_scope(s))
+            && P::ROLES.iter().all(|r| grants.has_role(r))
+            && P::allows(&claims, grants);
+        if granted {
+            return Ok(Authorized(claims, PhantomData));
+        }
+        let scopes: Vec<String> = P::SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        if !scopes.iter().all(|s| is_scope_token(s)) || !is_quotable(P::REALM) {
+            tracing::error!(scopes = ?P::SCOPES, realm = P::REALM, "a Permission has an invalid scope or realm");
+            return Err(ClaimsRejection(
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            ));
+        }
+        let rejections = Rejections::new(P::REALM);
+        let grpc = is_grpc(&parts.headers);
+        let response = rejections.respond_with(
+            &DefaultErrorResponse,
+            AuthError::InsufficientScope,
+            grpc,
+            &rejections.scope_challenge(&scopes),
+        );
+        Err(ClaimsRejection(response))
     }
 }

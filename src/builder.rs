@@ -14,6 +14,7 @@ use crate::claims::Claim;
 use crate::extract::TokenSource;
 use crate::keys::{KeyEntry, KeySet, KeySource};
 use crate::response::{DefaultErrorResponse, Rejections};
+use crate::revocation::{OnStoreError, RevocationCheck, RevocationStore};
 use crate::store::KeyStore;
 use crate::validate::{Rules, Validation};
 use crate::verify::Shared;
@@ -40,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) optional: bool,
     pub(crate) cors_preflight: bool,
     pub(crate) rejections: Rejections,
+    /// The revocation step, if a store was configured.
+    pub(crate) revocation: Option<RevocationCheck>,
 }
 
 /// Configures a [`JwtAuthLayer`]; every mistake is reported by [`build`](Self::build).
@@ -74,6 +77,8 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     realm: String,
     provider: Option<&'static CryptoProvider>,
     cache_capacity: Option<usize>,
+    revocation: Option<Arc<dyn RevocationStore>>,
+    on_store_error: OnStoreError,
     #[cfg(feature = "jwks")]
     remote: crate::jwks::RemoteConfig,
     error_response: R,
@@ -94,6 +99,8 @@ impl<C> JwtAuthBuilder<C> {
             realm: DEFAULT_REALM.to_owned(),
             provider: None,
             cache_capacity: None,
+            revocation: None,
+            on_store_error: OnStoreError::default(),
             #[cfg(feature = "jwks")]
             remote: crate::jwks::RemoteConfig::default(),
             error_response: DefaultErrorResponse,
@@ -322,6 +329,28 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Refuses revoked tokens: every verified token (cache hits included) is looked up in
+    /// `store` by its `jti`, `sid`, and `sub` with `iat`. See
+    /// [`revocation`](crate::revocation) for the stores and what a lookup costs.
+    pub fn revocation(mut self, store: impl RevocationStore) -> Self {
+        self.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// Like [`revocation`](Self::revocation), with a store already shared (by a
+    /// [`TokenIssuer`](crate::TokenIssuer), say).
+    pub fn revocation_shared(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocation = Some(store);
+        self
+    }
+
+    /// What to do when the revocation store cannot answer (default
+    /// [`OnStoreError::Reject`]: 503, fail closed).
+    pub fn on_revocation_store_error(mut self, on_error: OnStoreError) -> Self {
+        self.on_store_error = on_error;
+        self
+    }
+
     /// Replaces the body (and any other header) of HTTP rejections; see
     /// [`ErrorResponse`](crate::ErrorResponse).
     pub fn error_response<R2>(self, error_response: R2) -> JwtAuthBuilder<C, R2> {
@@ -337,6 +366,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             realm: self.realm,
             provider: self.provider,
             cache_capacity: self.cache_capacity,
+            revocation: self.revocation,
+            on_store_error: self.on_store_error,
             #[cfg(feature = "jwks")]
             remote: self.remote,
             error_response,
@@ -358,8 +389,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let allowed = self.algorithms.as_deref();
         let fixed = KeySet::entries(self.keys, allowed, provider)?;
         // Remote issuers join the accepted issuers.
-        #[cfg_attr(not(feature = "jwks"), allow(unused_mut))]
         let mut rules = self.rules;
+        rules.keep_id = self.revocation.is_some();
         #[cfg(feature = "jwks")]
         let (stores, tenants) = self
             .remote
@@ -372,11 +403,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         for source in &self.sources {
             source.check()?;
         }
-        if !self
-            .realm
-            .bytes()
-            .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
-        {
+        if !is_quotable(&self.realm) {
             return Err(ConfigError::InvalidRealm);
         }
         if self.max_token_size < 16 {
@@ -398,6 +425,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
             optional: self.optional,
             cors_preflight: self.cors_preflight,
             rejections: Rejections::new(&self.realm),
+            revocation: self.revocation.map(|store| RevocationCheck {
+                store,
+                on_error: self.on_store_error,
+            }),
         };
         let shared = Shared { config, cache };
         Ok(JwtAuthLayer::from_parts(
@@ -457,6 +488,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self.keys.push(KeySource::Invalid(err));
         self
     }
+}
+
+/// Whether `text` can be sent in a quoted string of a header (the realm): printable ASCII
+/// without `"` or `\`.
+pub(crate) fn is_quotable(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// The one store of static keys.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::validate::Lifetime;
+use crate::validate::Facts;
 use crate::verify::KeyStamp;
 
 const SHARDS: usize = 16;
@@ -29,7 +29,7 @@ type Shard<C> = HashMap<u64, Arc<Entry<C>>, BuildHasherDefault<PassThrough>>;
 struct Entry<C> {
     token: Box<str>,
     stamp: KeyStamp,
-    lifetime: Lifetime,
+    facts: Facts,
     claims: C,
 }
 
@@ -69,32 +69,25 @@ impl<C> TokenCache<C> {
 }
 
 impl<C: Clone> TokenCache<C> {
-    /// The claims and lifetime of `token`, and the key set that verified it.
-    pub(crate) fn get(&self, token: &str) -> Option<(C, Lifetime, KeyStamp)> {
+    /// The claims and facts of `token`, and the key set that verified it.
+    pub(crate) fn get(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
         let hash = self.hasher.hash_one(token);
         let entry = Arc::clone(self.read(hash).get(&hash)?);
-        (*entry.token == *token).then(|| (entry.claims.clone(), entry.lifetime, entry.stamp))
+        (*entry.token == *token).then(|| (entry.claims.clone(), entry.facts.clone(), entry.stamp))
     }
 
     /// Remembers a token that the key set `stamp` has just verified.
-    pub(crate) fn insert(
-        &self,
-        token: &str,
-        stamp: KeyStamp,
-        claims: &C,
-        lifetime: Lifetime,
-        now: u64,
-    ) {
+    pub(crate) fn insert(&self, token: &str, stamp: KeyStamp, claims: &C, facts: &Facts, now: u64) {
         let hash = self.hasher.hash_one(token);
         let entry = Arc::new(Entry {
             token: token.into(),
             stamp,
-            lifetime,
+            facts: facts.clone(),
             claims: claims.clone(),
         });
         let mut shard = self.write(hash);
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
-            shard.retain(|_, e| e.lifetime.exp.is_none_or(|exp| exp > now));
+            shard.retain(|_, e| e.facts.lifetime.exp.is_none_or(|exp| exp > now));
             if shard.len() >= self.per_shard
                 && let Some(victim) = shard.keys().next().copied()
             {
@@ -128,19 +121,29 @@ impl Hasher for PassThrough {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::Lifetime;
 
-    const LIFE: Lifetime = Lifetime {
-        exp: Some(2_000),
-        nbf: None,
-        iat: None,
-    };
+    fn facts(exp: u64) -> Facts {
+        Facts {
+            lifetime: Lifetime {
+                exp: Some(exp),
+                nbf: None,
+                iat: None,
+            },
+            id: None,
+            grants: crate::Grants::default(),
+        }
+    }
     const STAMP: KeyStamp = KeyStamp { store: 0, set: 1 };
 
     #[test]
     fn a_hit_needs_the_same_token_and_returns_its_key_set() {
         let cache = TokenCache::new(100);
-        cache.insert("a.b.c", STAMP, &"alice".to_owned(), LIFE, 1_000);
-        assert_eq!(cache.get("a.b.c"), Some(("alice".to_owned(), LIFE, STAMP)));
+        cache.insert("a.b.c", STAMP, &"alice".to_owned(), &facts(2_000), 1_000);
+        assert_eq!(
+            cache.get("a.b.c"),
+            Some(("alice".to_owned(), facts(2_000), STAMP))
+        );
         assert_eq!(cache.get("a.b.d"), None);
     }
 
@@ -148,12 +151,8 @@ mod tests {
     fn the_size_is_bounded_and_expired_tokens_go_first() {
         let cache = TokenCache::new(32);
         for i in 0..1_000 {
-            let life = Lifetime {
-                exp: Some(if i % 2 == 0 { 500 } else { 5_000 }),
-                nbf: None,
-                iat: None,
-            };
-            cache.insert(&format!("token-{i}"), STAMP, &i, life, 1_000);
+            let exp = if i % 2 == 0 { 500 } else { 5_000 };
+            cache.insert(&format!("token-{i}"), STAMP, &i, &facts(exp), 1_000);
         }
         assert!(cache.len() <= 32, "{} entries", cache.len());
         // The newest token is always there.
@@ -165,7 +164,7 @@ mod tests {
         // Force two tokens onto one entry: only the full comparison tells them apart.
         let cache = TokenCache::new(16);
         let hash = cache.hasher.hash_one("real.token.sig");
-        cache.insert("real.token.sig", STAMP, &1, LIFE, 0);
+        cache.insert("real.token.sig", STAMP, &1, &facts(2_000), 0);
         let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
         Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
@@ -185,7 +184,7 @@ mod size {
         // counters, and the map's slot (hash and pointer).
         let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
         println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
-        assert!(fixed <= 112, "{fixed}");
+        assert!(fixed <= 136, "{fixed}");
         println!(
             "layer: {} bytes",
             std::mem::size_of::<crate::JwtAuthLayer<()>>()

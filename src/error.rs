@@ -60,6 +60,15 @@ pub enum AuthError {
     TooOld,
     /// The token's lifetime (`exp - iat`) is longer than the configured maximum (401).
     LifetimeTooLong,
+    /// The token was revoked: by its `jti`, its session (`sid`), or a "log out everywhere"
+    /// of its subject (401).
+    Revoked,
+    /// The revocation store could not be asked and the layer fails closed (503 with
+    /// `Retry-After`; gRPC `UNAVAILABLE`). See [`OnStoreError`](crate::revocation::OnStoreError).
+    RevocationUnavailable,
+    /// The token is valid but does not grant what the route requires (403 with
+    /// `error="insufficient_scope"`; gRPC `PERMISSION_DENIED`).
+    InsufficientScope,
 }
 
 /// The `error` code of RFC 6750 §3.1 that a rejection carries.
@@ -69,6 +78,8 @@ pub enum ErrorCode {
     InvalidRequest,
     /// `invalid_token`: 401.
     InvalidToken,
+    /// `insufficient_scope`: 403.
+    InsufficientScope,
 }
 
 impl ErrorCode {
@@ -77,13 +88,14 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
         }
     }
 }
 
 impl AuthError {
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 22] = [
+    pub(crate) const ALL: [AuthError; 25] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -106,28 +118,44 @@ impl AuthError {
         AuthError::InvalidType,
         AuthError::TooOld,
         AuthError::LifetimeTooLong,
+        AuthError::Revoked,
+        AuthError::RevocationUnavailable,
+        AuthError::InsufficientScope,
     ];
 
     /// The RFC 6750 error code, or `None` when no token was sent.
     pub fn error_code(self) -> Option<ErrorCode> {
         match self {
-            AuthError::MissingToken | AuthError::KeysUnavailable => None,
+            AuthError::MissingToken
+            | AuthError::KeysUnavailable
+            | AuthError::RevocationUnavailable => None,
             AuthError::MultipleTokens | AuthError::MalformedRequest => {
                 Some(ErrorCode::InvalidRequest)
             }
+            AuthError::InsufficientScope => Some(ErrorCode::InsufficientScope),
             _ => Some(ErrorCode::InvalidToken),
         }
     }
 
     /// The HTTP status of the rejection.
     pub fn status(self) -> StatusCode {
-        if self == AuthError::KeysUnavailable {
+        if self.is_unavailable() {
             return StatusCode::SERVICE_UNAVAILABLE;
         }
         match self.error_code() {
             Some(ErrorCode::InvalidRequest) => StatusCode::BAD_REQUEST,
+            Some(ErrorCode::InsufficientScope) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
+    }
+
+    /// Whether the server, not the client, is at fault (keys or revocation store not
+    /// reachable): answered with 503 and `Retry-After`, or gRPC `UNAVAILABLE`.
+    pub(crate) fn is_unavailable(self) -> bool {
+        matches!(
+            self,
+            AuthError::KeysUnavailable | AuthError::RevocationUnavailable
+        )
     }
 
     /// A short, fixed description, safe to show to the client (`error_description`).
@@ -155,6 +183,9 @@ impl AuthError {
             AuthError::InvalidType => "the token type is not accepted",
             AuthError::TooOld => "the token is too old",
             AuthError::LifetimeTooLong => "the token lifetime is too long",
+            AuthError::Revoked => "the token has been revoked",
+            AuthError::RevocationUnavailable => "the token revocation status cannot be checked",
+            AuthError::InsufficientScope => "the token does not grant access to this resource",
         }
     }
 
@@ -183,6 +214,9 @@ impl AuthError {
             AuthError::InvalidType => "invalid_type",
             AuthError::TooOld => "too_old",
             AuthError::LifetimeTooLong => "lifetime_too_long",
+            AuthError::Revoked => "revoked",
+            AuthError::RevocationUnavailable => "revocation_unavailable",
+            AuthError::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -254,6 +288,9 @@ pub enum ConfigError {
     EmptyTokenCache,
     /// A [`TokenIssuer`](crate::TokenIssuer) was given a lifetime under one second.
     NoExpiry,
+    /// A required scope is empty or has a character a scope cannot have (a space, `"`,
+    /// `\`, or one outside printable ASCII; RFC 6749 §3.3).
+    InvalidScope(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -321,6 +358,11 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
             ConfigError::NoExpiry => f.write_str(
                 "a token issuer needs a lifetime of at least one second: tokens without expiry are never minted",
+            ),
+            ConfigError::InvalidScope(scope) => write!(
+                f,
+                "{scope:?} is not a valid scope: a scope is non-empty printable ASCII without \
+                 spaces, `\"` or `\\` (RFC 6749 §3.3); require several scopes with `scopes([..])`"
             ),
             ConfigError::EmptyTokenCache => f.write_str(
                 "a token cache needs room for at least one token: give a positive size, \

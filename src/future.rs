@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 
 use crate::response::ErrorResponse;
-use crate::service::{Step, authenticate};
+use crate::revocation::{BoxFuture, StoreError};
+use crate::service::{Step, authenticate, reject};
 use crate::verify::Shared;
 use crate::wait::KeysChanged;
 
@@ -39,6 +40,8 @@ pin_project! {
         Rejected { response: Option<S::Response> },
         // The token names a key that is being fetched: check it again once the fetch ends.
         Waiting { wait: KeysChanged, retry: Option<Retry<S, ReqBody, C, R>> },
+        // The token is verified; the revocation store is being asked about it.
+        Asking { answer: BoxFuture<'static, Result<bool, StoreError>>, retry: Option<Retry<S, ReqBody, C, R>> },
     }
 }
 
@@ -77,6 +80,18 @@ where
             },
         }
     }
+
+    pub(crate) fn asking(
+        answer: BoxFuture<'static, Result<bool, StoreError>>,
+        retry: Retry<S, ReqBody, C, R>,
+    ) -> Self {
+        ResponseFuture {
+            kind: Kind::Asking {
+                answer,
+                retry: Some(retry),
+            },
+        }
+    }
 }
 
 impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
@@ -107,10 +122,36 @@ where
                     // One refetch per request: an unknown key now is refused.
                     match authenticate(&shared, &error_response, &mut request, false) {
                         Step::Reject(response) => return Poll::Ready(Ok(response)),
+                        Step::Ask(answer) => kind.set(Kind::Asking {
+                            answer,
+                            retry: Some(Retry {
+                                request,
+                                inner,
+                                shared,
+                                error_response,
+                            }),
+                        }),
                         Step::Pass | Step::Wait(_) => kind.set(Kind::Inner {
                             future: inner.call(request),
                         }),
                     }
+                }
+                KindProj::Asking { answer, retry } => {
+                    let answer = ready!(answer.as_mut().poll(cx));
+                    let Retry {
+                        request,
+                        mut inner,
+                        shared,
+                        error_response,
+                    } = retry.take().expect("polled after completion");
+                    let revocation = shared.config.revocation.as_ref();
+                    let settled = revocation.map_or(Ok(()), |r| r.settle(answer));
+                    if let Err(err) = settled {
+                        return Poll::Ready(Ok(reject(&shared, &error_response, &request, err)));
+                    }
+                    kind.set(Kind::Inner {
+                        future: inner.call(request),
+                    });
                 }
             }
         }

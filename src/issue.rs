@@ -1,6 +1,8 @@
-//! [`TokenIssuer`]: minting access tokens that the matching [`JwtAuthLayer`] accepts.
+//! [`TokenIssuer`]: minting access tokens that the matching [`JwtAuthLayer`] accepts, and
+//! refresh tokens that rotate, with reuse detection.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
@@ -9,13 +11,22 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::keys::check_hmac_strength;
+use crate::revocation::{MemoryStore, Revocation, RevocationStore, StoreError, TokenId};
 use crate::verify::now;
-use crate::{Algorithm, ConfigError, JwtAuthLayer, install_crypto_provider};
+use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer, install_crypto_provider};
 
 /// The default access-token lifetime: short enough that a leaked token soon stops working.
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// The default refresh-token lifetime: how long a session may stay idle.
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 /// The `typ` of the access tokens it mints (RFC 9068).
 const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// The `typ` of its refresh tokens: distinct, so that neither kind passes for the other
+/// (RFC 8725 §3.11).
+const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
+/// The claims the issuer sets; any of the same name in the caller's claims is replaced, and
+/// they are not carried over from a refresh token to the tokens that replace it.
+const REGISTERED: [&str; 7] = ["iat", "nbf", "exp", "jti", "iss", "aud", "sid"];
 
 /// Mints short-lived access tokens, and builds the layer that accepts exactly them.
 ///
@@ -49,9 +60,71 @@ pub struct TokenIssuer {
     issuer: Option<String>,
     audiences: Vec<String>,
     lifetime: Duration,
+    refresh_lifetime: Duration,
     verifying: DecodingKey,
     public: Option<Jwk>,
+    store: Arc<dyn RevocationStore>,
+    /// Verifies this issuer's refresh tokens, and its access tokens.
+    refresh_tokens: JwtAuthLayer<Map<String, Value>>,
+    access_tokens: JwtAuthLayer<Map<String, Value>>,
 }
+
+/// An access token and the refresh token that replaces it, shaped as an OAuth 2.0 token
+/// response (RFC 6749 §5.1) when serialized. Its `Debug` output hides both tokens.
+#[derive(Clone, Serialize)]
+pub struct TokenPair {
+    /// The access token (`typ: at+jwt`), for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: &'static str,
+    /// The access token's lifetime, in seconds.
+    pub expires_in: u64,
+    /// The refresh token: for [`TokenIssuer::refresh`] alone, used once.
+    pub refresh_token: String,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why a refresh token was not exchanged, or a session not ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The token is not a valid refresh token of this issuer: bad signature, expired, an
+    /// access token, no `jti` or `sid`…
+    Invalid(AuthError),
+    /// The refresh token was used before: a replay, so its whole session is now revoked.
+    Reused,
+    /// The session (or the subject's every session) was revoked.
+    Revoked,
+    /// The store could not be reached; nothing was issued.
+    Store(StoreError),
+    /// The new tokens could not be minted.
+    Issue(IssueError),
+}
+
+impl fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefreshError::Invalid(err) => write!(f, "not a valid refresh token: {err}"),
+            RefreshError::Reused => {
+                f.write_str("the refresh token was already used: its session has been revoked")
+            }
+            RefreshError::Revoked => f.write_str("the session has been revoked"),
+            RefreshError::Store(err) => err.fmt(f),
+            RefreshError::Issue(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RefreshError {}
 
 /// Configures a [`TokenIssuer`]; mistakes are reported by [`build`](Self::build).
 #[must_use = "call .build() to get the issuer"]
@@ -62,6 +135,8 @@ pub struct TokenIssuerBuilder {
     issuer: Option<String>,
     audiences: Vec<String>,
     lifetime: Duration,
+    refresh_lifetime: Duration,
+    store: Option<Arc<dyn RevocationStore>>,
 }
 
 /// Why a token could not be minted.
@@ -121,21 +196,157 @@ impl TokenIssuer {
     /// # Errors
     /// [`IssueError`] when the claims are not a JSON object or cannot be encoded.
     pub fn issue<C: Serialize>(&self, claims: &C) -> Result<String, IssueError> {
-        let Value::Object(mut payload) =
-            serde_json::to_value(claims).map_err(|e| IssueError::Encoding(e.to_string()))?
-        else {
-            return Err(IssueError::NotAnObject);
+        self.mint(to_object(claims)?, Kind::Access, None)
+    }
+
+    /// Starts a session: mints an access token and a refresh token that share a new session
+    /// id (`sid`). The refresh token (`typ: refresh+jwt`, 14 days by default) is only good
+    /// for [`refresh`](Self::refresh); the layer never takes it for an access token.
+    ///
+    /// # Errors
+    /// [`IssueError`] as [`issue`](Self::issue) gives.
+    pub fn issue_pair<C: Serialize>(&self, claims: &C) -> Result<TokenPair, IssueError> {
+        self.pair(to_object(claims)?, &random_id()?)
+    }
+
+    /// Exchanges a refresh token for a new pair in the same session (rotation); the claims
+    /// are carried over. Each refresh token works once: presented again, it revokes its
+    /// whole session, the tokens already issued from it included (a stolen refresh token
+    /// and its rightful owner cannot both keep going). So a client must not send two
+    /// refreshes with one token at once.
+    ///
+    /// # Errors
+    /// [`RefreshError`]: an invalid token, a replay, a revoked session, the store down.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        let claims = self
+            .refresh_tokens
+            .verify(refresh_token)
+            .map_err(RefreshError::Invalid)?;
+        let id = token_id(&claims);
+        let (Some(jti), Some(sid), Some(exp)) = (&id.jti, &id.sid, claims["exp"].as_u64()) else {
+            return Err(RefreshError::Invalid(AuthError::MissingClaim));
         };
-        self.registered(&mut payload)?;
+        let sid = sid.clone();
+        if self
+            .store
+            .check(&id, now())
+            .await
+            .map_err(RefreshError::Store)?
+        {
+            return Err(RefreshError::Revoked);
+        }
+        if !self
+            .store
+            .use_once(jti, exp)
+            .await
+            .map_err(RefreshError::Store)?
+        {
+            tracing::warn!("a refresh token was used twice: its session is revoked");
+            self.end_session(sid).await?;
+            return Err(RefreshError::Reused);
+        }
+        let mut claims = claims;
+        REGISTERED.iter().for_each(|name| {
+            claims.remove(*name);
+        });
+        self.pair(claims, &sid).map_err(RefreshError::Issue)
+    }
+
+    /// Logs out: revokes the session of `token` (an access or a refresh token of this
+    /// issuer, even expired), so that every access and refresh token of that session stops
+    /// working; a token minted by [`issue`](Self::issue), outside any session, is revoked
+    /// alone.
+    ///
+    /// # Errors
+    /// [`RefreshError::Invalid`] for a token this issuer did not sign,
+    /// [`RefreshError::Store`] when the store cannot be reached.
+    pub async fn logout(&self, token: &str) -> Result<(), RefreshError> {
+        let claims = self
+            .refresh_tokens
+            .verify(token)
+            .or_else(|_| self.access_tokens.verify(token))
+            .map_err(RefreshError::Invalid)?;
+        let id = token_id(&claims);
+        match (id.sid, id.jti) {
+            (Some(sid), _) => self.end_session(sid).await,
+            (None, Some(jti)) => {
+                let expires_at = claims["exp"].as_u64().unwrap_or(u64::MAX);
+                let revocation = Revocation::Token { jti, expires_at };
+                self.store
+                    .revoke(revocation)
+                    .await
+                    .map_err(RefreshError::Store)
+            }
+            (None, None) => Err(RefreshError::Invalid(AuthError::MissingClaim)),
+        }
+    }
+
+    /// Logs `subject` out everywhere: every token issued to it until now, access or
+    /// refresh, is refused from now on; tokens issued afterwards are not affected.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be reached.
+    pub async fn logout_everywhere(&self, subject: &str) -> Result<(), StoreError> {
+        let now = now();
+        self.store
+            .revoke(Revocation::Subject {
+                sub: subject.to_owned(),
+                // `iat` has a one-second resolution: include tokens minted this second.
+                issued_before: now + 1,
+                expires_at: now + 1 + self.longest_lifetime(),
+            })
+            .await
+    }
+
+    /// The store that holds this issuer's revocations and used refresh tokens; the layer
+    /// from [`layer`](Self::layer) checks it.
+    pub fn store(&self) -> &Arc<dyn RevocationStore> {
+        &self.store
+    }
+
+    async fn end_session(&self, sid: String) -> Result<(), RefreshError> {
+        let expires_at = now() + self.longest_lifetime();
+        self.store
+            .revoke(Revocation::Session { sid, expires_at })
+            .await
+            .map_err(RefreshError::Store)
+    }
+
+    /// The longest any of its tokens lives.
+    fn longest_lifetime(&self) -> u64 {
+        self.lifetime.max(self.refresh_lifetime).as_secs()
+    }
+
+    fn pair(&self, claims: Map<String, Value>, sid: &str) -> Result<TokenPair, IssueError> {
+        Ok(TokenPair {
+            access_token: self.mint(claims.clone(), Kind::Access, Some(sid))?,
+            token_type: "Bearer",
+            expires_in: self.lifetime.as_secs(),
+            refresh_token: self.mint(claims, Kind::Refresh, Some(sid))?,
+        })
+    }
+
+    fn mint(
+        &self,
+        mut payload: Map<String, Value>,
+        kind: Kind,
+        sid: Option<&str>,
+    ) -> Result<String, IssueError> {
+        let (typ, lifetime) = match kind {
+            Kind::Access => (ACCESS_TOKEN_TYPE, self.lifetime),
+            Kind::Refresh => (REFRESH_TOKEN_TYPE, self.refresh_lifetime),
+        };
+        self.registered(&mut payload, lifetime, sid)?;
         let mut header = Header::new(self.algorithm);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.typ = Some(typ.to_owned());
         header.kid.clone_from(&self.kid);
         jsonwebtoken::encode(&header, &payload, &self.key)
             .map_err(|e| IssueError::Encoding(e.to_string()))
     }
 
-    /// The layer that accepts this issuer's tokens: the same key and algorithm, `iss` and
-    /// `aud` checked, `typ` `at+jwt` required.
+    /// The layer that accepts this issuer's access tokens: the same key and algorithm,
+    /// `iss` and `aud` checked, `typ` `at+jwt` required, revocations in the issuer's
+    /// [`store`](Self::store) refused.
     ///
     /// # Errors
     /// [`ConfigError`] as [`JwtAuthBuilder::build`](crate::JwtAuthBuilder::build) gives.
@@ -143,16 +354,16 @@ impl TokenIssuer {
     where
         C: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        let mut builder = match &self.kid {
-            Some(kid) => {
-                JwtAuthLayer::builder().key_with_kid(kid, self.verifying.clone(), self.algorithm)
-            }
-            None => JwtAuthLayer::builder().key(self.verifying.clone(), self.algorithm),
-        };
-        builder = builder
-            .issuers(self.issuer.clone())
-            .audiences(self.audiences.clone());
-        builder.required_typ(ACCESS_TOKEN_TYPE).build()
+        verifier(
+            &self.verifying,
+            self.algorithm,
+            self.kid.as_deref(),
+            self.issuer.as_deref(),
+            &self.audiences,
+        )
+        .required_typ(ACCESS_TOKEN_TYPE)
+        .revocation_shared(Arc::clone(&self.store))
+        .build()
     }
 
     /// The public JWKS to publish for other services, or `None` for an HMAC issuer (its key
@@ -161,18 +372,23 @@ impl TokenIssuer {
         self.public.clone().map(|jwk| JwkSet { keys: vec![jwk] })
     }
 
-    fn registered(&self, payload: &mut Map<String, Value>) -> Result<(), IssueError> {
+    fn registered(
+        &self,
+        payload: &mut Map<String, Value>,
+        lifetime: Duration,
+        sid: Option<&str>,
+    ) -> Result<(), IssueError> {
         let now = now();
-        let mut jti = [0u8; 16];
-        getrandom::fill(&mut jti)
-            .map_err(|e| IssueError::Encoding(format!("no randomness for jti: {e}")))?;
+        REGISTERED.iter().for_each(|name| {
+            payload.remove(*name);
+        });
         payload.insert("iat".into(), json!(now));
         payload.insert("nbf".into(), json!(now));
-        payload.insert("exp".into(), json!(now + self.lifetime.as_secs()));
-        payload.insert(
-            "jti".into(),
-            json!(jti.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-        );
+        payload.insert("exp".into(), json!(now + lifetime.as_secs()));
+        payload.insert("jti".into(), json!(random_id()?));
+        if let Some(sid) = sid {
+            payload.insert("sid".into(), json!(sid));
+        }
         if let Some(issuer) = &self.issuer {
             payload.insert("iss".into(), json!(issuer));
         }
@@ -185,6 +401,57 @@ impl TokenIssuer {
     }
 }
 
+#[derive(Clone, Copy)]
+enum Kind {
+    Access,
+    Refresh,
+}
+
+fn to_object<C: Serialize>(claims: &C) -> Result<Map<String, Value>, IssueError> {
+    match serde_json::to_value(claims).map_err(|e| IssueError::Encoding(e.to_string()))? {
+        Value::Object(map) => Ok(map),
+        _ => Err(IssueError::NotAnObject),
+    }
+}
+
+/// 128 random bits, in hex: a `jti` or a `sid`.
+fn random_id() -> Result<String, IssueError> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| IssueError::Encoding(format!("no randomness: {e}")))?;
+    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What identifies a token of this issuer for revocation.
+fn token_id(claims: &Map<String, Value>) -> TokenId {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    TokenId {
+        jti: text("jti"),
+        sid: text("sid"),
+        sub: text("sub"),
+        iat: claims.get("iat").and_then(Value::as_u64),
+    }
+}
+
+/// A layer builder for the tokens this key signs.
+fn verifier<C>(
+    key: &DecodingKey,
+    algorithm: Algorithm,
+    kid: Option<&str>,
+    issuer: Option<&str>,
+    audiences: &[String],
+) -> crate::JwtAuthBuilder<C>
+where
+    C: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let builder = match kid {
+        Some(kid) => JwtAuthLayer::builder().key_with_kid(kid, key.clone(), algorithm),
+        None => JwtAuthLayer::builder().key(key.clone(), algorithm),
+    };
+    builder
+        .issuers(issuer.map(str::to_owned))
+        .audiences(audiences.to_vec())
+}
+
 impl fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenIssuer")
@@ -193,6 +460,7 @@ impl fmt::Debug for TokenIssuer {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("lifetime", &self.lifetime)
+            .field("refresh_lifetime", &self.refresh_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -206,7 +474,23 @@ impl TokenIssuerBuilder {
             issuer: None,
             audiences: Vec::new(),
             lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+            refresh_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+            store: None,
         }
+    }
+
+    /// How long each refresh token lives (default 14 days): a session idle for longer ends.
+    pub fn refresh_lifetime(mut self, lifetime: Duration) -> Self {
+        self.refresh_lifetime = lifetime;
+        self
+    }
+
+    /// Where revocations and used refresh tokens are kept (default: a [`MemoryStore`] of
+    /// this process). Give every replica the same shared store (`RedisStore`, feature
+    /// `redis`) so that a logout or a replay seen by one holds for all.
+    pub fn revocation_store(mut self, store: impl RevocationStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
     }
 
     /// Names the key in each token's header (`kid`), as a JWKS with several keys needs.
@@ -246,7 +530,7 @@ impl TokenIssuerBuilder {
         if key.family() != algorithm.family() {
             return Err(ConfigError::KeyFamilyMismatch { algorithm });
         }
-        if self.lifetime.as_secs() == 0 {
+        if self.lifetime.as_secs() == 0 || self.refresh_lifetime.as_secs() == 0 {
             return Err(ConfigError::NoExpiry);
         }
         let (verifying, public) = if algorithm.family() == AlgorithmFamily::Hmac {
@@ -263,15 +547,31 @@ impl TokenIssuerBuilder {
                 .map_err(|e| ConfigError::InvalidKey(format!("the private key: {e}")))?;
             (public, Some(jwk))
         };
+        let tokens = |typ| {
+            verifier(
+                &verifying,
+                algorithm,
+                self.kid.as_deref(),
+                self.issuer.as_deref(),
+                &self.audiences,
+            )
+            .required_typ(typ)
+            .required_claims([crate::Claim::Exp, crate::Claim::Jti])
+            .build()
+        };
         Ok(TokenIssuer {
+            refresh_tokens: tokens(REFRESH_TOKEN_TYPE)?,
+            access_tokens: tokens(ACCESS_TOKEN_TYPE)?,
             key,
             algorithm,
             kid: self.kid,
             issuer: self.issuer,
             audiences: self.audiences,
             lifetime: self.lifetime,
+            refresh_lifetime: self.refresh_lifetime,
             verifying,
             public,
+            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
         })
     }
 }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
 use crate::response::DefaultErrorResponse;
+use crate::revocation::StoreError;
 use crate::service::JwtAuth;
 use crate::verify::Shared;
 use crate::verify::now;
@@ -73,13 +74,24 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// Verifies a token exactly as the layer does for a request, for places where a token
     /// does not come in a header (a WebSocket message, a gRPC interceptor, a CLI).
     ///
+    /// With a revocation store, only its local view is consulted: when that cannot answer,
+    /// the result is [`AuthError::RevocationUnavailable`] (or the token passes, with
+    /// [`OnStoreError::Allow`](crate::revocation::OnStoreError::Allow)).
+    ///
     /// # Errors
     /// The [`AuthError`] the layer would answer with.
     pub fn verify(&self, token: &str) -> Result<C, AuthError>
     where
         C: DeserializeOwned + Clone,
     {
-        self.shared.verify(token, now())
+        let now = now();
+        let (claims, facts) = self.shared.verify(token, now)?;
+        if let (Some(revocation), Some(id)) = (&self.shared.config.revocation, &facts.id) {
+            let local = revocation.store.check_local(id, now);
+            let unavailable = Err(StoreError("no local answer".to_owned()));
+            revocation.settle(local.map_or(unavailable, Ok))?;
+        }
+        Ok(claims)
     }
 }
 

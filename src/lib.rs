@@ -50,6 +50,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authorize;
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
@@ -59,6 +60,7 @@ mod crypto;
 mod error;
 mod extract;
 mod future;
+mod grants;
 mod issue;
 mod json;
 #[cfg(feature = "jwks")]
@@ -67,6 +69,7 @@ mod jws;
 mod keys;
 mod layer;
 mod response;
+pub mod revocation;
 mod service;
 mod store;
 mod validate;
@@ -78,15 +81,17 @@ pub use jsonwebtoken;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
 #[cfg(feature = "axum")]
-pub use crate::axum::{Claims, ClaimsRejection};
+pub use crate::axum::{Authorized, Claims, ClaimsRejection, Permission};
 pub use crate::builder::{DEFAULT_MAX_TOKEN_SIZE, JwtAuthBuilder};
 pub use crate::claims::{Audience, Claim, RegisteredClaims};
 pub use crate::crypto::install_crypto_provider;
 pub use crate::error::{AuthError, ConfigError, ErrorCode};
 pub use crate::extract::TokenSource;
 pub use crate::future::ResponseFuture;
+pub use crate::grants::Grants;
 pub use crate::issue::{
-    DEFAULT_ACCESS_TOKEN_LIFETIME, IssueError, TokenIssuer, TokenIssuerBuilder,
+    DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, IssueError, RefreshError,
+    TokenIssuer, TokenIssuerBuilder, TokenPair,
 };
 pub use crate::layer::JwtAuthLayer;
 pub use crate::response::{DefaultErrorResponse, ErrorResponse};

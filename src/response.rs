@@ -58,6 +58,8 @@ const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
 /// gRPC's UNAUTHENTICATED.
 const UNAUTHENTICATED: HeaderValue = HeaderValue::from_static("16");
+/// gRPC's PERMISSION_DENIED.
+const PERMISSION_DENIED: HeaderValue = HeaderValue::from_static("7");
 /// gRPC's UNAVAILABLE: the client may retry.
 const UNAVAILABLE: HeaderValue = HeaderValue::from_static("14");
 /// How soon a client may retry while the keys are being fetched.
@@ -97,6 +99,18 @@ impl Rejections {
         }
     }
 
+    /// The `insufficient_scope` challenge naming the scopes a resource requires
+    /// (RFC 6750 §3.1); each scope has been checked to be a `scope-token` (RFC 6749 §3.3).
+    pub(crate) fn scope_challenge(&self, scopes: &[String]) -> HeaderValue {
+        let base = self.challenge(AuthError::InsufficientScope);
+        if scopes.is_empty() {
+            return base.clone();
+        }
+        let mut value = base.as_bytes().to_vec();
+        value.extend_from_slice(format!(", scope=\"{}\"", scopes.join(" ")).as_bytes());
+        HeaderValue::from_bytes(&value).expect("checked scope tokens")
+    }
+
     /// The `WWW-Authenticate` challenge of a rejection.
     pub(crate) fn challenge(&self, err: AuthError) -> &HeaderValue {
         &self.challenges[err as usize]
@@ -109,14 +123,27 @@ impl Rejections {
         err: AuthError,
         grpc: bool,
     ) -> Response<B> {
+        self.respond_with(custom, err, grpc, self.challenge(err))
+    }
+
+    /// The answer to a rejected request, with this `WWW-Authenticate` challenge.
+    pub(crate) fn respond_with<B: Default, R: ErrorResponse<B>>(
+        &self,
+        custom: &R,
+        err: AuthError,
+        grpc: bool,
+        challenge: &HeaderValue,
+    ) -> Response<B> {
         tracing::debug!(reason = err.reason(), grpc, "request rejected");
         if grpc {
             // Trailers-only (gRPC over HTTP/2 spec): HTTP 200, the status in the headers.
             let mut res = Response::new(B::default());
             let headers = res.headers_mut();
             headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
-            let status = if err == AuthError::KeysUnavailable {
+            let status = if err.is_unavailable() {
                 UNAVAILABLE
+            } else if err == AuthError::InsufficientScope {
+                PERMISSION_DENIED
             } else {
                 UNAUTHENTICATED
             };
@@ -126,12 +153,12 @@ impl Rejections {
         }
         let mut res = custom.error_response(err);
         *res.status_mut() = err.status();
-        if err == AuthError::KeysUnavailable {
+        if err.is_unavailable() {
             // Not the client's fault: no challenge, a hint to retry instead.
             res.headers_mut().insert(RETRY_AFTER, RETRY_AFTER_SECS);
         } else {
             res.headers_mut()
-                .insert(WWW_AUTHENTICATE, self.challenge(err).clone());
+                .insert(WWW_AUTHENTICATE, challenge.clone());
         }
         res
     }

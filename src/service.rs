@@ -12,9 +12,10 @@ use tower_service::Service;
 
 use crate::future::{ResponseFuture, Retry};
 use crate::response::{ErrorResponse, is_grpc};
+use crate::revocation::{BoxFuture, Decision, StoreError};
 use crate::verify::{Shared, now};
 use crate::wait::KeysChanged;
-use crate::{AuthError, extract};
+use crate::{AuthError, Grants, extract};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {
@@ -54,18 +55,22 @@ where
         match authenticate(&self.shared, &self.error_response, &mut req, true) {
             Step::Pass => ResponseFuture::inner(self.inner.call(req)),
             Step::Reject(response) => ResponseFuture::rejected(response),
-            Step::Wait(wait) => {
-                // Keep the service that was polled ready for this request; the clone
-                // takes its place and will be polled ready before its own next call.
-                let clone = self.inner.clone();
-                let retry = Retry {
-                    request: req,
-                    inner: std::mem::replace(&mut self.inner, clone),
-                    shared: Arc::clone(&self.shared),
-                    error_response: self.error_response.clone(),
-                };
-                ResponseFuture::waiting(wait, retry)
-            }
+            Step::Wait(wait) => ResponseFuture::waiting(wait, self.retry(req)),
+            Step::Ask(answer) => ResponseFuture::asking(answer, self.retry(req)),
+        }
+    }
+}
+
+impl<S: Clone, C, R: Clone> JwtAuth<S, C, R> {
+    /// What a request that must wait takes with it: the service that was polled ready for
+    /// it; a clone takes its place and will be polled ready before its own next call.
+    fn retry<ReqBody>(&mut self, request: Request<ReqBody>) -> Retry<S, ReqBody, C, R> {
+        let clone = self.inner.clone();
+        Retry {
+            request,
+            inner: std::mem::replace(&mut self.inner, clone),
+            shared: Arc::clone(&self.shared),
+            error_response: self.error_response.clone(),
         }
     }
 }
@@ -78,10 +83,14 @@ pub(crate) enum Step<B> {
     Reject(Response<B>),
     /// The token names a key that is being fetched: check again when this completes.
     Wait(KeysChanged),
+    /// The token is verified (its claims are in the extensions) and the revocation store
+    /// must be asked: settle its answer, then call the inner service or reject.
+    Ask(BoxFuture<'static, Result<bool, StoreError>>),
 }
 
 /// The request path: extract the token, verify it (which picks the key, checks the
-/// signature and the claims), and insert the claims into the request.
+/// signature and the claims), check it is not revoked, and insert the claims (and the
+/// grants) into the request.
 pub(crate) fn authenticate<C, R, ReqBody, ResBody>(
     shared: &Arc<Shared<C>>,
     error_response: &R,
@@ -103,8 +112,9 @@ where
         req.uri(),
         config.max_token_size,
     );
+    let now = now();
     let outcome = match found {
-        Ok(Some(token)) => match shared.verify(token, now()) {
+        Ok(Some(token)) => match shared.verify(token, now) {
             Err(AuthError::UnknownKey) if may_wait => match config.refetch(token) {
                 Some(wait) => return Step::Wait(wait),
                 None => Err(AuthError::UnknownKey),
@@ -115,20 +125,52 @@ where
         Ok(None) => Err(AuthError::MissingToken),
         Err(err) => Err(err),
     };
+    let mut ask = None;
+    let outcome = outcome.and_then(|verified| {
+        if let (Some(revocation), Some((_, facts))) = (&config.revocation, &verified)
+            && let Some(id) = &facts.id
+        {
+            match revocation.decide(id, now) {
+                Decision::Decided(result) => result?,
+                Decision::Ask(answer) => ask = Some(answer),
+            }
+        }
+        Ok(verified)
+    });
     match outcome {
-        Ok(Some(claims)) => {
-            req.extensions_mut().insert(claims);
+        Ok(Some((claims, facts))) => {
+            let extensions = req.extensions_mut();
+            extensions.insert(claims);
+            // Absent grants read as none: spare the insertion for tokens without them.
+            if facts.grants != Grants::default() {
+                extensions.insert(facts.grants);
+            }
         }
         Ok(None) => {
             #[cfg(feature = "axum")]
             mark_unauthenticated(shared, error_response, req);
         }
-        Err(err) => {
-            let grpc = is_grpc(req.headers());
-            return Step::Reject(config.rejections.respond(error_response, err, grpc));
-        }
+        Err(err) => return Step::Reject(reject(shared, error_response, req, err)),
     }
-    Step::Pass
+    match ask {
+        Some(answer) => Step::Ask(answer),
+        None => Step::Pass,
+    }
+}
+
+/// The answer to a request refused with `err`: gRPC or HTTP, as the request is.
+pub(crate) fn reject<C, R, ReqBody, ResBody>(
+    shared: &Shared<C>,
+    error_response: &R,
+    req: &Request<ReqBody>,
+    err: AuthError,
+) -> Response<ResBody>
+where
+    R: ErrorResponse<ResBody>,
+    ResBody: Default + 'static,
+{
+    let grpc = is_grpc(req.headers());
+    shared.config.rejections.respond(error_response, err, grpc)
 }
 
 /// In optional mode, leaves the answer to a missing token in the request, so that the

@@ -6,12 +6,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
 use crate::claims::Claim;
-use crate::{AuthError, ConfigError, json};
+use crate::revocation::TokenId;
+use crate::{AuthError, ConfigError, Grants, json};
 
 /// The largest leeway `build()` accepts.
 pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -34,6 +36,8 @@ pub(crate) struct Validation {
     max_age: Option<u64>,
     /// The longest `exp - iat` may be, in seconds.
     max_lifetime: Option<u64>,
+    /// Keep what identifies the token for revocation (only read when it will be checked).
+    keep_id: bool,
 }
 
 /// What the builder collected; turned into a [`Validation`] by [`Rules::check`].
@@ -46,6 +50,7 @@ pub(crate) struct Rules {
     pub(crate) any_audience: bool,
     pub(crate) max_age: Option<Duration>,
     pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) keep_id: bool,
 }
 
 impl Default for Rules {
@@ -58,6 +63,7 @@ impl Default for Rules {
             any_audience: false,
             max_age: None,
             max_lifetime: None,
+            keep_id: false,
         }
     }
 }
@@ -100,6 +106,7 @@ impl Rules {
             any_audience: self.any_audience,
             max_age: self.max_age.map(|d| d.as_secs()),
             max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
+            keep_id: self.keep_id,
         })
     }
 }
@@ -122,6 +129,15 @@ struct Registered<'a> {
     iat: Option<u64>,
     #[serde(default, borrow, deserialize_with = "json::string")]
     jti: Option<Cow<'a, str>>,
+    /// The session (OpenID Connect's `sid`): the refresh-token family of the token.
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    sid: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::string")]
+    scope: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "json::strings")]
+    scp: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow, deserialize_with = "json::strings")]
+    roles: Option<Vec<Cow<'a, str>>>,
 }
 
 impl Registered<'_> {
@@ -138,6 +154,17 @@ impl Registered<'_> {
     }
 }
 
+/// What the checks learnt of a token, beside its claims type: kept in the token cache,
+/// since all of it is checked again (the time window, revocation) or used again (the
+/// grants) on every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Facts {
+    pub(crate) lifetime: Lifetime,
+    /// Only kept when revocation is checked.
+    pub(crate) id: Option<Arc<TokenId>>,
+    pub(crate) grants: Grants,
+}
+
 /// The validity window of a token: what must be checked again each time a verified token
 /// is presented anew.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +176,7 @@ pub(crate) struct Lifetime {
 
 impl Validation {
     /// Checks the claims set (the decoded payload) at time `now`, in seconds since the epoch.
-    pub(crate) fn check(&self, payload: &[u8], now: u64) -> Result<Lifetime, AuthError> {
+    pub(crate) fn check(&self, payload: &[u8], now: u64) -> Result<Facts, AuthError> {
         if !json::is_object(payload) {
             return Err(AuthError::InvalidClaims);
         }
@@ -183,7 +210,20 @@ impl Validation {
                 return Err(AuthError::InvalidAudience);
             }
         }
-        Ok(lifetime)
+        let id = self.keep_id.then(|| {
+            Arc::new(TokenId {
+                jti: claims.jti.map(Cow::into_owned),
+                sid: claims.sid.map(Cow::into_owned),
+                sub: claims.sub.map(Cow::into_owned),
+                iat: claims.iat,
+            })
+        });
+        let grants = Grants::from_claims(claims.scope, claims.scp, claims.roles);
+        Ok(Facts {
+            lifetime,
+            id,
+            grants,
+        })
     }
 
     /// Checks `iss` against the configured issuers, if any.

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::AuthError;
 use crate::builder::Config;
 use crate::cache::TokenCache;
-use crate::validate::Lifetime;
+use crate::validate::Facts;
 use crate::wait::KeysChanged;
 use crate::{jws, verifier};
 
@@ -28,20 +28,23 @@ pub(crate) struct KeyStamp {
 
 impl<C: DeserializeOwned + Clone> Shared<C> {
     /// Verifies `token` at time `now`, through the cache when there is one.
-    pub(crate) fn verify(&self, token: &str, now: u64) -> Result<C, AuthError> {
+    pub(crate) fn verify(&self, token: &str, now: u64) -> Result<(C, Facts), AuthError> {
         let Some(cache) = &self.cache else {
-            return self.config.verify(token, now).map(|(claims, ..)| claims);
+            return self
+                .config
+                .verify(token, now)
+                .map(|(claims, facts, _)| (claims, facts));
         };
-        if let Some((claims, lifetime, stamp)) = cache.get(token)
+        if let Some((claims, facts, stamp)) = cache.get(token)
             && self.config.is_current(stamp)
         {
             // The signature and the other claims were checked; time has moved on since.
-            self.config.validation.check_lifetime(lifetime, now)?;
-            return Ok(claims);
+            self.config.validation.check_lifetime(facts.lifetime, now)?;
+            return Ok((claims, facts));
         }
-        let (claims, lifetime, stamp) = self.config.verify(token, now)?;
-        cache.insert(token, stamp, &claims, lifetime, now);
-        Ok(claims)
+        let (claims, facts, stamp) = self.config.verify(token, now)?;
+        cache.insert(token, stamp, &claims, &facts, now);
+        Ok((claims, facts))
     }
 }
 
@@ -51,7 +54,7 @@ impl Config {
         &self,
         token: &str,
         now: u64,
-    ) -> Result<(C, Lifetime, KeyStamp), AuthError> {
+    ) -> Result<(C, Facts, KeyStamp), AuthError> {
         if token.len() > self.max_token_size {
             return Err(AuthError::TokenTooLarge);
         }
@@ -94,9 +97,9 @@ impl Config {
         };
         // Only now, with the signature checked, is the payload read.
         let claims = jws::decode_then(jws.payload, |payload| {
-            let lifetime = self.validation.check(payload, now)?;
+            let facts = self.validation.check(payload, now)?;
             let claims = serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
-            Ok((claims, lifetime, stamp))
+            Ok((claims, facts, stamp))
         });
         claims.map_err(|err| match err {
             AuthError::MalformedToken => AuthError::InvalidClaims,
@@ -191,15 +194,18 @@ mod tests {
         let set = shared.config.stores[0].load().id();
         assert_eq!(hit.as_ref().map(|h| h.2), Some(KeyStamp { store: 0, set }));
         assert_eq!(
-            hit.map(|(_, l, _)| l),
+            hit.map(|(_, f, _)| f.lifetime),
             Some(Lifetime {
                 exp: Some(NOW + 100),
                 nbf: None,
                 iat: None,
             })
         );
-        assert_eq!(shared.verify(&t, NOW + 99).unwrap()["sub"], "a");
-        assert_eq!(shared.verify(&t, NOW + 100), Err(AuthError::Expired));
+        assert_eq!(shared.verify(&t, NOW + 99).unwrap().0["sub"], "a");
+        assert_eq!(
+            shared.verify(&t, NOW + 100).map(|(c, _)| c),
+            Err(AuthError::Expired)
+        );
     }
 
     #[test]
@@ -223,7 +229,7 @@ mod tests {
             let forged =
                 jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
             assert_eq!(
-                shared.verify(&forged, NOW),
+                shared.verify(&forged, NOW).map(|(c, _)| c),
                 Err(AuthError::InvalidSignature)
             );
             assert!(shared.verify(&format!("garbage.{i}.x"), NOW).is_err());
@@ -236,10 +242,14 @@ mod tests {
         let layer = cached();
         let shared = &layer.shared;
         let forged = "not.a.token";
-        let life = Lifetime {
-            exp: None,
-            nbf: None,
-            iat: None,
+        let facts = crate::validate::Facts {
+            lifetime: Lifetime {
+                exp: None,
+                nbf: None,
+                iat: None,
+            },
+            id: None,
+            grants: crate::Grants::default(),
         };
         let stale = KeyStamp {
             store: 0,
@@ -249,7 +259,10 @@ mod tests {
             .cache
             .as_ref()
             .unwrap()
-            .insert(forged, stale, &json!({"sub": "x"}), life, NOW);
-        assert_eq!(shared.verify(forged, NOW), Err(AuthError::MalformedToken));
+            .insert(forged, stale, &json!({"sub": "x"}), &facts, NOW);
+        assert_eq!(
+            shared.verify(forged, NOW).map(|(c, _)| c),
+            Err(AuthError::MalformedToken)
+        );
     }
 }

@@ -1,0 +1,363 @@
+//! Authorization: what a route requires of a verified token, beyond being valid.
+//!
+//! [`Require`] builds a layer that goes behind [`JwtAuthLayer`](crate::JwtAuthLayer) (in
+//! axum, with `route_layer` on the routes it guards) and checks the request's claims: scopes,
+//! roles, and any predicate over your claims type, synchronous or async. A request that
+//! falls short gets `403` with `error="insufficient_scope"` and the required `scope`
+//! (RFC 6750 §3.1), or gRPC `PERMISSION_DENIED`; one without claims (the layer is optional
+//! and no token came) gets the `401` challenge.
+//!
+//! ```
+//! use axum::{Router, routing::{get, post}};
+//! use serde::Deserialize;
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, authorize::Require};
+//!
+//! #[derive(Clone, Deserialize)]
+//! struct User {
+//!     sub: String,
+//!     tenant: String,
+//! }
+//!
+//! let auth = JwtAuthLayer::<User>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .build()
+//!     .unwrap();
+//! let write = Require::<User>::scope("notes:write")
+//!     .predicate(|user: &User| user.tenant == "acme")
+//!     .build()
+//!     .unwrap();
+//! let app: Router = Router::new()
+//!     .route("/notes", post(|| async { "created" }))
+//!     .route_layer(write)
+//!     .route("/notes", get(|| async { "all notes" }))
+//!     .layer(auth);
+//! ```
+
+mod future;
+mod service;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use http::HeaderValue;
+
+pub use self::future::RequireFuture;
+pub use self::service::RequireService;
+use crate::response::{DefaultErrorResponse, Rejections};
+use crate::revocation::BoxFuture;
+use crate::{ConfigError, Grants};
+
+/// What a route requires of the request's claims; [`build`](Self::build) makes it a layer.
+///
+/// Every requirement must hold: all the scopes, all the roles, at least one of each
+/// [`any_role`](Self::any_role) set, and every predicate. Scopes are read from the token's
+/// `scope` / `scp` claims and roles from `roles` ([`Grants`]), so `C` needs no field for them.
+#[must_use = "call .build() to get the layer"]
+pub struct Require<C, R = DefaultErrorResponse> {
+    scopes: Vec<String>,
+    roles: Vec<String>,
+    any_roles: Vec<Vec<String>>,
+    checks: Vec<Check<C>>,
+    realm: String,
+    error_response: R,
+}
+
+/// A predicate over the claims.
+enum Check<C> {
+    Sync(Arc<dyn Fn(&C) -> bool + Send + Sync>),
+    Async(AsyncPredicate<C>),
+}
+
+type AsyncPredicate<C> = Arc<dyn Fn(&C) -> BoxFuture<'static, bool> + Send + Sync>;
+
+impl<C> Clone for Check<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Check::Sync(f) => Check::Sync(Arc::clone(f)),
+            Check::Async(f) => Check::Async(Arc::clone(f)),
+        }
+    }
+}
+
+impl<C> Require<C> {
+    /// No requirement yet: only that the request carries claims.
+    pub fn authenticated() -> Self {
+        Require {
+            scopes: Vec::new(),
+            roles: Vec::new(),
+            any_roles: Vec::new(),
+            checks: Vec::new(),
+            realm: "api".to_owned(),
+            error_response: DefaultErrorResponse,
+        }
+    }
+
+    /// Requires this scope.
+    pub fn scope(scope: impl Into<String>) -> Self {
+        Require::authenticated().and_scope(scope)
+    }
+
+    /// Requires every one of these scopes.
+    pub fn scopes<I: Into<String>>(scopes: impl IntoIterator<Item = I>) -> Self {
+        scopes
+            .into_iter()
+            .fold(Require::authenticated(), Require::and_scope)
+    }
+
+    /// Requires this role.
+    pub fn role(role: impl Into<String>) -> Self {
+        Require::authenticated().and_role(role)
+    }
+}
+
+impl<C, R> Require<C, R> {
+    /// Also requires this scope.
+    pub fn and_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
+    /// Also requires this role.
+    pub fn and_role(mut self, role: impl Into<String>) -> Self {
+        self.roles.push(role.into());
+        self
+    }
+
+    /// Also requires at least one of these roles.
+    pub fn any_role<I: Into<String>>(mut self, roles: impl IntoIterator<Item = I>) -> Self {
+        self.any_roles
+            .push(roles.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Also requires `predicate` to hold for the claims.
+    pub fn predicate(mut self, predicate: impl Fn(&C) -> bool + Send + Sync + 'static) -> Self {
+        self.checks.push(Check::Sync(Arc::new(predicate)));
+        self
+    }
+
+    /// Also requires an async predicate to hold (a lookup of the subject's permissions,
+    /// say). The request waits for it; the inner service is only called if it holds.
+    pub fn predicate_async<F>(mut self, predicate: impl Fn(&C) -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = bool> + Send + 'static,
+    {
+        self.checks.push(Check::Async(Arc::new(move |claims: &C| {
+            Box::pin(predicate(claims)) as BoxFuture<'static, bool>
+        })));
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` (default `"api"`): use the layer's.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Replaces the body of HTTP rejections, as
+    /// [`JwtAuthBuilder::error_response`](crate::JwtAuthBuilder::error_response) does.
+    pub fn error_response<R2>(self, error_response: R2) -> Require<C, R2> {
+        Require {
+            scopes: self.scopes,
+            roles: self.roles,
+            any_roles: self.any_roles,
+            checks: self.checks,
+            realm: self.realm,
+            error_response,
+        }
+    }
+
+    /// Checks the requirements and builds the layer.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidScope`] for a scope that is empty or has characters a scope
+    /// cannot have (RFC 6749 §3.3), [`ConfigError::InvalidRealm`], or an empty `any_role`.
+    pub fn build(self) -> Result<RequireLayer<C, R>, ConfigError> {
+        if let Some(bad) = self.scopes.iter().find(|s| !is_scope_token(s)) {
+            return Err(ConfigError::InvalidScope(bad.clone()));
+        }
+        if self.any_roles.iter().any(Vec::is_empty) {
+            return Err(ConfigError::EmptyClaimValue("any_role set"));
+        }
+        if !crate::builder::is_quotable(&self.realm) {
+            return Err(ConfigError::InvalidRealm);
+        }
+        let rejections = Rejections::new(&self.realm);
+        let forbidden = rejections.scope_challenge(&self.scopes);
+        let policy = Policy {
+            scopes: self.scopes,
+            roles: self.roles,
+            any_roles: self.any_roles,
+            checks: self.checks,
+            rejections,
+            forbidden,
+        };
+        Ok(RequireLayer {
+            policy: Arc::new(policy),
+            error_response: self.error_response,
+        })
+    }
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub(crate) fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// The checked requirements, shared by every service of a layer.
+pub(crate) struct Policy<C> {
+    scopes: Vec<String>,
+    roles: Vec<String>,
+    any_roles: Vec<Vec<String>>,
+    checks: Vec<Check<C>>,
+    pub(crate) rejections: Rejections,
+    /// The `insufficient_scope` challenge, naming the required scopes.
+    pub(crate) forbidden: HeaderValue,
+}
+
+/// What the policy decided without waiting.
+pub(crate) enum Verdict {
+    Allowed,
+    Denied,
+    /// Async predicates must all hold.
+    Ask(Vec<BoxFuture<'static, bool>>),
+}
+
+impl<C> Policy<C> {
+    pub(crate) fn decide(&self, claims: &C, grants: &Grants) -> Verdict {
+        let granted = self.scopes.iter().all(|s| grants.has_scope(s))
+            && self.roles.iter().all(|r| grants.has_role(r))
+            && self
+                .any_roles
+                .iter()
+                .all(|set| set.iter().any(|r| grants.has_role(r)));
+        if !granted {
+            return Verdict::Denied;
+        }
+        let mut pending = Vec::new();
+        for check in &self.checks {
+            match check {
+                Check::Sync(f) if !f(claims) => return Verdict::Denied,
+                Check::Sync(_) => {}
+                Check::Async(f) => pending.push(f(claims)),
+            }
+        }
+        if pending.is_empty() {
+            Verdict::Allowed
+        } else {
+            Verdict::Ask(pending)
+        }
+    }
+}
+
+/// The layer [`Require::build`] makes; its service is [`RequireService`].
+pub struct RequireLayer<C, R = DefaultErrorResponse> {
+    policy: Arc<Policy<C>>,
+    error_response: R,
+}
+
+impl<C, R: Clone> Clone for RequireLayer<C, R> {
+    fn clone(&self) -> Self {
+        RequireLayer {
+            policy: Arc::clone(&self.policy),
+            error_response: self.error_response.clone(),
+        }
+    }
+}
+
+impl<S, C, R: Clone> tower_layer::Layer<S> for RequireLayer<C, R> {
+    type Service = RequireService<S, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireService::new(inner, Arc::clone(&self.policy), self.error_response.clone())
+    }
+}
+
+impl<C, R> fmt::Debug for RequireLayer<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireLayer")
+            .field("policy", &*self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> fmt::Debug for Policy<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("scopes", &self.scopes)
+            .field("roles", &self.roles)
+            .field("any_roles", &self.any_roles)
+            .field("predicates", &self.checks.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_must_be_scope_tokens() {
+        for bad in ["", "a b", "quo\"te", "back\\slash", "é"] {
+            assert_eq!(
+                Require::<()>::scope(bad).build().err(),
+                Some(ConfigError::InvalidScope(bad.to_owned()))
+            );
+        }
+        assert!(
+            Require::<()>::scopes(["notes:write", "https://x/y!"])
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Require::<()>::authenticated()
+                .any_role(Vec::<String>::new())
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn every_requirement_must_hold() {
+        let policy = |r: Require<u32>| r.build().unwrap().policy;
+        let grants = Grants::new(["read", "write"], ["editor"]);
+        let allowed =
+            |p: &Policy<u32>, claims| matches!(p.decide(&claims, &grants), Verdict::Allowed);
+        assert!(allowed(&policy(Require::scopes(["read", "write"])), 1));
+        assert!(!allowed(&policy(Require::scopes(["read", "admin"])), 1));
+        assert!(allowed(&policy(Require::role("editor")), 1));
+        assert!(!allowed(
+            &policy(Require::role("editor").and_role("admin")),
+            1
+        ));
+        assert!(allowed(
+            &policy(Require::authenticated().any_role(["admin", "editor"])),
+            1
+        ));
+        let even = policy(Require::scope("read").predicate(|n: &u32| n.is_multiple_of(2)));
+        assert!(allowed(&even, 2));
+        assert!(!allowed(&even, 3));
+        assert!(!matches!(
+            policy(Require::scope("read")).decide(&1, &Grants::default()),
+            Verdict::Allowed
+        ));
+    }
+
+    #[test]
+    fn the_challenge_names_the_required_scopes() {
+        let layer = Require::<()>::scopes(["notes:read", "notes:write"])
+            .realm("notes")
+            .build()
+            .unwrap();
+        assert_eq!(
+            layer.policy.forbidden,
+            "Bearer realm=\"notes\", error=\"insufficient_scope\", \
+             error_description=\"the token does not grant access to this resource\", \
+             scope=\"notes:read notes:write\""
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! The revocations a process knows of, as an immutable snapshot that requests read without
+//! a lock; revoking (rare) copies it.
+
+use std::collections::HashMap;
+
+use arc_swap::ArcSwap;
+
+use super::{Revocation, TokenId};
+
+#[derive(Debug, Default)]
+pub(crate) struct RevocationList {
+    snapshot: ArcSwap<Snapshot>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Snapshot {
+    /// `jti` → until when to remember it.
+    tokens: HashMap<String, u64>,
+    /// `sid` → until when.
+    sessions: HashMap<String, u64>,
+    /// `sub` → (tokens issued before this are revoked, until when).
+    subjects: HashMap<String, (u64, u64)>,
+}
+
+impl Snapshot {
+    fn is_empty(&self) -> bool {
+        self.tokens.is_empty() && self.sessions.is_empty() && self.subjects.is_empty()
+    }
+
+    fn add(&mut self, revocation: &Revocation) {
+        match revocation {
+            Revocation::Token { jti, expires_at } => {
+                let until = self.tokens.entry(jti.clone()).or_default();
+                *until = (*until).max(*expires_at);
+            }
+            Revocation::Session { sid, expires_at } => {
+                let until = self.sessions.entry(sid.clone()).or_default();
+                *until = (*until).max(*expires_at);
+            }
+            Revocation::Subject {
+                sub,
+                issued_before,
+                expires_at,
+            } => {
+                let (before, until) = self.subjects.entry(sub.clone()).or_default();
+                *before = (*before).max(*issued_before);
+                *until = (*until).max(*expires_at);
+            }
+        }
+    }
+
+    /// Forgets revocations whose tokens have all expired.
+    fn prune(&mut self, now: u64) {
+        self.tokens.retain(|_, until| *until > now);
+        self.sessions.retain(|_, until| *until > now);
+        self.subjects.retain(|_, (_, until)| *until > now);
+    }
+}
+
+impl RevocationList {
+    /// Whether `token` is revoked at `now`: no lock, and no hashing when nothing is revoked.
+    pub(crate) fn is_revoked(&self, token: &TokenId, now: u64) -> bool {
+        let snapshot = self.snapshot.load();
+        if snapshot.is_empty() {
+            return false;
+        }
+        let live = |until: Option<&u64>| until.is_some_and(|until| *until > now);
+        if let Some(jti) = &token.jti
+            && live(snapshot.tokens.get(jti))
+        {
+            return true;
+        }
+        if let Some(sid) = &token.sid
+            && live(snapshot.sessions.get(sid))
+        {
+            return true;
+        }
+        if let Some(sub) = &token.sub
+            && let Some((before, until)) = snapshot.subjects.get(sub)
+            && *until > now
+        {
+            // A token without `iat` cannot show it was issued after the cut-off.
+            return token.iat.is_none_or(|iat| iat < *before);
+        }
+        false
+    }
+
+    /// Adds revocations.
+    pub(crate) fn add<'a>(&self, revocations: impl IntoIterator<Item = &'a Revocation>, now: u64) {
+        let revocations: Vec<&Revocation> = revocations.into_iter().collect();
+        self.snapshot.rcu(|current| {
+            let mut next = Snapshot::clone(current);
+            next.prune(now);
+            revocations.iter().for_each(|r| next.add(r));
+            next
+        });
+    }
+
+    /// Replaces everything known with `revocations` (a full reload from the shared store).
+    pub(crate) fn replace(&self, revocations: &[Revocation], now: u64) {
+        let mut next = Snapshot::default();
+        revocations.iter().for_each(|r| next.add(r));
+        next.prune(now);
+        self.snapshot.store(next.into());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        let s = self.snapshot.load();
+        s.tokens.len() + s.sessions.len() + s.subjects.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn token(jti: &str, sid: &str, sub: &str, iat: Option<u64>) -> TokenId {
+        TokenId {
+            jti: Some(jti.into()),
+            sid: Some(sid.into()),
+            sub: Some(sub.into()),
+            iat,
+        }
+    }
+
+    #[test]
+    fn a_token_is_revoked_by_jti_sid_or_subject_cut_off() {
+        let list = RevocationList::default();
+        let t = token("j1", "s1", "alice", Some(NOW - 10));
+        assert!(!list.is_revoked(&t, NOW));
+        let jti = Revocation::Token {
+            jti: "j1".into(),
+            expires_at: NOW + 60,
+        };
+        list.add([&jti], NOW);
+        assert!(list.is_revoked(&t, NOW));
+        assert!(!list.is_revoked(&token("j2", "s1", "alice", Some(NOW - 10)), NOW));
+
+        let session = Revocation::Session {
+            sid: "s1".into(),
+            expires_at: NOW + 60,
+        };
+        list.add([&session], NOW);
+        assert!(list.is_revoked(&token("j2", "s1", "alice", Some(NOW - 10)), NOW));
+        assert!(!list.is_revoked(&token("j2", "s2", "alice", Some(NOW - 10)), NOW));
+
+        let everywhere = Revocation::Subject {
+            sub: "alice".into(),
+            issued_before: NOW - 5,
+            expires_at: NOW + 60,
+        };
+        list.add([&everywhere], NOW);
+        assert!(list.is_revoked(&token("j3", "s3", "alice", Some(NOW - 6)), NOW));
+        assert!(list.is_revoked(&token("j3", "s3", "alice", None), NOW));
+        assert!(!list.is_revoked(&token("j3", "s3", "alice", Some(NOW - 5)), NOW));
+        assert!(!list.is_revoked(&token("j3", "s3", "bob", Some(NOW - 6)), NOW));
+    }
+
+    #[test]
+    fn revocations_are_forgotten_once_their_tokens_expired() {
+        let list = RevocationList::default();
+        let t = token("j1", "s1", "alice", Some(NOW));
+        list.add(
+            [&Revocation::Token {
+                jti: "j1".into(),
+                expires_at: NOW + 60,
+            }],
+            NOW,
+        );
+        assert!(list.is_revoked(&t, NOW + 59));
+        assert!(!list.is_revoked(&t, NOW + 60));
+        list.add(
+            [&Revocation::Token {
+                jti: "j2".into(),
+                expires_at: NOW + 200,
+            }],
+            NOW + 100,
+        );
+        assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn a_later_cut_off_wins_and_an_earlier_one_never_undoes_it() {
+        let list = RevocationList::default();
+        let cut = |before| Revocation::Subject {
+            sub: "alice".into(),
+            issued_before: before,
+            expires_at: NOW + 60,
+        };
+        list.add([&cut(NOW)], NOW);
+        list.add([&cut(NOW - 100)], NOW);
+        assert!(list.is_revoked(&token("j", "s", "alice", Some(NOW - 1)), NOW));
+        list.replace(&[cut(NOW - 100)], NOW);
+        assert!(!list.is_revoked(&token("j", "s", "alice", Some(NOW - 1)), NOW));
+    }
+}

@@ -1,0 +1,524 @@
+//! [`RedisStore`]: revocations and refresh-token uses shared by every replica through Redis
+//! (feature `redis`).
+//!
+//! Each revocation is a key with the token's expiry (`EXAT`), so Redis forgets it once it
+//! no longer matters, and a message on a pub/sub channel. Every store keeps a local copy
+//! of all live revocations: it subscribes, loads the keys, then applies each message; a
+//! request's check is then a lookup in memory. While the subscription is down the copy may
+//! be stale, so checks go to Redis itself (one `MGET`) until it is back and reloaded.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, Value};
+
+use super::list::RevocationList;
+use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
+use crate::verify::now;
+
+/// Tunes a [`RedisStore`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// Prepended to every key and to the channel (default `"jwt-auth:"`), so that several
+    /// applications can share a Redis; no glob characters (`*`, `?`, `[`, `]`, `\`).
+    pub prefix: String,
+    /// How long one call to Redis may take before the store reports it unavailable
+    /// (default 1 s).
+    pub timeout: Duration,
+    /// How long to wait before reconnecting the subscription after it dropped (default 1 s).
+    pub reconnect_delay: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            prefix: "jwt-auth:".to_owned(),
+            timeout: Duration::from_secs(1),
+            reconnect_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RedisOptions {
+    /// Sets [`prefix`](Self::prefix).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`reconnect_delay`](Self::reconnect_delay).
+    pub fn reconnect_delay(mut self, delay: Duration) -> Self {
+        self.reconnect_delay = delay;
+        self
+    }
+}
+
+/// A [`RevocationStore`] in Redis, for several replicas of one API (feature `redis`).
+///
+/// Request checks read a local copy kept in sync through pub/sub: no round trip. A
+/// revocation made on one replica reaches the others in the time a pub/sub message takes
+/// (about a millisecond on one network; BENCHMARKS.md has the figure measured). While the
+/// subscription is down, checks ask Redis directly, and fail (the layer then answers 503,
+/// see [`OnStoreError`](super::OnStoreError)) while Redis cannot be reached.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_jwt_auth::{Algorithm, RegisteredClaims, JwtAuthLayer};
+/// use tower_jwt_auth::revocation::RedisStore;
+///
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
+/// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+///     .revocation(store)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    options: RedisOptions,
+    channel: String,
+    /// The local copy of every live revocation.
+    list: RevocationList,
+    /// Whether the copy is complete and kept current by the subscription.
+    synced: AtomicBool,
+    /// The command connection, made again after an error.
+    connection: Mutex<Option<MultiplexedConnection>>,
+}
+
+impl RedisStore {
+    /// Connects to Redis at `url` (`redis://host:port/db`), loads the revocations and
+    /// subscribes to new ones, with [`RedisOptions::default`].
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or Redis cannot be reached within the timeout.
+    pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// [`connect`](Self::connect) with options. Must run inside a Tokio runtime: the
+    /// subscription lives in a background task, which ends when the last clone of the
+    /// store is dropped.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL or the prefix is invalid, or Redis cannot be reached
+    /// within the timeout.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        if options.prefix.contains(['*', '?', '[', ']', '\\']) {
+            return Err(StoreError(format!(
+                "the key prefix {:?} has a glob character",
+                options.prefix
+            )));
+        }
+        let client =
+            Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
+        let inner = Arc::new(Inner {
+            channel: format!("{}revocations", options.prefix),
+            client,
+            options,
+            list: RevocationList::default(),
+            synced: AtomicBool::new(false),
+            connection: Mutex::new(None),
+        });
+        inner.connection().await?;
+        let (ready, synced) = tokio::sync::oneshot::channel();
+        tokio::spawn(subscribe(Arc::downgrade(&inner), Some(ready)));
+        // The first sync is awaited, so that a new replica never starts with an empty view.
+        match tokio::time::timeout(inner.options.timeout * 5, synced).await {
+            Ok(Ok(())) => Ok(RedisStore { inner }),
+            _ => Err(StoreError("could not load the revocations".to_owned())),
+        }
+    }
+
+    /// Whether the local copy is complete and kept current (the subscription is up).
+    pub fn is_synced(&self) -> bool {
+        self.inner.synced.load(Ordering::Acquire)
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("options", &self.inner.options)
+            .field("synced", &self.is_synced())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RevocationStore for RedisStore {
+    fn check_local(&self, token: &TokenId, now: u64) -> Option<bool> {
+        self.is_synced()
+            .then(|| self.inner.list.is_revoked(token, now))
+    }
+
+    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        let token = token.clone();
+        Box::pin(async move { inner.ask(&token, now).await })
+    }
+
+    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            let (key, message) = inner.encode(&revocation);
+            match &revocation {
+                Revocation::Subject {
+                    issued_before,
+                    expires_at,
+                    ..
+                } => {
+                    // A later cut-off is never replaced by an earlier one.
+                    pipe.cmd("EVAL")
+                        .arg(RAISE_CUT_OFF)
+                        .arg(1)
+                        .arg(&key)
+                        .arg(issued_before)
+                        .arg(expires_at)
+                        .ignore();
+                }
+                Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
+                    pipe.cmd("SET")
+                        .arg(&key)
+                        .arg(expires_at)
+                        .arg("EXAT")
+                        .arg(expires_at)
+                        .ignore();
+                }
+            }
+            pipe.cmd("PUBLISH")
+                .arg(&inner.channel)
+                .arg(&message)
+                .ignore();
+            pipe.atomic();
+            let _: () = inner
+                .run(|mut con| async move { pipe.query_async(&mut con).await })
+                .await?;
+            // Read your own writes, whatever the subscription is doing.
+            inner.list.add([&revocation], now());
+            Ok(())
+        })
+    }
+
+    fn use_once(&self, jti: &str, expires_at: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let inner = Arc::clone(&self.inner);
+        let key = format!("{}used:{jti}", inner.options.prefix);
+        // Kept past `exp` by the largest leeway a layer may grant.
+        let until = expires_at.max(now()) + crate::validate::MAX_LEEWAY.as_secs();
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&key).arg(1).arg("NX").arg("EXAT").arg(until);
+            let set: Value = inner
+                .run(|mut con| async move { cmd.query_async(&mut con).await })
+                .await?;
+            Ok(!matches!(set, Value::Nil))
+        })
+    }
+}
+
+/// Sets `KEYS[1]` to "cut-off expiry" unless it holds a later cut-off.
+const RAISE_CUT_OFF: &str = "local cur = redis.call('GET', KEYS[1]) \
+    if cur and tonumber(string.match(cur, '^%d+')) >= tonumber(ARGV[1]) then return 0 end \
+    redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EXAT', ARGV[2]) return 1";
+
+impl Inner {
+    /// The command connection, connected again if the last call failed.
+    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        if let Some(con) = self.lock().as_ref() {
+            return Ok(con.clone());
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.options.timeout))
+            .set_response_timeout(Some(self.options.timeout));
+        let con = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| StoreError(format!("cannot connect to Redis: {e}")))?;
+        *self.lock() = Some(con.clone());
+        Ok(con)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs one exchange with Redis within the timeout; after a failure, the next call
+    /// connects again.
+    async fn run<T, F, Fut>(&self, exchange: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let con = self.connection().await?;
+        let failed = match tokio::time::timeout(self.options.timeout, exchange(con)).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => StoreError(format!("Redis: {e}")),
+            Err(_) => StoreError("Redis did not answer in time".to_owned()),
+        };
+        *self.lock() = None;
+        Err(failed)
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.options.prefix)
+    }
+
+    /// The key of a revocation, and the message that announces it: "kind expiry [cut-off]
+    /// id", the id last, as it may contain spaces.
+    fn encode(&self, revocation: &Revocation) -> (String, String) {
+        match revocation {
+            Revocation::Token { jti, expires_at } => {
+                (self.key("jti", jti), format!("jti {expires_at} {jti}"))
+            }
+            Revocation::Session { sid, expires_at } => {
+                (self.key("sid", sid), format!("sid {expires_at} {sid}"))
+            }
+            Revocation::Subject {
+                sub,
+                issued_before,
+                expires_at,
+            } => (
+                self.key("sub", sub),
+                format!("sub {expires_at} {issued_before} {sub}"),
+            ),
+        }
+    }
+
+    /// Asks Redis whether `token` is revoked: one `MGET`.
+    async fn ask(&self, token: &TokenId, now: u64) -> Result<bool, StoreError> {
+        let mut keys = Vec::new();
+        let mut wanted = Vec::new();
+        for (kind, id) in [
+            ("jti", &token.jti),
+            ("sid", &token.sid),
+            ("sub", &token.sub),
+        ] {
+            if let Some(id) = id {
+                keys.push(self.key(kind, id));
+                wanted.push((kind, id.clone()));
+            }
+        }
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let values: Vec<Option<String>> = self
+            .run(|mut con| async move { redis::cmd("MGET").arg(&keys).query_async(&mut con).await })
+            .await?;
+        let found: Vec<Revocation> = wanted
+            .into_iter()
+            .zip(values)
+            .filter_map(|((kind, id), value)| decode_value(kind, id, &value?))
+            .collect();
+        let list = RevocationList::default();
+        list.add(&found, now);
+        Ok(list.is_revoked(token, now))
+    }
+
+    /// Every live revocation in Redis.
+    async fn load(&self) -> Result<Vec<Revocation>, StoreError> {
+        let mut all = Vec::new();
+        for kind in ["jti", "sid", "sub"] {
+            let pattern = self.key(kind, "*");
+            let prefix_len = pattern.len() - 1;
+            let mut cursor = 0u64;
+            loop {
+                let pattern = pattern.clone();
+                let (next, keys): (u64, Vec<String>) = self
+                    .run(|mut con| async move {
+                        redis::cmd("SCAN")
+                            .arg(cursor)
+                            .arg("MATCH")
+                            .arg(&pattern)
+                            .arg("COUNT")
+                            .arg(1000)
+                            .query_async(&mut con)
+                            .await
+                    })
+                    .await?;
+                if !keys.is_empty() {
+                    let values: Vec<Option<String>> = self
+                        .run(|mut con| {
+                            let keys = keys.clone();
+                            async move { redis::cmd("MGET").arg(&keys).query_async(&mut con).await }
+                        })
+                        .await?;
+                    all.extend(keys.iter().zip(values).filter_map(|(key, value)| {
+                        decode_value(kind, key[prefix_len..].to_owned(), &value?)
+                    }));
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// A revocation from its key's value: "expiry" for `jti` and `sid`, "cut-off expiry" for
+/// `sub`.
+fn decode_value(kind: &str, id: String, value: &str) -> Option<Revocation> {
+    let mut numbers = value.split(' ').map(str::parse::<u64>);
+    match kind {
+        "jti" => Some(Revocation::Token {
+            jti: id,
+            expires_at: numbers.next()?.ok()?,
+        }),
+        "sid" => Some(Revocation::Session {
+            sid: id,
+            expires_at: numbers.next()?.ok()?,
+        }),
+        "sub" => Some(Revocation::Subject {
+            sub: id,
+            issued_before: numbers.next()?.ok()?,
+            expires_at: numbers.next()?.ok()?,
+        }),
+        _ => None,
+    }
+}
+
+/// A revocation from a pub/sub message (see [`Inner::encode`]).
+fn decode_message(message: &str) -> Option<Revocation> {
+    let (kind, rest) = message.split_once(' ')?;
+    let (expires_at, rest) = rest.split_once(' ')?;
+    let expires_at = expires_at.parse().ok()?;
+    match kind {
+        "jti" => Some(Revocation::Token {
+            jti: rest.to_owned(),
+            expires_at,
+        }),
+        "sid" => Some(Revocation::Session {
+            sid: rest.to_owned(),
+            expires_at,
+        }),
+        "sub" => {
+            let (before, sub) = rest.split_once(' ')?;
+            Some(Revocation::Subject {
+                sub: sub.to_owned(),
+                issued_before: before.parse().ok()?,
+                expires_at,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Keeps the local copy in sync for as long as the store lives: subscribe, load, apply
+/// messages; when the subscription drops, mark the copy stale and start again.
+async fn subscribe(store: Weak<Inner>, mut ready: Option<tokio::sync::oneshot::Sender<()>>) {
+    loop {
+        let Some(inner) = store.upgrade() else { return };
+        let delay = inner.options.reconnect_delay;
+        match sync(&inner, &mut ready).await {
+            Ok(()) => {}
+            Err(err) => tracing::warn!(error = %err, "revocation sync with Redis failed"),
+        }
+        inner.synced.store(false, Ordering::Release);
+        drop(inner);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// One subscription, until it drops or the store is dropped.
+async fn sync(
+    inner: &Arc<Inner>,
+    ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<(), StoreError> {
+    let failed = |e: redis::RedisError| StoreError(format!("Redis subscription: {e}"));
+    let timeout = inner.options.timeout;
+    let mut pubsub = tokio::time::timeout(timeout, inner.client.get_async_pubsub())
+        .await
+        .map_err(|_| StoreError("Redis did not answer in time".to_owned()))?
+        .map_err(failed)?;
+    pubsub.subscribe(&inner.channel).await.map_err(failed)?;
+    // Subscribed before loading: a revocation made meanwhile is in the load or in a message.
+    let all = inner.load().await?;
+    inner.list.replace(&all, now());
+    inner.synced.store(true, Ordering::Release);
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(());
+    }
+    let mut messages = pubsub.on_message();
+    loop {
+        // Wake up now and then to notice that the store was dropped.
+        let message = match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
+            Ok(Some(message)) => message,
+            Ok(None) => return Err(StoreError("the subscription was closed".to_owned())),
+            Err(_) if Arc::strong_count(inner) == 1 => return Ok(()),
+            Err(_) => continue,
+        };
+        let payload: Option<String> = message.get_payload().ok();
+        match payload.as_deref().and_then(decode_message) {
+            Some(revocation) => inner.list.add([&revocation], now()),
+            None => tracing::warn!("ignored a malformed revocation message"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_values_round_trip() {
+        let inner_prefix = RedisOptions::default().prefix;
+        assert_eq!(inner_prefix, "jwt-auth:");
+        for (message, expected) in [
+            (
+                "jti 100 a b c",
+                Revocation::Token {
+                    jti: "a b c".into(),
+                    expires_at: 100,
+                },
+            ),
+            (
+                "sid 100 s",
+                Revocation::Session {
+                    sid: "s".into(),
+                    expires_at: 100,
+                },
+            ),
+            (
+                "sub 100 50 alice smith",
+                Revocation::Subject {
+                    sub: "alice smith".into(),
+                    issued_before: 50,
+                    expires_at: 100,
+                },
+            ),
+        ] {
+            assert_eq!(decode_message(message), Some(expected));
+        }
+        for bad in ["", "jti", "jti x a", "zzz 1 a", "sub 100 alice"] {
+            assert_eq!(decode_message(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            decode_value("sub", "bob".into(), "50 100"),
+            Some(Revocation::Subject {
+                sub: "bob".into(),
+                issued_before: 50,
+                expires_at: 100,
+            })
+        );
+        assert_eq!(decode_value("sid", "s".into(), "oops"), None);
+    }
+}
