@@ -5,7 +5,6 @@ mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use common::*;
@@ -77,28 +76,6 @@ async fn hyper_server_lets_valid_tokens_through_and_rejects_the_rest() {
         invalid_token(AuthError::Expired.description())
     );
     assert_eq!(calls.count(), 1);
-}
-
-/// An inner service that fails the test if it is called without having been polled ready.
-#[derive(Clone, Default)]
-struct MustBeReady {
-    ready: bool,
-}
-
-impl Service<Request<Full<Bytes>>> for MustBeReady {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.ready = true;
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
-        assert!(std::mem::take(&mut self.ready), "called without poll_ready");
-        std::future::ready(Ok(Response::new(Full::default())))
-    }
 }
 
 #[tokio::test]

@@ -172,3 +172,50 @@ pub fn bearer(token: &str) -> String {
 pub fn invalid_token(description: &str) -> String {
     format!("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{description}\"")
 }
+
+/// Sends `GET path` with these headers straight to an axum router, without a socket.
+pub async fn call(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> Answer {
+    use tower::ServiceExt;
+    let mut req = Request::get(path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// An inner service that fails the test if it is called without having been polled ready.
+#[derive(Clone, Default)]
+pub struct MustBeReady {
+    ready: bool,
+}
+
+impl tower::Service<Request<Full<Bytes>>> for MustBeReady {
+    type Response = http::Response<Full<Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.ready = true;
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
+        assert!(std::mem::take(&mut self.ready), "called without poll_ready");
+        std::future::ready(Ok(http::Response::new(Full::default())))
+    }
+}

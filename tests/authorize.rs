@@ -1,0 +1,194 @@
+//! Authorization behind the layer: scopes (`scope`, `scp`), roles, predicates sync and
+//! async, as a route layer and as the `Authorized` extractor; 403 `insufficient_scope`
+//! naming the scope, gRPC PERMISSION_DENIED.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use common::*;
+use serde_json::{Value, json};
+use tower_jwt_auth::authorize::Require;
+use tower_jwt_auth::{Algorithm, AuthError, Authorized, Grants, JwtAuthLayer, Permission};
+
+fn auth(optional: bool) -> JwtAuthLayer<Value> {
+    JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .optional(optional)
+        .build()
+        .unwrap()
+}
+
+fn guarded(require: Require<Value>, calls: &Calls) -> Router {
+    let calls = calls.clone();
+    Router::new()
+        .route(
+            "/",
+            get(move || async move {
+                calls.hit();
+                "ok"
+            }),
+        )
+        .route_layer(require.build().unwrap())
+        .layer(auth(false))
+}
+
+fn with(claims: Value) -> String {
+    let mut claims = claims;
+    claims["exp"] = json!(now() + 600);
+    bearer(&mint(&claims))
+}
+
+async fn get_with(app: &Router, claims: Value) -> Answer {
+    call(app, "/", &[("authorization", &with(claims))]).await
+}
+
+const FORBIDDEN: &str = "Bearer realm=\"api\", error=\"insufficient_scope\", \
+     error_description=\"the token does not grant access to this resource\"";
+
+#[tokio::test]
+async fn a_missing_scope_is_403_naming_the_required_scopes() {
+    let calls = Calls::default();
+    let app = guarded(Require::scopes(["notes:read", "notes:write"]), &calls);
+    let res = get_with(&app, json!({ "scope": "notes:read" })).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.challenge(),
+        format!("{FORBIDDEN}, scope=\"notes:read notes:write\"")
+    );
+    let res = get_with(&app, json!({ "scope": "notes:write other notes:read" })).await;
+    assert_eq!(res.status, 200);
+    // `scp`, as an array or a string, counts too.
+    let res = get_with(&app, json!({ "scp": ["notes:read", "notes:write"] })).await;
+    assert_eq!(res.status, 200);
+    let res = get_with(&app, json!({ "scp": "notes:read notes:write" })).await;
+    assert_eq!(res.status, 200);
+    // Scopes are compared exactly.
+    let res = get_with(&app, json!({ "scope": "notes:READ notes:write" })).await;
+    assert_eq!(res.status, 403);
+    let res = get_with(&app, json!({ "sub": "no scopes at all" })).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(calls.count(), 3);
+}
+
+#[tokio::test]
+async fn a_scope_of_the_wrong_type_invalidates_the_token() {
+    let app = guarded(Require::scope("read"), &Calls::default());
+    let res = get_with(&app, json!({ "scope": ["read"] })).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.challenge(),
+        invalid_token(AuthError::InvalidClaims.description())
+    );
+}
+
+#[tokio::test]
+async fn roles_and_predicates_must_hold() {
+    let calls = Calls::default();
+    let app = guarded(
+        Require::role("editor")
+            .any_role(["eu", "us"])
+            .predicate(|c: &Value| c["tenant"] == "acme"),
+        &calls,
+    );
+    let ok = json!({ "roles": ["editor", "eu"], "tenant": "acme" });
+    assert_eq!(get_with(&app, ok).await.status, 200);
+    for denied in [
+        json!({ "roles": ["eu"], "tenant": "acme" }),
+        json!({ "roles": ["editor"], "tenant": "acme" }),
+        json!({ "roles": ["editor", "us"], "tenant": "other" }),
+        json!({ "scope": "editor eu", "tenant": "acme" }),
+    ] {
+        let res = get_with(&app, denied.clone()).await;
+        assert_eq!(res.status, 403, "{denied}");
+        assert_eq!(res.challenge(), FORBIDDEN);
+    }
+    assert_eq!(calls.count(), 1);
+}
+
+#[tokio::test]
+async fn async_predicates_are_awaited_before_the_handler() {
+    let calls = Calls::default();
+    let app = guarded(
+        Require::authenticated().predicate_async(|c: &Value| {
+            let sub = c["sub"].as_str().unwrap_or_default().to_owned();
+            async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                sub == "alice"
+            }
+        }),
+        &calls,
+    );
+    assert_eq!(get_with(&app, json!({ "sub": "alice" })).await.status, 200);
+    assert_eq!(
+        get_with(&app, json!({ "sub": "mallory" })).await.status,
+        403
+    );
+    assert_eq!(calls.count(), 1);
+}
+
+#[tokio::test]
+async fn without_claims_the_answer_is_the_401_challenge() {
+    let app = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route_layer(Require::<Value>::scope("read").build().unwrap())
+        .layer(auth(true));
+    let res = call(&app, "/", &[]).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.challenge(), "Bearer realm=\"api\"");
+}
+
+#[tokio::test]
+async fn grpc_requests_get_permission_denied() {
+    let app = guarded(Require::scope("admin"), &Calls::default());
+    let res = call(
+        &app,
+        "/",
+        &[
+            ("authorization", &with(json!({ "scope": "read" }))),
+            ("content-type", "application/grpc"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.headers["grpc-status"], "7");
+    assert_eq!(
+        res.headers["grpc-message"],
+        AuthError::InsufficientScope.description()
+    );
+}
+
+struct WriteNotes;
+
+impl Permission<Value> for WriteNotes {
+    const SCOPES: &'static [&'static str] = &["notes:write"];
+    fn allows(claims: &Value, _: &Grants) -> bool {
+        claims["sub"] != "guest"
+    }
+}
+
+#[tokio::test]
+async fn the_authorized_extractor_checks_its_permission() {
+    let app = Router::new()
+        .route(
+            "/",
+            get(
+                |Authorized(claims, _): Authorized<Value, WriteNotes>| async move {
+                    claims["sub"].as_str().unwrap().to_owned()
+                },
+            ),
+        )
+        .layer(auth(false));
+    let res = get_with(&app, json!({ "sub": "alice", "scope": "notes:write" })).await;
+    assert_eq!((res.status.as_u16(), res.body.as_str()), (200, "alice"));
+    let res = get_with(&app, json!({ "sub": "guest", "scope": "notes:write" })).await;
+    assert_eq!(res.status, 403);
+    let res = get_with(&app, json!({ "sub": "alice" })).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(
+        res.challenge(),
+        format!("{FORBIDDEN}, scope=\"notes:write\"")
+    );
+}

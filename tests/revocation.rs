@@ -1,0 +1,229 @@
+//! Revocation on the request path: by `jti`, by session, by subject; through the cache;
+//! answered from the local view, or after asking the store; fail closed when it cannot.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use common::*;
+use serde_json::{Value, json};
+use tower_jwt_auth::revocation::{
+    BoxFuture, MemoryStore, OnStoreError, Revocation, RevocationStore, StoreError, TokenId,
+};
+use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
+
+fn app(layer: JwtAuthLayer<Value>) -> Router {
+    Router::new()
+        .route("/", get(|| async { "ok" }))
+        .layer(layer)
+}
+
+fn builder() -> tower_jwt_auth::JwtAuthBuilder<Value> {
+    JwtAuthLayer::<Value>::builder().hmac_secret(SECRET, Algorithm::HS256)
+}
+
+fn token(jti: &str, sid: &str, sub: &str, iat: u64) -> String {
+    mint(&json!({ "jti": jti, "sid": sid, "sub": sub, "iat": iat, "exp": now() + 600 }))
+}
+
+async fn status(app: &Router, token: &str) -> (u16, String) {
+    let res = call(app, "/", &[("authorization", &bearer(token))]).await;
+    (res.status.as_u16(), res.challenge().to_owned())
+}
+
+fn revoked() -> (u16, String) {
+    (401, invalid_token(AuthError::Revoked.description()))
+}
+
+fn ok() -> (u16, String) {
+    (200, String::new())
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_refused_by_jti_session_and_subject() {
+    let store = MemoryStore::new();
+    let app = app(builder().revocation(store.clone()).build().unwrap());
+    let now = now();
+    let a = token("a", "s1", "alice", now - 10);
+    let b = token("b", "s1", "alice", now - 10);
+    let c = token("c", "s2", "alice", now - 10);
+    let d = token("d", "s3", "bob", now - 10);
+    for t in [&a, &b, &c, &d] {
+        assert_eq!(status(&app, t).await, ok());
+    }
+    let until = now + 600;
+    store
+        .revoke(Revocation::Token {
+            jti: "a".into(),
+            expires_at: until,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &a).await, revoked());
+    assert_eq!(status(&app, &b).await, ok());
+
+    store
+        .revoke(Revocation::Session {
+            sid: "s1".into(),
+            expires_at: until,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &b).await, revoked());
+    assert_eq!(status(&app, &c).await, ok());
+
+    store
+        .revoke(Revocation::Subject {
+            sub: "alice".into(),
+            issued_before: now,
+            expires_at: until,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &c).await, revoked());
+    assert_eq!(status(&app, &token("e", "s4", "alice", now)).await, ok());
+    assert_eq!(status(&app, &d).await, ok());
+}
+
+#[tokio::test]
+async fn a_cache_hit_is_still_checked_for_revocation() {
+    let store = MemoryStore::new();
+    let layer = builder()
+        .token_cache(100)
+        .revocation(store.clone())
+        .build()
+        .unwrap();
+    let app = app(layer.clone());
+    let t = token("cached", "s", "alice", now());
+    assert_eq!(status(&app, &t).await, ok());
+    assert_eq!(status(&app, &t).await, ok());
+    store
+        .revoke(Revocation::Token {
+            jti: "cached".into(),
+            expires_at: now() + 600,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &t).await, revoked());
+    assert_eq!(layer.verify(&t).err(), Some(AuthError::Revoked));
+}
+
+/// A store with no local view: every check asks it, and waits `delay` for the answer.
+#[derive(Clone, Default)]
+struct Remote {
+    revoked: Arc<MemoryStore>,
+    down: Arc<AtomicBool>,
+    asked: Arc<AtomicUsize>,
+}
+
+impl RevocationStore for Remote {
+    fn check_local(&self, _: &TokenId, _: u64) -> Option<bool> {
+        None
+    }
+
+    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        let answer = if self.down.load(Ordering::SeqCst) {
+            Err(StoreError("connection refused".into()))
+        } else {
+            Ok(self.revoked.check_local(token, now).unwrap())
+        };
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            answer
+        })
+    }
+
+    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.revoked.revoke(revocation)
+    }
+
+    fn use_once(&self, jti: &str, expires_at: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.revoked.use_once(jti, expires_at)
+    }
+}
+
+#[tokio::test]
+async fn without_a_local_answer_the_request_waits_for_the_store() {
+    let store = Remote::default();
+    let app = app(builder().revocation(store.clone()).build().unwrap());
+    let t = token("x", "s", "alice", now());
+    assert_eq!(status(&app, &t).await, ok());
+    assert_eq!(store.asked.load(Ordering::SeqCst), 1);
+    store
+        .revoke(Revocation::Token {
+            jti: "x".into(),
+            expires_at: now() + 600,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &t).await, revoked());
+    // A token with nothing to revoke it by is not looked up.
+    let anonymous = mint(&json!({ "exp": now() + 600 }));
+    assert_eq!(status(&app, &anonymous).await, ok());
+    assert_eq!(store.asked.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_fails_closed_with_503_by_default() {
+    let store = Remote::default();
+    store.down.store(true, Ordering::SeqCst);
+    let closed = app(builder().revocation(store.clone()).build().unwrap());
+    let t = token("y", "s", "alice", now());
+    let res = call(&closed, "/", &[("authorization", &bearer(&t))]).await;
+    assert_eq!(res.status, 503);
+    assert_eq!(res.headers["retry-after"], "1");
+    assert!(res.headers.get("www-authenticate").is_none());
+
+    let grpc = call(
+        &closed,
+        "/",
+        &[
+            ("authorization", &bearer(&t)),
+            ("content-type", "application/grpc"),
+        ],
+    )
+    .await;
+    assert_eq!(grpc.headers["grpc-status"], "14");
+
+    let open = app(builder()
+        .revocation(store.clone())
+        .on_revocation_store_error(OnStoreError::Allow)
+        .build()
+        .unwrap());
+    assert_eq!(status(&open, &t).await, ok());
+}
+
+#[tokio::test]
+async fn verify_outside_a_request_uses_the_local_view_only() {
+    let layer = builder().revocation(Remote::default()).build().unwrap();
+    let t = token("z", "s", "alice", now());
+    assert_eq!(
+        layer.verify(&t).err(),
+        Some(AuthError::RevocationUnavailable)
+    );
+    let memory = builder().revocation(MemoryStore::new()).build().unwrap();
+    assert!(memory.verify(&t).is_ok());
+}
+
+#[tokio::test]
+async fn a_waiting_request_calls_the_service_that_was_polled_ready() {
+    use tower::{Service, ServiceBuilder, ServiceExt};
+    let layer = builder().revocation(Remote::default()).build().unwrap();
+    let mut svc = ServiceBuilder::new()
+        .layer(layer)
+        .service(MustBeReady::default());
+    let t = token("w", "s", "alice", now());
+    for _ in 0..3 {
+        let req = http::Request::get("/")
+            .header("authorization", bearer(&t))
+            .body(http_body_util::Full::<bytes::Bytes>::default())
+            .unwrap();
+        let res = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
