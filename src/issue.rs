@@ -252,8 +252,8 @@ impl TokenIssuer {
         self.pair(claims, &sid).map_err(RefreshError::Issue)
     }
 
-    /// Logs out: revokes the session of `token` (an access or a refresh token of this
-    /// issuer, even expired), so that every access and refresh token of that session stops
+    /// Logs out: revokes the session of `token` (a valid access or refresh token of this
+    /// issuer), so that every access and refresh token of that session stops
     /// working; a token minted by [`issue`](Self::issue), outside any session, is revoked
     /// alone.
     ///

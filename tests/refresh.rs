@@ -1,0 +1,202 @@
+//! Access + refresh pairs: typed apart, rotated on each refresh, a replay revokes the
+//! whole session, logout and "log out everywhere".
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use tower_jwt_auth::jsonwebtoken::{Header, decode_header};
+use tower_jwt_auth::{Algorithm, AuthError, RefreshError, TokenIssuer};
+
+fn issuer() -> TokenIssuer {
+    TokenIssuer::hmac(SECRET, Algorithm::HS256)
+        .issuer("https://auth.example")
+        .audience("api")
+        .build()
+        .unwrap()
+}
+
+fn alice() -> Value {
+    json!({ "sub": "alice", "name": "Alice" })
+}
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&unb64(payload)).unwrap()
+}
+
+#[tokio::test]
+async fn a_pair_is_typed_apart_and_shares_a_session() {
+    let issuer = issuer();
+    let pair = issuer.issue_pair(&alice()).unwrap();
+    assert_eq!(pair.token_type, "Bearer");
+    assert_eq!(pair.expires_in, 900);
+    let access = decode_header(&pair.access_token).unwrap();
+    let refresh = decode_header(&pair.refresh_token).unwrap();
+    assert_eq!(access.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(refresh.typ.as_deref(), Some("refresh+jwt"));
+    let (a, r) = (claims(&pair.access_token), claims(&pair.refresh_token));
+    assert_eq!(a["sid"], r["sid"]);
+    assert_eq!(a["sid"].as_str().unwrap().len(), 32);
+    assert_ne!(a["jti"], r["jti"]);
+    assert_eq!(
+        r["exp"].as_u64().unwrap() - r["iat"].as_u64().unwrap(),
+        14 * 24 * 3600
+    );
+    // The layer never takes a refresh token for an access token...
+    let layer = issuer.layer::<Value>().unwrap();
+    assert_eq!(layer.verify(&pair.access_token).unwrap()["name"], "Alice");
+    assert_eq!(
+        layer.verify(&pair.refresh_token).unwrap_err(),
+        AuthError::InvalidType
+    );
+    // ...and an access token never refreshes.
+    assert!(matches!(
+        issuer.refresh(&pair.access_token).await,
+        Err(RefreshError::Invalid(AuthError::InvalidType))
+    ));
+    // Nor does a refresh token of another key.
+    let forged = mint_with(
+        &Header {
+            typ: Some("refresh+jwt".into()),
+            ..Header::new(Algorithm::HS256)
+        },
+        &json!({ "sub": "alice", "jti": "j", "sid": "s", "exp": now() + 60, "iss": "https://auth.example", "aud": "api" }),
+        &tower_jwt_auth::EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!").unwrap(),
+    );
+    assert!(matches!(
+        issuer.refresh(&forged).await,
+        Err(RefreshError::Invalid(AuthError::InvalidSignature))
+    ));
+    // Debug output never shows a token.
+    let debug = format!("{pair:?}");
+    assert!(!debug.contains(&pair.access_token[..20]), "{debug}");
+}
+
+#[tokio::test]
+async fn refreshing_rotates_and_carries_the_claims_over() {
+    let issuer = issuer();
+    let layer = issuer.layer::<Value>().unwrap();
+    let first = issuer.issue_pair(&alice()).unwrap();
+    let second = issuer.refresh(&first.refresh_token).await.unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_ne!(second.access_token, first.access_token);
+    let (old, new) = (claims(&first.access_token), claims(&second.access_token));
+    assert_eq!(new["sid"], old["sid"], "the same session");
+    assert_eq!(new["name"], "Alice");
+    assert_eq!(new["iss"], "https://auth.example");
+    assert_eq!(new["aud"], "api");
+    assert!(layer.verify(&second.access_token).is_ok());
+    let third = issuer.refresh(&second.refresh_token).await.unwrap();
+    assert!(layer.verify(&third.access_token).is_ok());
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_revokes_its_whole_session() {
+    let issuer = issuer();
+    let layer = issuer.layer::<Value>().unwrap();
+    let stolen = issuer.issue_pair(&alice()).unwrap();
+    let other_session = issuer.issue_pair(&alice()).unwrap();
+    // The thief refreshes first; the owner then presents the same refresh token.
+    let thief = issuer.refresh(&stolen.refresh_token).await.unwrap();
+    assert!(matches!(
+        issuer.refresh(&stolen.refresh_token).await,
+        Err(RefreshError::Reused)
+    ));
+    // Everything of that session is dead: the thief's new tokens, the original access token.
+    for token in [&thief.access_token, &stolen.access_token] {
+        assert_eq!(layer.verify(token).unwrap_err(), AuthError::Revoked);
+    }
+    assert!(matches!(
+        issuer.refresh(&thief.refresh_token).await,
+        Err(RefreshError::Revoked)
+    ));
+    // Another session of the same user is untouched.
+    assert!(layer.verify(&other_session.access_token).is_ok());
+    assert!(issuer.refresh(&other_session.refresh_token).await.is_ok());
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_of_either_token() {
+    let issuer = issuer();
+    let layer = issuer.layer::<Value>().unwrap();
+    let by_access = issuer.issue_pair(&alice()).unwrap();
+    issuer.logout(&by_access.access_token).await.unwrap();
+    assert_eq!(
+        layer.verify(&by_access.access_token).unwrap_err(),
+        AuthError::Revoked
+    );
+    assert!(matches!(
+        issuer.refresh(&by_access.refresh_token).await,
+        Err(RefreshError::Revoked)
+    ));
+    let by_refresh = issuer.issue_pair(&alice()).unwrap();
+    issuer.logout(&by_refresh.refresh_token).await.unwrap();
+    assert_eq!(
+        layer.verify(&by_refresh.access_token).unwrap_err(),
+        AuthError::Revoked
+    );
+    // A lone access token (no session) is revoked by its jti.
+    let lone = issuer.issue(&alice()).unwrap();
+    let untouched = issuer.issue(&alice()).unwrap();
+    issuer.logout(&lone).await.unwrap();
+    assert_eq!(layer.verify(&lone).unwrap_err(), AuthError::Revoked);
+    assert!(layer.verify(&untouched).is_ok());
+    // A token the issuer did not sign logs nobody out.
+    assert!(matches!(
+        issuer.logout(&mint(&valid_claims())).await,
+        Err(RefreshError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_revokes_every_earlier_token_of_the_subject() {
+    let issuer = issuer();
+    let layer = issuer.layer::<Value>().unwrap();
+    let a = issuer.issue_pair(&alice()).unwrap();
+    let b = issuer.issue_pair(&alice()).unwrap();
+    let bob = issuer.issue_pair(&json!({ "sub": "bob" })).unwrap();
+    issuer.logout_everywhere("alice").await.unwrap();
+    for token in [&a.access_token, &b.access_token] {
+        assert_eq!(layer.verify(token).unwrap_err(), AuthError::Revoked);
+    }
+    assert!(matches!(
+        issuer.refresh(&b.refresh_token).await,
+        Err(RefreshError::Revoked)
+    ));
+    assert!(layer.verify(&bob.access_token).is_ok());
+    // `iat` counts whole seconds: a login two seconds later is a new start.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let again = issuer.issue_pair(&alice()).unwrap();
+    assert!(layer.verify(&again.access_token).is_ok());
+}
+
+#[tokio::test]
+async fn the_caller_cannot_choose_the_session() {
+    let issuer = issuer();
+    let victim = issuer.issue_pair(&alice()).unwrap();
+    let sid = claims(&victim.access_token)["sid"].clone();
+    let sneaky = issuer
+        .issue_pair(&json!({ "sub": "mallory", "sid": sid }))
+        .unwrap();
+    assert_ne!(claims(&sneaky.access_token)["sid"], sid);
+    // So logging out of one's own session never ends another's.
+    issuer.logout(&sneaky.access_token).await.unwrap();
+    assert!(
+        issuer
+            .layer::<Value>()
+            .unwrap()
+            .verify(&victim.access_token)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_zero_refresh_lifetime_is_refused() {
+    let built = TokenIssuer::hmac(SECRET, Algorithm::HS256)
+        .refresh_lifetime(Duration::ZERO)
+        .build();
+    assert_eq!(built.unwrap_err(), tower_jwt_auth::ConfigError::NoExpiry);
+}
