@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Every test, with each crypto backend:
-#   1. all features: both backends compiled in (aws-lc-rs is chosen), the axum extractor;
+#   1. all features: both backends compiled in (aws-lc-rs is chosen), the axum extractor,
+#      remote keys, the Redis store (against a real redis-server);
 #   2. rust-crypto alone;
 #   3. no backend at all: building a layer must fail with a ConfigError, not panic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# tests/redis.rs starts its own redis-server: install it from Debian's packages if missing.
+if ! command -v redis-server >/dev/null; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get install -y -q redis-server >/dev/null 2>&1 ||
+    { $sudo_ apt-get update -q >/dev/null && $sudo_ apt-get install -y -q redis-server >/dev/null; }
+fi
 cargo test --all-features
 cargo test --no-default-features --features rust-crypto,axum
 cargo test --no-default-features --test no_backend
