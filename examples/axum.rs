@@ -1,12 +1,14 @@
-//! The whole flow in one axum app: log in → a signed 15-minute JWT → `Authorization: Bearer`
-//! → `JwtAuthLayer` → the handler reads the verified claims.
+//! The whole token lifecycle in one axum app: log in → an access + refresh pair →
+//! `Authorization: Bearer` → `JwtAuthLayer` → handlers read the verified claims; scoped
+//! routes; `/refresh` rotates the pair; `/logout` ends the session.
 //!
 //! ```text
 //! cargo run --example axum
 //! ```
 //!
-//! `JWT_SECRET` sets the HMAC secret (at least 32 bytes; a built-in demo secret otherwise),
-//! `ADDR` the address (default `127.0.0.1:3000`).
+//! Users: `demo`/`demo` may read notes (scope `notes:read`), `editor`/`editor` may also
+//! write them (`notes:write`). `JWT_SECRET` sets the HMAC secret (at least 32 bytes; a
+//! built-in demo secret otherwise), `ADDR` the address (default `127.0.0.1:3000`).
 
 mod common;
 
@@ -14,10 +16,13 @@ use std::sync::Arc;
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tower_jwt_auth::{Algorithm, DEFAULT_ACCESS_TOKEN_LIFETIME, RegisteredClaims, TokenIssuer};
+use serde_json::json;
+use tower_jwt_auth::authorize::Require;
+use tower_jwt_auth::{Algorithm, Grants, RefreshError, RegisteredClaims, TokenIssuer, TokenPair};
 
 /// What the tokens say. Anyone can read a JWT's claims: never put a secret here.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -25,6 +30,8 @@ struct UserClaims {
     #[serde(flatten)]
     registered: RegisteredClaims,
     name: String,
+    /// Space-delimited scopes (RFC 8693); the layer reads them into `Grants`.
+    scope: String,
 }
 
 #[derive(Deserialize)]
@@ -33,11 +40,9 @@ struct Login {
     password: String,
 }
 
-#[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
+#[derive(Deserialize)]
+struct Refresh {
+    refresh_token: String,
 }
 
 #[tokio::main]
@@ -52,7 +57,9 @@ async fn main() {
     let secret = common::secret();
     let addr = common::addr("127.0.0.1:3000");
 
-    // The issuer mints 15-minute access tokens; the layer it builds accepts exactly them.
+    // The issuer mints 15-minute access tokens and 14-day refresh tokens, and keeps
+    // revocations (here in memory; `RedisStore` shares them between replicas). The layer it
+    // builds accepts exactly its access tokens, and refuses revoked ones.
     let issuer = TokenIssuer::hmac(&secret, Algorithm::HS256)
         .issuer("tower-jwt-auth-demo")
         .build()
@@ -60,12 +67,26 @@ async fn main() {
     let auth = issuer
         .layer::<UserClaims>()
         .unwrap_or_else(|e| panic!("cannot build the JWT layer: {e}"));
+    let scope = |scope: &str| {
+        Require::<UserClaims>::scope(scope)
+            .build()
+            .unwrap_or_else(|e| panic!("cannot build the scope check: {e}"))
+    };
 
     let app = Router::new()
+        // Each method of /notes needs its own scope: 403 `insufficient_scope` otherwise.
+        .route(
+            "/notes",
+            get(list_notes)
+                .route_layer(scope("notes:read"))
+                .merge(post(create_note).route_layer(scope("notes:write"))),
+        )
         .route("/me", get(me))
         // `route_layer` guards the routes above; an unknown path still answers 404.
         .route_layer(auth)
         .route("/login", post(login))
+        .route("/refresh", post(refresh))
+        .route("/logout", post(logout))
         .route("/health", get(|| async { "ok" }))
         .with_state(Arc::new(issuer));
 
@@ -73,16 +94,7 @@ async fn main() {
         .await
         .unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
     let addr = listener.local_addr().expect("bound address");
-    println!("listening on http://{addr}\n");
-    println!("log in (demo credentials):");
-    println!(
-        "  TOKEN=$(curl -s -X POST http://{addr}/login -H 'content-type: application/json' \
-         -d '{{\"username\":\"demo\",\"password\":\"demo\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
-    );
-    println!("call the protected route:");
-    println!("  curl -i http://{addr}/me -H \"Authorization: Bearer $TOKEN\"");
-    println!("without a token (401 and a WWW-Authenticate challenge):");
-    println!("  curl -i http://{addr}/me");
+    print_session(&addr.to_string());
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -91,34 +103,115 @@ async fn main() {
         .expect("server error");
 }
 
-/// Checks the credentials and issues a signed, short-lived access token.
+fn print_session(addr: &str) {
+    let field = |name: &str| format!("sed 's/.*\"{name}\":\"\\([^\"]*\\)\".*/\\1/'");
+    let split = format!(
+        "TOKEN=$(echo \"$PAIR\" | {}); REFRESH=$(echo \"$PAIR\" | {})",
+        field("access_token"),
+        field("refresh_token")
+    );
+    let refresh_body =
+        "-H 'content-type: application/json' -d \"{\\\"refresh_token\\\":\\\"$REFRESH\\\"}\"";
+    println!("listening on http://{addr}\n");
+    println!("log in (demo/demo may read notes, editor/editor may also write them):");
+    println!(
+        "  PAIR=$(curl -s -X POST http://{addr}/login -H 'content-type: application/json' \
+         -d '{{\"username\":\"demo\",\"password\":\"demo\"}}')"
+    );
+    println!("  {split}");
+    println!("call protected routes:");
+    println!("  curl -i http://{addr}/me -H \"Authorization: Bearer $TOKEN\"");
+    println!("  curl -i http://{addr}/notes -H \"Authorization: Bearer $TOKEN\"");
+    println!("without the scope (403, insufficient_scope):");
+    println!("  curl -i -X POST http://{addr}/notes -H \"Authorization: Bearer $TOKEN\"");
+    println!(
+        "refresh: a new pair; the old refresh token is spent (sent again, it ends the session):"
+    );
+    println!("  PAIR=$(curl -s -X POST http://{addr}/refresh {refresh_body}); {split}");
+    println!("log out: every token of the session is revoked at once:");
+    println!("  curl -i -X POST http://{addr}/logout {refresh_body}");
+    println!("  curl -i http://{addr}/me -H \"Authorization: Bearer $TOKEN\"");
+    println!("without a token (401 and a WWW-Authenticate challenge):");
+    println!("  curl -i http://{addr}/me");
+}
+
+/// Checks the credentials and starts a session: an access token and a refresh token.
 async fn login(
     State(issuer): State<Arc<TokenIssuer>>,
     Json(login): Json<Login>,
-) -> Result<Json<TokenResponse>, StatusCode> {
+) -> Result<Json<TokenPair>, StatusCode> {
     // A real service checks a password hash in its user store.
-    if login.username != "demo" || login.password != "demo" {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
+    let scope = match (login.username.as_str(), login.password.as_str()) {
+        ("demo", "demo") => "notes:read",
+        ("editor", "editor") => "notes:read notes:write",
+        _ => return Err(StatusCode::UNAUTHORIZED),
+    };
     let claims = UserClaims {
         registered: RegisteredClaims {
-            sub: Some(login.username),
+            sub: Some(login.username.clone()),
             ..RegisteredClaims::default()
         },
-        name: "Demo User".to_owned(),
+        name: format!("{} user", login.username),
+        scope: scope.to_owned(),
     };
-    // The issuer adds iat, nbf, exp, jti and iss.
-    let token = issuer
-        .issue(&claims)
+    // The issuer adds iat, nbf, exp, jti, sid and iss.
+    let pair = issuer
+        .issue_pair(&claims)
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(Json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: DEFAULT_ACCESS_TOKEN_LIFETIME.as_secs(),
-    }))
+    Ok(Json(pair))
+}
+
+/// Exchanges a refresh token for a new pair. A refresh token works once: a replay ends
+/// the whole session.
+async fn refresh(
+    State(issuer): State<Arc<TokenIssuer>>,
+    Json(body): Json<Refresh>,
+) -> Result<Json<TokenPair>, Response> {
+    issuer
+        .refresh(&body.refresh_token)
+        .await
+        .map(Json)
+        .map_err(grant_error)
+}
+
+/// Ends the session of a refresh token: its access tokens stop working at once.
+async fn logout(
+    State(issuer): State<Arc<TokenIssuer>>,
+    Json(body): Json<Refresh>,
+) -> Result<StatusCode, Response> {
+    issuer
+        .logout(&body.refresh_token)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+        .map_err(grant_error)
+}
+
+/// The OAuth 2.0 answer to a bad refresh token (RFC 6749 §5.2).
+fn grant_error(err: RefreshError) -> Response {
+    match err {
+        RefreshError::Store(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        RefreshError::Issue(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        err => {
+            let body = json!({ "error": "invalid_grant", "error_description": err.to_string() });
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
 }
 
 /// Protected: only reached with a valid token; the layer put the claims in the extensions.
 async fn me(Extension(claims): Extension<UserClaims>) -> Json<UserClaims> {
     Json(claims)
+}
+
+/// Needs `notes:read` (checked by the `Require` layer on the route).
+async fn list_notes(Extension(grants): Extension<Grants>) -> Json<serde_json::Value> {
+    let scopes: Vec<&str> = grants.scopes().collect();
+    Json(json!({ "notes": ["buy milk"], "your_scopes": scopes }))
+}
+
+/// Needs `notes:write`. With the `axum` feature, the `Authorized` extractor can check a
+/// scope in the handler's signature instead.
+async fn create_note(Extension(user): Extension<UserClaims>) -> StatusCode {
+    tracing::info!(by = ?user.registered.sub, "note created");
+    StatusCode::CREATED
 }

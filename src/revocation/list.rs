@@ -97,6 +97,7 @@ impl RevocationList {
     }
 
     /// Replaces everything known with `revocations` (a full reload from the shared store).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn replace(&self, revocations: &[Revocation], now: u64) {
         let mut next = Snapshot::default();
         revocations.iter().for_each(|r| next.add(r));
