@@ -1,0 +1,235 @@
+//! What the revocation check adds to a request: the HS256 layer alone, then with a
+//! revocation store holding 10,000 revocations (the token checked is not among them) — in
+//! memory, and Redis-backed (answered from its local view); the RS256 cache hit likewise.
+//! With feature `redis` and a `redis-server` on the PATH (started here on a free port):
+//! one direct question to Redis (`MGET`, what a check costs while the local view is
+//! down), and the delay for a revocation to reach another replica through pub/sub.
+//!
+//! `cargo bench --features redis --bench revocation`
+
+use std::hint::black_box;
+
+mod common;
+
+use common::{Noop, call};
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderValue;
+use serde_json::{Value, json};
+use tower::Layer;
+use tower_jwt_auth::jsonwebtoken::{self, Header};
+use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
+use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
+
+const SECRET: &[u8] = b"bench-secret-of-at-least-thirty-two-bytes!";
+const REVOKED: usize = 10_000;
+
+/// 10,000 revocations: a third each by `jti`, session and subject.
+fn revocations(now: u64) -> Vec<Revocation> {
+    (0..REVOKED)
+        .map(|i| match i % 3 {
+            0 => Revocation::Token {
+                jti: format!("jti-{i}"),
+                expires_at: now + 3600,
+            },
+            1 => Revocation::Session {
+                sid: format!("sid-{i}"),
+                expires_at: now + 3600,
+            },
+            _ => Revocation::Subject {
+                sub: format!("user-{i}"),
+                issued_before: now,
+                expires_at: now + 3600,
+            },
+        })
+        .collect()
+}
+
+fn block_on<T>(runtime: &tokio::runtime::Runtime, f: impl Future<Output = T>) -> T {
+    runtime.block_on(f)
+}
+
+fn bench(c: &mut Criterion) {
+    install_crypto_provider().unwrap();
+    // Worker threads run the Redis stores' subscriptions, as in a server.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({
+        "sub": "user-1234", "jti": "0123456789abcdef0123456789abcdef",
+        "sid": "fedcba9876543210fedcba9876543210", "iat": now, "exp": now + 3600,
+        "name": "Jane Doe", "role": "admin",
+    });
+    let memory = MemoryStore::new();
+    for r in revocations(now) {
+        block_on(&runtime, memory.revoke(r)).unwrap();
+    }
+    #[cfg(feature = "redis")]
+    let redis = redis_store::start(&runtime, now);
+
+    for alg in [Algorithm::HS256, Algorithm::RS256] {
+        let (encoding, decoding) = keys(alg);
+        let token = jsonwebtoken::encode(&Header::new(alg), &claims, &encoding).unwrap();
+        let bearer = HeaderValue::try_from(format!("Bearer {token}")).unwrap();
+        // HS256 uncached, RS256 from the cache: where a lookup's share is the largest.
+        let builder = || {
+            let b = JwtAuthLayer::<Value>::builder().key(decoding.clone(), alg);
+            if alg == Algorithm::HS256 {
+                b
+            } else {
+                b.token_cache(1_000)
+            }
+        };
+        let mut group = c.benchmark_group(format!("revocation/{alg:?}"));
+        let mut plain = builder().build().unwrap().layer(Noop);
+        assert_eq!(call(&mut plain, &bearer), 200);
+        group.bench_function("layer", |b| b.iter(|| call(&mut plain, black_box(&bearer))));
+        let mut with_memory = builder()
+            .revocation(memory.clone())
+            .build()
+            .unwrap()
+            .layer(Noop);
+        assert_eq!(call(&mut with_memory, &bearer), 200);
+        group.bench_function("layer_memory_10k", |b| {
+            b.iter(|| call(&mut with_memory, black_box(&bearer)))
+        });
+        #[cfg(feature = "redis")]
+        if let Some((_, store, _)) = &redis {
+            assert!(store.is_synced());
+            let mut with_redis = builder()
+                .revocation(store.clone())
+                .build()
+                .unwrap()
+                .layer(Noop);
+            assert_eq!(call(&mut with_redis, &bearer), 200);
+            group.bench_function("layer_redis_10k", |b| {
+                b.iter(|| call(&mut with_redis, black_box(&bearer)))
+            });
+        }
+        group.finish();
+    }
+    #[cfg(feature = "redis")]
+    if let Some((_server, store, other)) = &redis {
+        redis_store::round_trips(c, &runtime, store, other, now);
+    }
+}
+
+fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
+    let data =
+        |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    match alg {
+        Algorithm::HS256 => (
+            EncodingKey::from_secret(SECRET).unwrap(),
+            DecodingKey::from_secret(SECRET).unwrap(),
+        ),
+        _ => (
+            EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap(),
+            DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap(),
+        ),
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis_store {
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use criterion::Criterion;
+    use tower_jwt_auth::revocation::{RedisStore, Revocation, RevocationStore, TokenId};
+
+    /// Stops the server when dropped.
+    pub struct Server(Child);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// A redis-server with the 10,000 revocations, and two replicas' stores; `None` (and a
+    /// note) without redis-server.
+    pub fn start(
+        runtime: &tokio::runtime::Runtime,
+        now: u64,
+    ) -> Option<(Server, RedisStore, RedisStore)> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let Ok(child) = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+        else {
+            eprintln!("redis-server not found: the Redis benchmarks are skipped");
+            return None;
+        };
+        let server = Server(child);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let url = format!("redis://127.0.0.1:{port}/");
+        let (store, other) = runtime.block_on(async {
+            let store = RedisStore::connect(&url).await.unwrap();
+            for r in super::revocations(now) {
+                store.revoke(r).await.unwrap();
+            }
+            (store, RedisStore::connect(&url).await.unwrap())
+        });
+        Some((server, store, other))
+    }
+
+    pub fn round_trips(
+        c: &mut Criterion,
+        runtime: &tokio::runtime::Runtime,
+        store: &RedisStore,
+        other: &RedisStore,
+        now: u64,
+    ) {
+        let mut group = c.benchmark_group("revocation/redis");
+        let token = TokenId {
+            jti: Some("not-revoked".into()),
+            sid: Some("no-session".into()),
+            sub: Some("user-1234".into()),
+            iat: Some(now),
+        };
+        group.bench_function("ask_redis", |b| {
+            b.iter(|| runtime.block_on(store.check(&token, now)).unwrap())
+        });
+        // From `revoke` on one replica until the other refuses the token.
+        let mut n = 0u64;
+        group.bench_function("propagation", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    n += 1;
+                    let jti = format!("propagation-{n}");
+                    let id = TokenId {
+                        jti: Some(jti.clone()),
+                        ..TokenId::default()
+                    };
+                    let start = Instant::now();
+                    let revocation = Revocation::Token {
+                        jti,
+                        expires_at: now + 3600,
+                    };
+                    runtime.block_on(store.revoke(revocation)).unwrap();
+                    while other.check_local(&id, now) != Some(true) {
+                        std::hint::spin_loop();
+                    }
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
