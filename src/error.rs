@@ -412,5 +412,15 @@ mod tests {
             AuthError::Expired.error_code(),
             Some(ErrorCode::InvalidToken)
         );
+        assert_eq!(AuthError::Revoked.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(AuthError::InsufficientScope.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            AuthError::InsufficientScope.error_code(),
+            Some(ErrorCode::InsufficientScope)
+        );
+        for unavailable in [AuthError::KeysUnavailable, AuthError::RevocationUnavailable] {
+            assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(unavailable.error_code(), None);
+        }
     }
 }

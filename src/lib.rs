@@ -40,12 +40,19 @@
 //!
 //! # Features
 //! - `aws-lc-rs` (default) / `rust-crypto`: jsonwebtoken's crypto backend.
-//! - `axum`: the `Claims` extractor.
+//! - `axum`: the `Claims` and `Authorized` extractors.
 //! - `jwks`: keys fetched from a JWKS URL or an OpenID provider and refreshed in the
 //!   background (`jwks_url`, `oidc_issuer`); see the `jwks` module.
+//! - `redis`: `revocation::RedisStore`, revocations shared by several replicas.
 //!
 //! For asymmetric keys, [`token_cache`](JwtAuthBuilder::token_cache) lets a token presented
 //! again skip the signature check.
+//!
+//! # The token lifecycle
+//! [`TokenIssuer`] mints access tokens, and access + refresh pairs that rotate on each
+//! refresh (a replayed refresh token revokes its session); [`revocation`] refuses revoked
+//! tokens on the request path (in memory, or shared through Redis with feature `redis`);
+//! [`authorize::Require`] checks scopes, roles and predicates per route.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
