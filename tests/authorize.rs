@@ -11,7 +11,7 @@ use axum::routing::get;
 use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::authorize::Require;
-use tower_jwt_auth::{Algorithm, AuthError, Authorized, Grants, JwtAuthLayer, Permission};
+use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
 fn auth(optional: bool) -> JwtAuthLayer<Value> {
     JwtAuthLayer::<Value>::builder()
@@ -160,35 +160,42 @@ async fn grpc_requests_get_permission_denied() {
     );
 }
 
-struct WriteNotes;
+/// The `Authorized` extractor (feature `axum`).
+#[cfg(feature = "axum")]
+mod extractor {
+    use super::*;
+    use tower_jwt_auth::{Authorized, Grants, Permission};
 
-impl Permission<Value> for WriteNotes {
-    const SCOPES: &'static [&'static str] = &["notes:write"];
-    fn allows(claims: &Value, _: &Grants) -> bool {
-        claims["sub"] != "guest"
+    struct WriteNotes;
+
+    impl Permission<Value> for WriteNotes {
+        const SCOPES: &'static [&'static str] = &["notes:write"];
+        fn allows(claims: &Value, _: &Grants) -> bool {
+            claims["sub"] != "guest"
+        }
     }
-}
 
-#[tokio::test]
-async fn the_authorized_extractor_checks_its_permission() {
-    let app = Router::new()
-        .route(
-            "/",
-            get(
-                |Authorized(claims, _): Authorized<Value, WriteNotes>| async move {
-                    claims["sub"].as_str().unwrap().to_owned()
-                },
-            ),
-        )
-        .layer(auth(false));
-    let res = get_with(&app, json!({ "sub": "alice", "scope": "notes:write" })).await;
-    assert_eq!((res.status.as_u16(), res.body.as_str()), (200, "alice"));
-    let res = get_with(&app, json!({ "sub": "guest", "scope": "notes:write" })).await;
-    assert_eq!(res.status, 403);
-    let res = get_with(&app, json!({ "sub": "alice" })).await;
-    assert_eq!(res.status, 403);
-    assert_eq!(
-        res.challenge(),
-        format!("{FORBIDDEN}, scope=\"notes:write\"")
-    );
+    #[tokio::test]
+    async fn the_authorized_extractor_checks_its_permission() {
+        let app = Router::new()
+            .route(
+                "/",
+                get(
+                    |Authorized(claims, _): Authorized<Value, WriteNotes>| async move {
+                        claims["sub"].as_str().unwrap().to_owned()
+                    },
+                ),
+            )
+            .layer(auth(false));
+        let res = get_with(&app, json!({ "sub": "alice", "scope": "notes:write" })).await;
+        assert_eq!((res.status.as_u16(), res.body.as_str()), (200, "alice"));
+        let res = get_with(&app, json!({ "sub": "guest", "scope": "notes:write" })).await;
+        assert_eq!(res.status, 403);
+        let res = get_with(&app, json!({ "sub": "alice" })).await;
+        assert_eq!(res.status, 403);
+        assert_eq!(
+            res.challenge(),
+            format!("{FORBIDDEN}, scope=\"notes:write\"")
+        );
+    }
 }
