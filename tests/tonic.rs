@@ -1,5 +1,6 @@
 //! The layer in a tonic server, called by a tonic client over a real loopback socket:
-//! rejections arrive as gRPC `UNAUTHENTICATED` statuses.
+//! rejections arrive as gRPC `UNAUTHENTICATED` statuses, a missing scope as
+//! `PERMISSION_DENIED`.
 
 mod common;
 
@@ -19,6 +20,8 @@ use serde_json::json;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
+use tower_jwt_auth::authorize::Require;
+use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
 #[derive(Clone, Deserialize)]
@@ -45,14 +48,29 @@ impl Greeter for Service {
 }
 
 async fn start(calls: &Calls) -> SocketAddr {
+    serve(calls, Require::authenticated()).await
+}
+
+/// The greeter behind the layer and `require`, with `alice-revoked` revoked.
+async fn serve(calls: &Calls, require: Require<Caller>) -> SocketAddr {
+    let store = MemoryStore::new();
+    store
+        .revoke(Revocation::Token {
+            jti: "alice-revoked".into(),
+            expires_at: now() + 600,
+        })
+        .await
+        .unwrap();
     let auth = JwtAuthLayer::<Caller>::builder()
         .hmac_secret(SECRET, Algorithm::HS256)
+        .revocation(store)
         .build()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = tonic::transport::Server::builder()
         .layer(auth)
+        .layer(require.build().unwrap())
         .add_service(GreeterServer::new(Service(calls.clone())));
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tokio::spawn(async move { router.serve_with_incoming(incoming).await.unwrap() });
@@ -122,4 +140,24 @@ async fn rejections_are_unauthenticated_statuses() {
         assert_eq!(status.message(), error.description(), "{error:?}");
     }
     assert_eq!(calls.count(), 0);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_unauthenticated_and_a_missing_scope_permission_denied() {
+    let calls = Calls::default();
+    let addr = serve(&calls, Require::scope("greeter:greet")).await;
+    let claims = |jti: &str, scope: &str| {
+        mint(&json!({ "sub": "alice", "jti": jti, "scope": scope, "exp": now() + 600 }))
+    };
+    let reply = greet(addr, Some(&claims("a", "greeter:greet"))).await;
+    assert_eq!(reply.unwrap().subject, "alice");
+    let status = greet(addr, Some(&claims("a", "other"))).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(status.message(), AuthError::InsufficientScope.description());
+    let status = greet(addr, Some(&claims("alice-revoked", "greeter:greet")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), AuthError::Revoked.description());
+    assert_eq!(calls.count(), 1);
 }
