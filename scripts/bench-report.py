@@ -5,6 +5,7 @@ and plots of BENCHMARKS.md.
     scripts/bench-report.py BACKEND            # per-request table for one crypto backend
     scripts/bench-report.py --plots            # SVG plots from benches/results/*.json
     scripts/bench-report.py --hostile          # the hostile-input table
+    scripts/bench-report.py --revocation       # what the revocation check adds
 
 The per-request table uses criterion's median for each benchmark and keeps the results in
 benches/results/per-request-BACKEND.json so that the plots can be redrawn later.
@@ -67,6 +68,31 @@ def hostile():
     for case in sorted(p.name for p in group.iterdir() if (p / "new").exists()):
         est = json.loads((group / case / "new" / "estimates.json").read_text())
         print(f"| {case} | {fmt(est['median']['point_estimate'])} |")
+
+
+def revocation():
+    """The revocation group: the layer alone and with each store, in one run."""
+    def med(group, bench):
+        path = CRITERION / group / bench / "new" / "estimates.json"
+        if not path.exists():
+            return None
+        return json.loads(path.read_text())["median"]["point_estimate"]
+
+    print("| request | layer alone | + MemoryStore, 10k revoked | + RedisStore, 10k revoked (local copy) |")
+    print("|---|---|---|---|")
+    for alg, what in [("HS256", "HS256, verified"), ("RS256", "RS256, cache hit")]:
+        group = f"revocation_{alg}"
+        base = med(group, "layer")
+        cells = [fmt(base)]
+        for bench in ["layer_memory_10k", "layer_redis_10k"]:
+            ns = med(group, bench)
+            cells.append("not run" if ns is None else f"{fmt(ns)} (+{fmt(ns - base)}, {ns / base:.2f}×)")
+        print(f"| {what} | " + " | ".join(cells) + " |")
+    ask = med("revocation_redis", "ask_redis")
+    propagation = med("revocation_redis", "propagation")
+    if ask is not None:
+        print(f"\nAsking Redis directly (one `MGET`, while the local copy is out of sync): {fmt(ask)}.")
+        print(f"From `revoke` on one replica to the token refused by another: {fmt(propagation)}.")
 
 
 def bars_svg(title, groups, series, unit, log=False):
@@ -142,6 +168,8 @@ def plots():
 if __name__ == "__main__":
     if sys.argv[1:] == ["--plots"]:
         plots()
+    elif sys.argv[1:] == ["--revocation"]:
+        revocation()
     elif sys.argv[1:] == ["--hostile"]:
         hostile()
     elif len(sys.argv) == 2:

@@ -17,6 +17,10 @@ rm -rf target/criterion/*/layer_jwks # measured with aws-lc-rs only
 cargo bench -q --no-default-features --features rust-crypto --bench verify -- "${args[@]}" >/dev/null
 scripts/bench-report.py rust-crypto
 echo
+echo "## revocation (a redis-server is started if installed)"
+cargo bench -q --features redis --bench revocation -- "${args[@]}" >/dev/null
+scripts/bench-report.py --revocation
+echo
 echo "## scaling"
 cargo bench -q --bench scaling
 echo

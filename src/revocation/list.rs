@@ -87,18 +87,19 @@ impl Revoked {
     }
 
     fn is_revoked(&self, token: &TokenId, now: u64) -> bool {
-        let live = |until: Option<&u64>| until.is_some_and(|until| *until > now);
-        if let Some(jti) = &token.jti
-            && live(self.tokens.get(jti))
-        {
+        // An empty map is skipped before the id is hashed.
+        let live = |map: &HashMap<String, u64>, id: &Option<String>| {
+            !map.is_empty()
+                && id
+                    .as_ref()
+                    .and_then(|id| map.get(id))
+                    .is_some_and(|until| *until > now)
+        };
+        if live(&self.tokens, &token.jti) || live(&self.sessions, &token.sid) {
             return true;
         }
-        if let Some(sid) = &token.sid
-            && live(self.sessions.get(sid))
-        {
-            return true;
-        }
-        if let Some(sub) = &token.sub
+        if !self.subjects.is_empty()
+            && let Some(sub) = &token.sub
             && let Some((before, until)) = self.subjects.get(sub)
             && *until > now
         {
