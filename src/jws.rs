@@ -6,7 +6,9 @@
 //! extension (`crit`, `b64: false`).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::{DecodeSliceError, Engine};
@@ -25,10 +27,42 @@ pub(crate) struct Jws<'t> {
 }
 
 /// The JOSE header members the verifier acts on.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) alg: Algorithm,
-    pub(crate) kid: Option<String>,
+    pub(crate) kid: Option<Arc<str>>,
+}
+
+/// The last header read on this thread that passed, with the `typ` it was checked against.
+/// Every token of one issuer and key carries the same header segment, so most requests find
+/// it here and skip decoding it; the result is a function of those exact bytes.
+struct Memo {
+    segment: String,
+    typ: Option<String>,
+    header: Header,
+}
+
+thread_local! {
+    static LAST_HEADER: RefCell<Option<Memo>> = const { RefCell::new(None) };
+}
+
+/// Reads a header segment, or finds it in the memo.
+fn header(segment: &str, typ: Option<&str>) -> Result<Header, AuthError> {
+    let memoized = LAST_HEADER.with_borrow(|memo| {
+        memo.as_ref()
+            .filter(|m| m.segment == segment && m.typ.as_deref() == typ)
+            .map(|m| m.header.clone())
+    });
+    if let Some(header) = memoized {
+        return Ok(header);
+    }
+    let header = decode_then(segment, |json| read_header(json, typ))?;
+    LAST_HEADER.set(Some(Memo {
+        segment: segment.to_owned(),
+        typ: typ.map(str::to_owned),
+        header: header.clone(),
+    }));
+    Ok(header)
 }
 
 /// Splits a compact JWS and reads its header; with `typ`, the header must declare that type
@@ -41,7 +75,7 @@ pub(crate) fn parse<'t>(token: &'t str, typ: Option<&str>) -> Result<Jws<'t>, Au
         return Err(AuthError::MalformedToken);
     };
     let signing_input = &token[..header.len() + 1 + payload.len()];
-    let header = decode_then(header, |json| read_header(json, typ))?;
+    let header = self::header(header, typ)?;
     Ok(Jws {
         header,
         signing_input,
@@ -129,7 +163,7 @@ fn read_header(json: &[u8], typ: Option<&str>) -> Result<Header, AuthError> {
     }
     Ok(Header {
         alg,
-        kid: raw.kid.map(Cow::into_owned),
+        kid: raw.kid.map(Arc::from),
     })
 }
 
@@ -194,6 +228,26 @@ mod tests {
                 kid: Some("k1".into())
             })
         );
+    }
+
+    #[test]
+    fn the_memo_answers_only_for_the_same_segment_and_type() {
+        let typed = token(r#"{"alg":"HS256","typ":"at+jwt"}"#);
+        assert!(parse(&typed, Some("at+jwt")).is_ok());
+        // Same segment, another required type: read again, and refused.
+        assert_eq!(
+            parse(&typed, Some("refresh+jwt")).unwrap_err(),
+            AuthError::InvalidType
+        );
+        assert!(parse(&typed, Some("at+jwt")).is_ok());
+        let none = token(r#"{"alg":"none","typ":"at+jwt"}"#);
+        assert_eq!(
+            parse(&none, Some("at+jwt")).unwrap_err(),
+            AuthError::AlgorithmNone
+        );
+        let kid = token(r#"{"alg":"RS256","kid":"k2"}"#);
+        assert_eq!(parse(&kid, None).unwrap().header.kid.as_deref(), Some("k2"));
+        assert_eq!(parse(&kid, None).unwrap().header.kid.as_deref(), Some("k2"));
     }
 
     #[test]
