@@ -254,6 +254,39 @@ async fn when_redis_goes_away_checks_fail_closed_and_recover_when_it_is_back() {
 }
 
 #[tokio::test]
+async fn while_the_subscription_is_down_requests_ask_redis_itself() {
+    let server = Server::start();
+    let slow = RedisOptions::default().reconnect_delay(Duration::from_secs(30));
+    let s = RedisStore::connect_with(&server.url(), slow).await.unwrap();
+    let other = store(&server).await;
+    let app = app(s.clone());
+    // Cut the subscriptions alone; commands still work, and `s` waits 30 s to resubscribe.
+    let killed = Command::new("redis-cli")
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "CLIENT",
+            "KILL",
+            "TYPE",
+            "pubsub",
+        ])
+        .output()
+        .expect("redis-cli comes with redis-server");
+    assert!(killed.status.success());
+    within(Duration::from_secs(5), async || !s.is_synced()).await;
+    // A revocation `s` never hears of: its copy is stale, so it asks Redis, and refuses.
+    other
+        .revoke(Revocation::Token {
+            jti: "missed".into(),
+            expires_at: now() + 600,
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &token("missed")).await, 401);
+    assert_eq!(status(&app, &token("fine")).await, 200);
+}
+
+#[tokio::test]
 async fn an_unreachable_redis_fails_connect_with_an_error() {
     let port = Server::start().stop();
     let options = RedisOptions::default().timeout(Duration::from_millis(200));

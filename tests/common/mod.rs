@@ -153,7 +153,15 @@ pub async fn fetch(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> An
 
 pub async fn send(req: Request<Full<Bytes>>) -> Answer {
     let client = Client::builder(TokioExecutor::new()).build_http();
-    let res = client.request(req).await.unwrap();
+    read(client.request(req).await.unwrap()).await
+}
+
+/// Reads a response whole.
+async fn read<B>(res: http::Response<B>) -> Answer
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Debug,
+{
     let status = res.status();
     let headers = res.headers().clone();
     let body = res.into_body().collect().await.unwrap().to_bytes();
@@ -185,14 +193,7 @@ pub async fn call(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> A
         .oneshot(req.body(axum::body::Body::empty()).unwrap())
         .await
         .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
+    read(res).await
 }
 
 /// An inner service that fails the test if it is called without having been polled ready.
