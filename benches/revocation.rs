@@ -11,16 +11,15 @@ use std::hint::black_box;
 
 mod common;
 
-use common::{Noop, call};
+use common::{Noop, call, keys};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use serde_json::{Value, json};
 use tower::Layer;
 use tower_jwt_auth::jsonwebtoken::{self, Header};
 use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
-use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer, install_crypto_provider};
 
-const SECRET: &[u8] = b"bench-secret-of-at-least-thirty-two-bytes!";
 const REVOKED: usize = 10_000;
 
 /// 10,000 revocations: a third each by `jti`, session and subject.
@@ -113,21 +112,6 @@ fn bench(c: &mut Criterion) {
     #[cfg(feature = "redis")]
     if let Some((_server, store, other)) = &redis {
         redis_store::round_trips(c, &runtime, store, other, now);
-    }
-}
-
-fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
-    let data =
-        |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    match alg {
-        Algorithm::HS256 => (
-            EncodingKey::from_secret(SECRET).unwrap(),
-            DecodingKey::from_secret(SECRET).unwrap(),
-        ),
-        _ => (
-            EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap(),
-            DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap(),
-        ),
     }
 }
 

@@ -13,13 +13,13 @@ use std::hint::black_box;
 
 mod common;
 
-use common::{Noop, call};
+use common::{Noop, SECRET, call, keys};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tower::Layer;
 use tower_jwt_auth::jsonwebtoken::{self, Header, Validation};
-use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer, install_crypto_provider};
 
 /// A typical access token's claims.
 #[derive(Clone, Serialize, Deserialize)]
@@ -29,32 +29,6 @@ struct Claims {
     iat: u64,
     name: String,
     role: String,
-}
-
-const SECRET: &[u8] = b"bench-secret-of-at-least-thirty-two-bytes!";
-
-fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
-    let data =
-        |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    match alg {
-        Algorithm::HS256 => (
-            EncodingKey::from_secret(SECRET).unwrap(),
-            DecodingKey::from_secret(SECRET).unwrap(),
-        ),
-        Algorithm::RS256 => (
-            EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap(),
-            DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap(),
-        ),
-        Algorithm::ES256 => (
-            EncodingKey::from_ec_pem(&data("ec_private.pem")).unwrap(),
-            DecodingKey::from_ec_pem(&data("ec_public.pem")).unwrap(),
-        ),
-        Algorithm::EdDSA => (
-            EncodingKey::from_ed_pem(&data("ed_private.pem")).unwrap(),
-            DecodingKey::from_ed_pem(&data("ed_public.pem")).unwrap(),
-        ),
-        _ => unreachable!(),
-    }
 }
 
 /// A JWKS client that serves one document from memory.
@@ -83,7 +57,7 @@ impl tower_jwt_auth::jwks::JwksClient for InMemory {
 #[cfg(feature = "jwks")]
 fn remote_layer(
     runtime: &tokio::runtime::Runtime,
-    key: &EncodingKey,
+    key: &tower_jwt_auth::EncodingKey,
     alg: Algorithm,
 ) -> JwtAuthLayer<Claims> {
     let jwk = tower_jwt_auth::jsonwebtoken::jwk::Jwk::from_encoding_key(key, alg).unwrap();

@@ -10,6 +10,7 @@ use std::task::{Context, Poll, Waker};
 use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response};
 use tower::Service;
+use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey};
 
 /// The inner service: answers at once.
 #[derive(Clone)]
@@ -45,5 +46,33 @@ where
     match fut.poll(&mut cx) {
         Poll::Ready(Ok(res)) => res.status().as_u16(),
         _ => unreachable!("the no-op service answers at once"),
+    }
+}
+
+/// The HMAC secret of the benchmarks.
+pub const SECRET: &[u8] = b"bench-secret-of-at-least-thirty-two-bytes!";
+
+/// The key pair of each algorithm: the secret, or the test keys of `tests/data`.
+pub fn keys(alg: Algorithm) -> (EncodingKey, DecodingKey) {
+    let data =
+        |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    match alg {
+        Algorithm::HS256 => (
+            EncodingKey::from_secret(SECRET).unwrap(),
+            DecodingKey::from_secret(SECRET).unwrap(),
+        ),
+        Algorithm::RS256 => (
+            EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap(),
+            DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap(),
+        ),
+        Algorithm::ES256 => (
+            EncodingKey::from_ec_pem(&data("ec_private.pem")).unwrap(),
+            DecodingKey::from_ec_pem(&data("ec_public.pem")).unwrap(),
+        ),
+        Algorithm::EdDSA => (
+            EncodingKey::from_ed_pem(&data("ed_private.pem")).unwrap(),
+            DecodingKey::from_ed_pem(&data("ed_public.pem")).unwrap(),
+        ),
+        _ => unreachable!(),
     }
 }
