@@ -203,6 +203,29 @@ impl TokenIssuer {
     /// id (`sid`). The refresh token (`typ: refresh+jwt`, 14 days by default) is only good
     /// for [`refresh`](Self::refresh); the layer never takes it for an access token.
     ///
+    /// ```
+    /// use serde_json::json;
+    /// use tower_jwt_auth::{Algorithm, AuthError, RefreshError, TokenIssuer};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+    ///     .build()
+    ///     .unwrap();
+    /// let layer = issuer.layer::<serde_json::Value>().unwrap();
+    /// let login = issuer.issue_pair(&json!({ "sub": "alice" })).unwrap();
+    /// assert!(layer.verify(&login.access_token).is_ok());
+    ///
+    /// // Rotation: a new pair; the old refresh token is spent.
+    /// let next = issuer.refresh(&login.refresh_token).await.unwrap();
+    /// assert!(layer.verify(&next.access_token).is_ok());
+    ///
+    /// // A replay ends the session: every token of it is refused from now on.
+    /// let replay = issuer.refresh(&login.refresh_token).await;
+    /// assert!(matches!(replay, Err(RefreshError::Reused)));
+    /// assert_eq!(layer.verify(&next.access_token).unwrap_err(), AuthError::Revoked);
+    /// # });
+    /// ```
+    ///
     /// # Errors
     /// [`IssueError`] as [`issue`](Self::issue) gives.
     pub fn issue_pair<C: Serialize>(&self, claims: &C) -> Result<TokenPair, IssueError> {
@@ -223,7 +246,7 @@ impl TokenIssuer {
             .verify(refresh_token)
             .map_err(RefreshError::Invalid)?;
         let id = token_id(&claims);
-        let (Some(jti), Some(sid), Some(exp)) = (&id.jti, &id.sid, claims["exp"].as_u64()) else {
+        let (Some(jti), Some(sid), Some(exp)) = (&id.jti, &id.sid, expiry(&claims)) else {
             return Err(RefreshError::Invalid(AuthError::MissingClaim));
         };
         let sid = sid.clone();
@@ -270,7 +293,7 @@ impl TokenIssuer {
         match (id.sid, id.jti) {
             (Some(sid), _) => self.end_session(sid).await,
             (None, Some(jti)) => {
-                let expires_at = claims["exp"].as_u64().unwrap_or(u64::MAX);
+                let expires_at = expiry(&claims).unwrap_or(u64::MAX);
                 let revocation = Revocation::Token { jti, expires_at };
                 self.store
                     .revoke(revocation)
@@ -419,6 +442,11 @@ fn random_id() -> Result<String, IssueError> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|e| IssueError::Encoding(format!("no randomness: {e}")))?;
     Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A verified token's `exp` (required by the layers that verify this issuer's tokens).
+fn expiry(claims: &Map<String, Value>) -> Option<u64> {
+    claims.get("exp").and_then(Value::as_u64)
 }
 
 /// What identifies a token of this issuer for revocation.
