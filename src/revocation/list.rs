@@ -262,4 +262,94 @@ mod tests {
         list.replace(&[cut(NOW - 100)], NOW);
         assert!(!list.is_revoked(&token("j", "s", "alice", Some(NOW - 1)), NOW));
     }
+
+    /// Any sequence of revocations, at increasing times, answers as a plain list of every
+    /// revocation ever made would, across folds into the base and pruning.
+    #[test]
+    fn answers_like_a_plain_list_of_every_revocation() {
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Revoke(Revocation),
+            Check(TokenId),
+            Wait(u64),
+        }
+        let id = || 0..6u8;
+        let revocation = prop_oneof![
+            (id(), 1..50u64).prop_map(|(i, d)| Revocation::Token {
+                jti: format!("j{i}"),
+                expires_at: NOW + d
+            }),
+            (id(), 1..50u64).prop_map(|(i, d)| Revocation::Session {
+                sid: format!("s{i}"),
+                expires_at: NOW + d
+            }),
+            (id(), 0..40u64, 1..50u64).prop_map(|(i, b, d)| Revocation::Subject {
+                sub: format!("u{i}"),
+                issued_before: NOW - 20 + b,
+                expires_at: NOW + d
+            }),
+        ];
+        let token =
+            (id(), id(), id(), prop::option::of(0..40u64)).prop_map(|(j, s, u, iat)| TokenId {
+                jti: Some(format!("j{j}")),
+                sid: Some(format!("s{s}")),
+                sub: Some(format!("u{u}")),
+                iat: iat.map(|i| NOW - 20 + i),
+            });
+        let op = prop_oneof![
+            4 => revocation.prop_map(Op::Revoke),
+            4 => token.prop_map(Op::Check),
+            1 => (0..5u64).prop_map(Op::Wait),
+        ];
+        let config = ProptestConfig::with_cases(256);
+        proptest!(config, |(ops in prop::collection::vec(op, 1..700))| {
+            let list = RevocationList::default();
+            let mut all: Vec<Revocation> = Vec::new();
+            let mut now = NOW;
+            for op in ops {
+                match op {
+                    Op::Revoke(r) => {
+                        list.add([&r], now);
+                        all.push(r);
+                    }
+                    Op::Wait(d) => now += d,
+                    Op::Check(t) => {
+                        let by_id = all.iter().any(|r| match r {
+                            Revocation::Token { jti, expires_at } => {
+                                *expires_at > now && t.jti.as_ref() == Some(jti)
+                            }
+                            Revocation::Session { sid, expires_at } => {
+                                *expires_at > now && t.sid.as_ref() == Some(sid)
+                            }
+                            Revocation::Subject { .. } => false,
+                        });
+                        let cuts: Vec<(u64, u64)> = all
+                            .iter()
+                            .filter_map(|r| match r {
+                                Revocation::Subject { sub, issued_before, expires_at }
+                                    if t.sub.as_ref() == Some(sub) =>
+                                {
+                                    Some((*issued_before, *expires_at))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        let before = |cut: u64| t.iat.is_none_or(|iat| iat < cut);
+                        // Never misses a live cut-off...
+                        let must = by_id || cuts.iter().any(|(b, u)| *u > now && before(*b));
+                        // ...and never goes beyond the latest cut-off while one is live: a
+                        // token issued before an expired cut-off has expired itself.
+                        let latest = cuts.iter().map(|c| c.0).max().unwrap_or(0);
+                        let live = cuts.iter().any(|(_, u)| *u > now);
+                        let may = by_id || (live && before(latest));
+                        let revoked = list.is_revoked(&t, now);
+                        prop_assert!(!must || revoked, "missed: {:?} at {}", t, now);
+                        prop_assert!(!revoked || may, "too much: {:?} at {}", t, now);
+                    }
+                }
+            }
+        });
+    }
 }
