@@ -130,6 +130,30 @@ async fn async_predicates_are_awaited_before_the_handler() {
 }
 
 #[tokio::test]
+async fn a_request_waiting_for_a_predicate_calls_the_service_that_was_polled_ready() {
+    use tower::{Service, ServiceBuilder, ServiceExt};
+    let require = Require::<Value>::authenticated()
+        .predicate_async(|_: &Value| async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            true
+        })
+        .build()
+        .unwrap();
+    let mut svc = ServiceBuilder::new()
+        .layer(auth(false))
+        .layer(require)
+        .service(MustBeReady::default());
+    for _ in 0..3 {
+        let req = http::Request::get("/")
+            .header("authorization", with(json!({ "sub": "alice" })))
+            .body(http_body_util::Full::<bytes::Bytes>::default())
+            .unwrap();
+        let res = svc.ready().await.unwrap().call(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+}
+
+#[tokio::test]
 async fn without_claims_the_answer_is_the_401_challenge() {
     let app = Router::new()
         .route("/", get(|| async { "ok" }))

@@ -197,9 +197,16 @@ pub async fn call(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> A
 }
 
 /// An inner service that fails the test if it is called without having been polled ready.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct MustBeReady {
     ready: bool,
+}
+
+/// A clone has not been polled ready, whatever the original was.
+impl Clone for MustBeReady {
+    fn clone(&self) -> Self {
+        MustBeReady::default()
+    }
 }
 
 impl tower::Service<Request<Full<Bytes>>> for MustBeReady {
