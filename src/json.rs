@@ -35,7 +35,14 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<()>, D::
 pub(crate) fn strings<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<Cow<'de, str>>>, D::Error> {
-    d.deserialize_any(StringsVisitor).map(Some)
+    strings_shaped(d).map(|(all, _)| Some(all))
+}
+
+/// One string or an array of strings, and whether it was one string.
+pub(crate) fn strings_shaped<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<(Vec<Cow<'de, str>>, bool), D::Error> {
+    d.deserialize_any(StringsVisitor)
 }
 
 struct StrVisitor;
@@ -59,18 +66,19 @@ impl<'de> Visitor<'de> for StrVisitor {
 struct StringsVisitor;
 
 impl<'de> Visitor<'de> for StringsVisitor {
-    type Value = Vec<Cow<'de, str>>;
+    /// The strings, and whether there was one string rather than an array.
+    type Value = (Vec<Cow<'de, str>>, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string or an array of strings")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(vec![Cow::Borrowed(v)])
+        Ok((vec![Cow::Borrowed(v)], true))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(vec![Cow::Owned(v.to_owned())])
+        Ok((vec![Cow::Owned(v.to_owned())], true))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -78,7 +86,7 @@ impl<'de> Visitor<'de> for StringsVisitor {
         while let Some(s) = seq.next_element_seed(StrSeed)? {
             all.push(s);
         }
-        Ok(all)
+        Ok((all, false))
     }
 }
 

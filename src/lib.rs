@@ -75,6 +75,7 @@ pub mod jwks;
 mod jws;
 mod keys;
 mod layer;
+mod payload;
 mod response;
 pub mod revocation;
 mod service;

@@ -113,31 +113,32 @@ impl Rules {
 
 /// The registered claims as the validator reads them: every one typed strictly, strings
 /// borrowed from the payload.
-#[derive(Deserialize)]
-struct Registered<'a> {
+#[derive(Deserialize, Default)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(crate) struct Registered<'a> {
     #[serde(default, borrow, deserialize_with = "json::string")]
-    iss: Option<Cow<'a, str>>,
+    pub(crate) iss: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "json::string")]
-    sub: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "json::strings")]
-    aud: Option<Vec<Cow<'a, str>>>,
+    pub(crate) aud: Option<Vec<Cow<'a, str>>>,
     #[serde(default, deserialize_with = "numeric_date")]
-    exp: Option<u64>,
+    pub(crate) exp: Option<u64>,
     #[serde(default, deserialize_with = "numeric_date")]
-    nbf: Option<u64>,
+    pub(crate) nbf: Option<u64>,
     #[serde(default, deserialize_with = "numeric_date")]
-    iat: Option<u64>,
+    pub(crate) iat: Option<u64>,
     #[serde(default, borrow, deserialize_with = "json::string")]
-    jti: Option<Cow<'a, str>>,
+    pub(crate) jti: Option<Cow<'a, str>>,
     /// The session (OpenID Connect's `sid`): the refresh-token family of the token.
     #[serde(default, borrow, deserialize_with = "json::string")]
-    sid: Option<Cow<'a, str>>,
+    pub(crate) sid: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "json::string")]
-    scope: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "json::strings")]
-    scp: Option<Vec<Cow<'a, str>>>,
+    pub(crate) scp: Option<Vec<Cow<'a, str>>>,
     #[serde(default, borrow, deserialize_with = "json::strings")]
-    roles: Option<Vec<Cow<'a, str>>>,
+    pub(crate) roles: Option<Vec<Cow<'a, str>>>,
 }
 
 impl Registered<'_> {
@@ -182,6 +183,15 @@ impl Validation {
         }
         let claims: Registered =
             serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
+        self.check_registered(claims, now)
+    }
+
+    /// Checks the registered claims, read already, at time `now`.
+    pub(crate) fn check_registered(
+        &self,
+        claims: Registered<'_>,
+        now: u64,
+    ) -> Result<Facts, AuthError> {
         if !self.required.iter().all(|c| claims.has(*c)) {
             return Err(AuthError::MissingClaim);
         }
@@ -264,7 +274,7 @@ impl Validation {
     }
 }
 
-fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     // `u64` refuses strings, floats, negatives, null and numbers beyond u64.
     let secs = u64::deserialize(d)?;
     if secs > MAX_NUMERIC_DATE {

@@ -10,7 +10,7 @@ use crate::builder::Config;
 use crate::cache::TokenCache;
 use crate::validate::Facts;
 use crate::wait::KeysChanged;
-use crate::{jws, verifier};
+use crate::{jws, payload, verifier};
 
 /// What a layer and all its services share: the configuration, and the verified-token
 /// cache, if one was asked for.
@@ -97,6 +97,12 @@ impl Config {
         };
         // Only now, with the signature checked, is the payload read.
         let claims = jws::decode_then(jws.payload, |payload| {
+            // One pass for `C` and the registered claims; the two-pass way when the tee
+            // cannot walk `C`, or to give the exact error.
+            if let Some((claims, registered)) = payload::read(payload) {
+                let facts = self.validation.check_registered(registered, now)?;
+                return Ok((claims, facts, stamp));
+            }
             let facts = self.validation.check(payload, now)?;
             let claims = serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
             Ok((claims, facts, stamp))

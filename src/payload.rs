@@ -1,0 +1,445 @@
+//! One pass over the payload for both readers: the claims type `C`, and the registered
+//! claims the validator checks strictly.
+//!
+//! `C` is deserialized through [`Tee`], which hands it every member as the JSON has it, and,
+//! on the way, reads each registered member (`exp`, `iss`, `aud`…) with the validator's
+//! strict rules and gives `C` what it read. Only when the whole object went through the tee
+//! are the registered claims trusted; otherwise (a `C` that is not read as a map, any error)
+//! [`read`] answers `None` and the caller reads the payload the two-pass way, which also
+//! gives the exact error.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::SeqDeserializer;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, Visitor,
+};
+use serde::forward_to_deserialize_any;
+
+use crate::json;
+use crate::validate::{Registered, numeric_date};
+
+/// `C` and the registered claims from one pass over `payload`, or `None`.
+pub(crate) fn read<C: DeserializeOwned>(payload: &[u8]) -> Option<(C, Registered<'_>)> {
+    let mut registered = Registered::default();
+    let mut complete = false;
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let tee = Tee {
+        de: &mut de,
+        registered: &mut registered,
+        complete: &mut complete,
+    };
+    let claims = C::deserialize(tee).ok()?;
+    de.end().ok()?;
+    complete.then_some((claims, registered))
+}
+
+/// A registered member, and its bit in the set of members seen.
+#[derive(Clone, Copy)]
+enum Member {
+    Iss,
+    Sub,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Jti,
+    Sid,
+    Scope,
+    Scp,
+    Roles,
+}
+
+impl Member {
+    fn of(name: &str) -> Option<Member> {
+        Some(match name {
+            "iss" => Member::Iss,
+            "sub" => Member::Sub,
+            "aud" => Member::Aud,
+            "exp" => Member::Exp,
+            "nbf" => Member::Nbf,
+            "iat" => Member::Iat,
+            "jti" => Member::Jti,
+            "sid" => Member::Sid,
+            "scope" => Member::Scope,
+            "scp" => Member::Scp,
+            "roles" => Member::Roles,
+            _ => return None,
+        })
+    }
+}
+
+struct Tee<'a, 'de> {
+    de: &'a mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+    registered: &'a mut Registered<'de>,
+    complete: &'a mut bool,
+}
+
+impl<'de> Deserializer<'de> for Tee<'_, 'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let tee = TeeVisitor {
+            visitor,
+            registered: self.registered,
+            complete: self.complete,
+        };
+        self.de.deserialize_map(tee)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    // Anything but a map, a struct, an option or a newtype fails here and is read the
+    // two-pass way.
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf unit unit_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+struct TeeVisitor<'a, 'de, V> {
+    visitor: V,
+    registered: &'a mut Registered<'de>,
+    complete: &'a mut bool,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.visitor.visit_map(TeeMap {
+            map,
+            registered: self.registered,
+            complete: self.complete,
+            current: None,
+            seen: 0,
+        })
+    }
+}
+
+struct TeeMap<'a, 'de, A> {
+    map: A,
+    registered: &'a mut Registered<'de>,
+    complete: &'a mut bool,
+    /// The registered member whose value comes next, if the last key named one.
+    current: Option<Member>,
+    /// The registered members seen: a second one is refused, as the validator does.
+    seen: u16,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(key) = self.map.next_key_seed(StrSeed)? else {
+            *self.complete = true;
+            return Ok(None);
+        };
+        self.current = Member::of(&key);
+        seed.deserialize(Replay::Str(key).into_deserializer())
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        let Some(member) = self.current.take() else {
+            return self.map.next_value_seed(seed);
+        };
+        let bit = 1 << member as u16;
+        if self.seen & bit != 0 {
+            return Err(de::Error::custom("duplicate registered claim"));
+        }
+        self.seen |= bit;
+        let r = &mut *self.registered;
+        let replay = match member {
+            Member::Exp | Member::Nbf | Member::Iat => {
+                let date = self.map.next_value_seed(DateSeed)?;
+                match member {
+                    Member::Exp => r.exp = date,
+                    Member::Nbf => r.nbf = date,
+                    _ => r.iat = date,
+                }
+                Replay::U64(date.unwrap_or_default())
+            }
+            Member::Iss | Member::Sub | Member::Jti | Member::Sid | Member::Scope => {
+                let text = self.map.next_value_seed(StrSeed)?;
+                let slot = match member {
+                    Member::Iss => &mut r.iss,
+                    Member::Sub => &mut r.sub,
+                    Member::Jti => &mut r.jti,
+                    Member::Sid => &mut r.sid,
+                    _ => &mut r.scope,
+                };
+                *slot = Some(text.clone());
+                Replay::Str(text)
+            }
+            Member::Aud | Member::Scp | Member::Roles => {
+                let (list, one) = self.map.next_value_seed(StringsSeed)?;
+                let slot = match member {
+                    Member::Aud => &mut r.aud,
+                    Member::Scp => &mut r.scp,
+                    _ => &mut r.roles,
+                };
+                let replay = match list.as_slice() {
+                    [text] if one => Replay::Str(text.clone()),
+                    _ => Replay::Strings(list.clone()),
+                };
+                *slot = Some(list);
+                replay
+            }
+        };
+        seed.deserialize(replay.into_deserializer())
+    }
+}
+
+/// A string, borrowed when it has no escapes.
+struct StrSeed;
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        json::string(d).map(|s| s.unwrap_or_default())
+    }
+}
+
+/// A NumericDate, as the validator reads it.
+struct DateSeed;
+
+impl<'de> DeserializeSeed<'de> for DateSeed {
+    type Value = Option<u64>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        numeric_date(d)
+    }
+}
+
+/// One string or an array of strings, and whether it was one string.
+struct StringsSeed;
+
+impl<'de> DeserializeSeed<'de> for StringsSeed {
+    type Value = (Vec<Cow<'de, str>>, bool);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        json::strings_shaped(d)
+    }
+}
+
+/// A member value read by the tee, handed to `C` as the JSON had it.
+enum Replay<'de> {
+    Str(Cow<'de, str>),
+    U64(u64),
+    Strings(Vec<Cow<'de, str>>),
+}
+
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for Replay<'de> {
+    type Deserializer = ReplayDeserializer<'de, E>;
+
+    fn into_deserializer(self) -> Self::Deserializer {
+        ReplayDeserializer(self, PhantomData)
+    }
+}
+
+struct ReplayDeserializer<'de, E>(Replay<'de>, PhantomData<E>);
+
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for ReplayDeserializer<'de, E> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for ReplayDeserializer<'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Replay::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Replay::Str(Cow::Owned(s)) => visitor.visit_string(s),
+            Replay::U64(n) => visitor.visit_u64(n),
+            Replay::Strings(list) => {
+                let items = list.into_iter().map(Replay::Str);
+                SeqDeserializer::new(items).deserialize_any(visitor)
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        // The tee only replays values that were present and not `null`.
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf unit unit_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::{Audience, RegisteredClaims};
+
+    /// The two-pass reading the tee replaces.
+    fn two_pass<C: DeserializeOwned>(payload: &[u8]) -> Option<(C, Registered<'_>)> {
+        let registered = serde_json::from_slice(payload).ok()?;
+        Some((serde_json::from_slice(payload).ok()?, registered))
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Flattened {
+        #[serde(flatten)]
+        registered: RegisteredClaims,
+        name: Option<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Loose {
+        exp: Option<i64>,
+        aud: Option<Value>,
+        scope: Option<String>,
+        #[serde(default)]
+        roles: Vec<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Newtype(Value);
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Strict {
+        sub: String,
+        exp: u64,
+    }
+
+    /// A member value: right or wrong type for a registered claim.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("1700000000".to_owned()),
+            Just("0".to_owned()),
+            Just("-1".to_owned()),
+            Just("1.5".to_owned()),
+            Just("253402300800".to_owned()),
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just(r#""alice""#.to_owned()),
+            Just(r#""a\u0041 b""#.to_owned()),
+            Just(r#"["a","b c"]"#.to_owned()),
+            Just(r#"["x"]"#.to_owned()),
+            Just("[]".to_owned()),
+            Just("[1]".to_owned()),
+            Just(r#"{"k":[1,{"z":null}]}"#.to_owned()),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("iss"),
+            Just("sub"),
+            Just("aud"),
+            Just("exp"),
+            Just("nbf"),
+            Just("iat"),
+            Just("jti"),
+            Just("sid"),
+            Just("scope"),
+            Just("scp"),
+            Just("roles"),
+            Just("name"),
+            Just("other"),
+            Just(r"ex\u0070"),
+        ]
+        .prop_map(str::to_owned)
+    }
+
+    fn object() -> impl Strategy<Value = String> {
+        prop::collection::vec((name(), value()), 0..8).prop_map(|members| {
+            let body: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!(r#""{k}":{v}"#))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        })
+    }
+
+    /// When the tee answers, it answers exactly as the two passes do.
+    fn same<C: DeserializeOwned + PartialEq + fmt::Debug>(
+        payload: &str,
+    ) -> Result<(), TestCaseError> {
+        if let Some((claims, registered)) = read::<C>(payload.as_bytes()) {
+            let (expected, expected_registered) = two_pass::<C>(payload.as_bytes())
+                .ok_or_else(|| TestCaseError::fail(format!("only the tee accepts {payload}")))?;
+            prop_assert_eq!(claims, expected, "{}", payload);
+            prop_assert_eq!(registered, expected_registered, "{}", payload);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn the_tee_reads_as_the_two_passes_do(payload in object()) {
+            same::<Value>(&payload)?;
+            same::<RegisteredClaims>(&payload)?;
+            same::<Flattened>(&payload)?;
+            same::<Loose>(&payload)?;
+            same::<Newtype>(&payload)?;
+            same::<Strict>(&payload)?;
+        }
+    }
+
+    #[test]
+    fn common_claims_types_take_the_one_pass() {
+        let payload =
+            br#"{"sub":"alice","exp":1700000000,"aud":["a","b"],"scope":"x y","name":"A"}"#;
+        let (value, registered) = read::<Value>(payload).unwrap();
+        assert_eq!(value["aud"], serde_json::json!(["a", "b"]));
+        assert_eq!(registered.exp, Some(1_700_000_000));
+        let (claims, _) = read::<RegisteredClaims>(payload).unwrap();
+        assert_eq!(
+            claims.aud,
+            Some(Audience::Many(vec!["a".into(), "b".into()]))
+        );
+        let (flat, _) = read::<Flattened>(payload).unwrap();
+        assert_eq!(flat.name.as_deref(), Some("A"));
+        assert!(read::<Newtype>(payload).is_some());
+        // A registered claim twice, or of the wrong type: the two-pass way decides.
+        assert!(read::<Value>(br#"{"exp":1,"exp":2}"#).is_none());
+        assert!(read::<Value>(br#"{"exp":"1"}"#).is_none());
+        assert!(read::<Value>(b"[1]").is_none());
+    }
+}
