@@ -125,32 +125,30 @@ where
         Ok(None) => Err(AuthError::MissingToken),
         Err(err) => Err(err),
     };
-    let mut ask = None;
-    let outcome = outcome.and_then(|verified| {
-        if let (Some(revocation), Some((_, facts))) = (&config.revocation, &verified)
-            && let Some(id) = &facts.id
-        {
-            match revocation.decide(id, now) {
-                Decision::Decided(result) => result?,
-                Decision::Ask(answer) => ask = Some(answer),
-            }
-        }
-        Ok(verified)
-    });
-    match outcome {
-        Ok(Some((claims, facts))) => {
-            let extensions = req.extensions_mut();
-            extensions.insert(claims);
-            // Absent grants read as none: spare the insertion for tokens without them.
-            if facts.grants != Grants::default() {
-                extensions.insert(facts.grants);
-            }
-        }
+    let (claims, facts) = match outcome {
+        Ok(Some(verified)) => verified,
         Ok(None) => {
             #[cfg(feature = "axum")]
             mark_unauthenticated(shared, error_response, req);
+            return Step::Pass;
         }
         Err(err) => return Step::Reject(reject(shared, error_response, req, err)),
+    };
+    let mut ask = None;
+    if let (Some(revocation), Some(id)) = (&config.revocation, &facts.id) {
+        match revocation.decide(id, now) {
+            Decision::Decided(Ok(())) => {}
+            Decision::Decided(Err(err)) => {
+                return Step::Reject(reject(shared, error_response, req, err));
+            }
+            Decision::Ask(answer) => ask = Some(answer),
+        }
+    }
+    let extensions = req.extensions_mut();
+    extensions.insert(claims);
+    // Absent grants read as none: spare the insertion for tokens without them.
+    if facts.grants != Grants::default() {
+        extensions.insert(facts.grants);
     }
     match ask {
         Some(answer) => Step::Ask(answer),
