@@ -90,7 +90,8 @@ impl<'de> Visitor<'de> for StringsVisitor {
     }
 }
 
-struct StrSeed;
+/// A string, borrowed when it can be.
+pub(crate) struct StrSeed;
 
 impl<'de> de::DeserializeSeed<'de> for StrSeed {
     type Value = Cow<'de, str>;

@@ -18,7 +18,7 @@ use serde::de::{
 };
 use serde::forward_to_deserialize_any;
 
-use crate::json;
+use crate::json::{self, StrSeed};
 use crate::validate::{Registered, numeric_date};
 
 /// `C` and the registered claims from one pass over `payload`, or `None`.
@@ -208,17 +208,6 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
             }
         };
         seed.deserialize(replay.into_deserializer())
-    }
-}
-
-/// A string, borrowed when it has no escapes.
-struct StrSeed;
-
-impl<'de> DeserializeSeed<'de> for StrSeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        json::string(d).map(|s| s.unwrap_or_default())
     }
 }
 

@@ -36,11 +36,11 @@ pin_project! {
 }
 
 /// A request waiting for async predicates, with the inner service polled ready for it and
-/// the answer should one of them fail.
+/// what makes the answer should one of them fail.
 pub(crate) struct Pending<S: Service<Request<ReqBody>>, ReqBody> {
     pub(crate) request: Request<ReqBody>,
     pub(crate) inner: S,
-    pub(crate) forbidden: S::Response,
+    pub(crate) forbidden: Box<dyn FnOnce() -> S::Response + Send>,
 }
 
 impl<S, ReqBody> RequireFuture<S, ReqBody>
@@ -108,7 +108,7 @@ where
                         return Poll::Pending;
                     };
                     if denied {
-                        return Poll::Ready(Ok(forbidden));
+                        return Poll::Ready(Ok(forbidden()));
                     }
                     kind.set(Kind::Inner {
                         future: inner.call(request),

@@ -55,30 +55,41 @@ where
         };
         let none = Grants::default();
         let grants = req.extensions().get::<Grants>().unwrap_or(&none);
-        let forbidden = || {
-            rejections.respond_with(
-                &self.error_response,
-                AuthError::InsufficientScope,
-                grpc,
-                &self.policy.forbidden,
-            )
-        };
         match self.policy.decide(claims, grants) {
             Verdict::Allowed => RequireFuture::inner(self.inner.call(req)),
-            Verdict::Denied => RequireFuture::rejected(forbidden()),
+            Verdict::Denied => {
+                RequireFuture::rejected(forbidden(&self.policy, &self.error_response, grpc))
+            }
             Verdict::Ask(checks) => {
                 // Keep the service that was polled ready for this request; the clone takes
                 // its place and will be polled ready before its own next call.
                 let clone = self.inner.clone();
+                let (policy, error_response) =
+                    (Arc::clone(&self.policy), self.error_response.clone());
                 let pending = Pending {
                     request: req,
                     inner: std::mem::replace(&mut self.inner, clone),
-                    forbidden: forbidden(),
+                    // Built only if a predicate fails.
+                    forbidden: Box::new(move || forbidden(&policy, &error_response, grpc)),
                 };
                 RequireFuture::asking(checks, pending)
             }
         }
     }
+}
+
+/// The `403 insufficient_scope` answer (gRPC `PERMISSION_DENIED`).
+fn forbidden<C, R: ErrorResponse<B>, B: Default>(
+    policy: &Policy<C>,
+    error_response: &R,
+    grpc: bool,
+) -> Response<B> {
+    policy.rejections.respond_with(
+        error_response,
+        AuthError::InsufficientScope,
+        grpc,
+        &policy.forbidden,
+    )
 }
 
 impl<S: Clone, C, R: Clone> Clone for RequireService<S, C, R> {
