@@ -25,6 +25,12 @@ pub fn install_crypto_provider() -> Result<&'static CryptoProvider, ConfigError>
     Ok(CryptoProvider::try_get_default().unwrap_or(ours))
 }
 
+/// Whether `provider` is the backend this crate compiled in (and would install), which the
+/// layer may then call directly.
+pub(crate) fn is_compiled_in(provider: &CryptoProvider) -> bool {
+    compiled_in().is_some_and(|ours| std::ptr::eq(ours, provider))
+}
+
 fn compiled_in() -> Option<&'static CryptoProvider> {
     #[cfg(feature = "aws-lc-rs")]
     return Some(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);

@@ -21,23 +21,23 @@ struct GrantList {
 impl Grants {
     /// Grants from the claims as read: `scope`, `scp`, `roles`.
     pub(crate) fn from_claims(
-        scope: Option<Cow<'_, str>>,
-        scp: Option<Vec<Cow<'_, str>>>,
-        roles: Option<Vec<Cow<'_, str>>>,
+        scope: Option<&str>,
+        scp: Option<&[Cow<'_, str>]>,
+        roles: Option<&[Cow<'_, str>]>,
     ) -> Grants {
         if scope.is_none() && scp.is_none() && roles.is_none() {
             return Grants(None);
         }
         let mut scopes: Vec<String> = scope
-            .iter()
-            .chain(scp.iter().flatten())
+            .into_iter()
+            .chain(scp.into_iter().flatten().map(|s| &**s))
             .flat_map(|s| s.split(' '))
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
         scopes.sort_unstable();
         scopes.dedup();
-        let roles = roles.into_iter().flatten().map(Cow::into_owned).collect();
+        let roles = roles.into_iter().flatten().map(|r| r.to_string()).collect();
         Grants(Some(Arc::new(GrantList { scopes, roles })))
     }
 
@@ -87,8 +87,8 @@ mod tests {
     #[test]
     fn scopes_come_from_scope_and_scp() {
         let g = Grants::from_claims(
-            Some("read  write".into()),
-            Some(vec!["admin".into(), "read".into()]),
+            Some("read  write"),
+            Some(&["admin".into(), "read".into()]),
             None,
         );
         assert_eq!(g.scopes().collect::<Vec<_>>(), ["admin", "read", "write"]);
@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn roles_are_separate_from_scopes() {
-        let g = Grants::from_claims(None, None, Some(vec!["admin".into()]));
+        let g = Grants::from_claims(None, None, Some(&["admin".into()]));
         assert!(g.has_role("admin"));
         assert!(!g.has_scope("admin"));
         assert_eq!(Grants::from_claims(None, None, None), Grants::default());

@@ -56,7 +56,7 @@ fn header(segment: &str, typ: Option<&str>) -> Result<Header, AuthError> {
     if let Some(header) = memoized {
         return Ok(header);
     }
-    let header = decode_then(segment, |json| read_header(json, typ))?;
+    let header = decode_then::<512, _>(segment, |json| read_header(json, typ))?;
     LAST_HEADER.set(Some(Memo {
         segment: segment.to_owned(),
         typ: typ.map(str::to_owned),
@@ -92,13 +92,13 @@ pub(crate) fn decode(segment: &str) -> Result<Vec<u8>, AuthError> {
         .map_err(|_| AuthError::MalformedToken)
 }
 
-/// Decodes one segment as [`decode`] does and hands the bytes to `read`; segments of usual
-/// size are decoded on the stack rather than the heap.
-pub(crate) fn decode_then<R>(
+/// Decodes one segment as [`decode`] does and hands the bytes to `read`; segments that
+/// decode to at most `N` bytes are decoded on the stack rather than the heap.
+pub(crate) fn decode_then<const N: usize, R>(
     segment: &str,
     read: impl FnOnce(&[u8]) -> Result<R, AuthError>,
 ) -> Result<R, AuthError> {
-    let mut buf = [0u8; 1024];
+    let mut buf = [0u8; N];
     match URL_SAFE_NO_PAD.decode_slice(segment, &mut buf) {
         Ok(len) => read(&buf[..len]),
         Err(DecodeSliceError::OutputSliceTooSmall) => read(&decode(segment)?),

@@ -6,7 +6,8 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 
-use crate::{Algorithm, ConfigError, verifier};
+use crate::verifier::{self, HmacKey};
+use crate::{Algorithm, ConfigError};
 
 /// One verification key and the algorithms it serves (all of one family).
 #[derive(Clone, Debug)]
@@ -16,16 +17,27 @@ pub(crate) struct KeyEntry {
     pub(crate) kid: Option<String>,
     pub(crate) key: DecodingKey,
     pub(crate) algorithms: Vec<Algorithm>,
+    /// An HMAC secret keyed for each of its algorithms, when the backend allows it.
+    hmac: Vec<(Algorithm, HmacKey)>,
 }
 
 impl KeyEntry {
-    fn new(kid: Option<String>, key: DecodingKey, algorithms: Vec<Algorithm>) -> Self {
+    pub(crate) fn new(kid: Option<String>, key: DecodingKey, algorithms: Vec<Algorithm>) -> Self {
         KeyEntry {
             id: verifier::next_key_id(),
             kid,
             key,
             algorithms,
+            hmac: Vec::new(),
         }
+    }
+
+    /// This HMAC secret keyed for `alg`, if it was.
+    pub(crate) fn hmac(&self, alg: Algorithm) -> Option<&HmacKey> {
+        self.hmac
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, key)| key)
     }
 }
 
@@ -83,7 +95,7 @@ impl KeySet {
                 KeySource::Invalid(err) => return Err(err),
             };
             for entry in read {
-                usable(&entry, &keys, provider)?;
+                let entry = admit(entry, &keys, provider)?;
                 keys.push(entry);
             }
         }
@@ -102,7 +114,7 @@ impl KeySet {
         let mut keys = fixed.to_vec();
         for jwk in &fetched.keys {
             let entry = jwk_key(jwk, allowed).and_then(|entry| match entry {
-                Some(entry) => usable(&entry, &keys, provider).map(|()| Some(entry)),
+                Some(entry) => admit(entry, &keys, provider).map(Some),
                 None => Ok(None),
             });
             match entry {
@@ -166,12 +178,13 @@ impl KeySet {
     }
 }
 
-/// Checks that `entry` can join `keys`: a unique `kid`, and a key the provider accepts.
-fn usable(
-    entry: &KeyEntry,
+/// Checks that `entry` can join `keys` (a unique `kid`, and a key the provider accepts) and
+/// keys an HMAC secret for each of its algorithms.
+fn admit(
+    mut entry: KeyEntry,
     keys: &[KeyEntry],
     provider: &CryptoProvider,
-) -> Result<(), ConfigError> {
+) -> Result<KeyEntry, ConfigError> {
     if let Some(kid) = &entry.kid
         && keys.iter().any(|e| e.kid.as_ref() == Some(kid))
     {
@@ -190,7 +203,10 @@ fn usable(
         (provider.verifier_factory)(alg, &entry.key)
             .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
     }
-    Ok(())
+    entry.hmac = (entry.algorithms.iter())
+        .filter_map(|alg| Some((*alg, HmacKey::new(provider, &entry.key, *alg)?)))
+        .collect();
+    Ok(entry)
 }
 
 fn explicit_key(

@@ -183,13 +183,13 @@ impl Validation {
         }
         let claims: Registered =
             serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
-        self.check_registered(claims, now)
+        self.check_registered(&claims, now)
     }
 
     /// Checks the registered claims, read already, at time `now`.
     pub(crate) fn check_registered(
         &self,
-        claims: Registered<'_>,
+        claims: &Registered<'_>,
         now: u64,
     ) -> Result<Facts, AuthError> {
         if !self.required.iter().all(|c| claims.has(*c)) {
@@ -222,13 +222,17 @@ impl Validation {
         }
         let id = self.keep_id.then(|| {
             Arc::new(TokenId {
-                jti: claims.jti.map(Cow::into_owned),
-                sid: claims.sid.map(Cow::into_owned),
-                sub: claims.sub.map(Cow::into_owned),
+                jti: claims.jti.as_deref().map(str::to_owned),
+                sid: claims.sid.as_deref().map(str::to_owned),
+                sub: claims.sub.as_deref().map(str::to_owned),
                 iat: claims.iat,
             })
         });
-        let grants = Grants::from_claims(claims.scope, claims.scp, claims.roles);
+        let grants = Grants::from_claims(
+            claims.scope.as_deref(),
+            claims.scp.as_deref(),
+            claims.roles.as_deref(),
+        );
         Ok(Facts {
             lifetime,
             id,

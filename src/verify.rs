@@ -8,9 +8,14 @@ use serde::de::DeserializeOwned;
 use crate::AuthError;
 use crate::builder::Config;
 use crate::cache::TokenCache;
-use crate::validate::Facts;
+use crate::validate::{Facts, Registered};
 use crate::wait::KeysChanged;
 use crate::{jws, payload, verifier};
+
+/// The stack buffers segments are decoded into (larger ones go to the heap): an HMAC or an
+/// ECDSA signature, or RSA up to 4096 bits; a payload of usual size.
+const SIGNATURE_BUF: usize = 512;
+const PAYLOAD_BUF: usize = 1024;
 
 /// What a layer and all its services share: the configuration, and the verified-token
 /// cache, if one was asked for.
@@ -72,35 +77,31 @@ impl Config {
         if !keys.allows(alg) {
             return Err(unready(AuthError::AlgorithmNotAllowed));
         }
-        let signature = jws::decode(jws.signature)?;
-        let mut candidates = keys.select(jws.header.kid.as_deref(), alg).peekable();
-        if candidates.peek().is_none() {
-            return Err(unready(AuthError::UnknownKey));
-        }
         let message = jws.signing_input.as_bytes();
-        let verified = candidates.any(|entry| {
-            verifier::verify(
-                self.provider,
-                entry.id,
-                &entry.key,
-                alg,
-                message,
-                &signature,
-            )
-        });
-        if !verified {
-            return Err(AuthError::InvalidSignature);
-        }
+        jws::decode_then::<SIGNATURE_BUF, _>(jws.signature, |signature| {
+            let mut candidates = keys.select(jws.header.kid.as_deref(), alg).peekable();
+            if candidates.peek().is_none() {
+                return Err(unready(AuthError::UnknownKey));
+            }
+            let verified = candidates
+                .any(|entry| verifier::verify(self.provider, entry, alg, message, signature));
+            if verified {
+                Ok(())
+            } else {
+                Err(AuthError::InvalidSignature)
+            }
+        })?;
         let stamp = KeyStamp {
             store,
             set: keys.id(),
         };
         // Only now, with the signature checked, is the payload read.
-        let claims = jws::decode_then(jws.payload, |payload| {
+        let claims = jws::decode_then::<PAYLOAD_BUF, _>(jws.payload, |payload| {
             // One pass for `C` and the registered claims; the two-pass way when the tee
             // cannot walk `C`, or to give the exact error.
-            if let Some((claims, registered)) = payload::read(payload) {
-                let facts = self.validation.check_registered(registered, now)?;
+            let mut registered = Registered::default();
+            if let Some(claims) = payload::read(payload, &mut registered) {
+                let facts = self.validation.check_registered(&registered, now)?;
                 return Ok((claims, facts, stamp));
             }
             let facts = self.validation.check(payload, now)?;
@@ -126,7 +127,7 @@ impl Config {
         if self.tenants.is_empty() {
             return Ok(0);
         }
-        jws::decode_then(jws.payload, |payload| {
+        jws::decode_then::<PAYLOAD_BUF, _>(jws.payload, |payload| {
             #[derive(serde::Deserialize)]
             struct Issuer<'a> {
                 #[serde(default, borrow, deserialize_with = "crate::json::string")]
