@@ -104,5 +104,3 @@ pub use crate::issue::{
 pub use crate::layer::JwtAuthLayer;
 pub use crate::response::{DefaultErrorResponse, ErrorResponse};
 pub use crate::service::JwtAuth;
-#[cfg(test)]
-mod scratch;
