@@ -20,6 +20,7 @@ CRITERION = ROOT / "target" / "criterion"
 RESULTS = ROOT / "benches" / "results"
 ALGS = ["HS256", "RS256", "ES256", "EdDSA"]
 BENCHES = ["noop_service", "signature", "decode", "layer", "layer_cached"]
+FLOOR = ["signature_keyed_once", "payload_base64", "claims_json", "extensions"]
 
 
 def median_ns(alg, bench):
@@ -36,13 +37,16 @@ def per_request(backend):
     for alg in ALGS:
         if (CRITERION / alg / "layer_jwks" / "new" / "estimates.json").exists():
             rows[alg]["layer_jwks"] = median_ns(alg, "layer_jwks")
+    if (CRITERION / "HS256_floor").exists():
+        rows["HS256_floor"] = {b: median_ns("HS256_floor", b) for b in FLOOR}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"per-request-{backend}.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(f"Backend `{backend}`, criterion medians. *Net* = minus `noop_service` (building the")
     print("request and calling the no-op service), i.e. what the layer itself adds.\n")
     print("| alg | noop service | signature | jsonwebtoken::decode | layer | layer, net | net / decode | net / signature | cache hit, net | hit / layer |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for alg, r in rows.items():
+    for alg in ALGS:
+        r = rows[alg]
         net = r["layer"] - r["noop_service"]
         hit = r["layer_cached"] - r["noop_service"]
         print(
@@ -50,7 +54,20 @@ def per_request(backend):
             f"| {fmt(r['layer'])} | {fmt(net)} | {net / r['decode']:.2f}× | {net / r['signature']:.2f}× "
             f"| {fmt(hit)} | {hit / net:.3f}× |"
         )
-    with_jwks = [alg for alg, r in rows.items() if "layer_jwks" in r]
+    if "HS256_floor" in rows:
+        parts = rows["HS256_floor"]
+        r = rows["HS256"]
+        floor = sum(parts.values())
+        net = r["layer"] - r["noop_service"]
+        print("\nHS256, the floor: what any layer pays, each part measured alone (`HS256_floor`):\n")
+        print("| HMAC, key schedule built once | base64url payload | serde_json `Claims` | extensions map | floor (sum) | floor / decode | floor / signature | layer net − floor |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(
+            f"| {fmt(parts['signature_keyed_once'])} | {fmt(parts['payload_base64'])} "
+            f"| {fmt(parts['claims_json'])} | {fmt(parts['extensions'])} | {fmt(floor)} "
+            f"| {floor / r['decode']:.2f}× | {floor / r['signature']:.2f}× | {fmt(net - floor)} |"
+        )
+    with_jwks = [alg for alg in ALGS if "layer_jwks" in rows[alg]]
     if with_jwks:
         print("\nThe same key, static or fetched from a JWKS (feature `jwks`):\n")
         print("| alg | layer, static key | layer, key from a JWKS | JWKS / static |")
@@ -151,6 +168,7 @@ def plots():
                 "cache hit (net)": r["layer_cached"] - r["noop_service"],
             })
             for alg, r in rows.items()
+            if alg in ALGS
         ]
         svg = bars_svg(f"Per-request cost, {backend} (log scale, lower is better)", groups,
                        ["signature", "decode", "layer (net)", "cache hit (net)"], "ns", log=True)
