@@ -159,6 +159,48 @@ fn hmac_keyed_with_the_public_key_is_refused() {
     );
 }
 
+/// The same answers whichever way HMAC is checked: keyed once with the backend (the default
+/// provider) or through jsonwebtoken (a provider the application installed).
+#[test]
+fn hmac_answers_the_same_with_the_default_or_a_custom_provider() {
+    use std::sync::LazyLock;
+    use tower_jwt_auth::jsonwebtoken::crypto::CryptoProvider;
+    static CUSTOM: LazyLock<CryptoProvider> = LazyLock::new(|| {
+        let default = tower_jwt_auth::install_crypto_provider().unwrap();
+        CryptoProvider {
+            signer_factory: default.signer_factory,
+            verifier_factory: default.verifier_factory,
+            key_utils: default.key_utils.clone(),
+        }
+    });
+    let secret = [b'k'; 64];
+    let other = EncodingKey::from_secret(&[b'o'; 64]).unwrap();
+    let key = EncodingKey::from_secret(&secret).unwrap();
+    for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+        let good = signed(alg, None, &key);
+        let (message, signature) = good.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        let tampered = format!("{message}.{flipped}{}", &signature[1..]);
+        // Three bytes shorter, still canonical base64url.
+        let cut = format!("{message}.{}", &signature[4..]);
+        for custom in [false, true] {
+            let mut builder = builder().hmac_secret(&secret, alg);
+            if custom {
+                builder = builder.crypto_provider(&CUSTOM);
+            }
+            let layer = builder.build().unwrap();
+            assert_eq!(verify(&layer, &good).as_deref(), Ok("alice"), "{alg:?}");
+            for forged in [signed(alg, None, &other), tampered.clone(), cut.clone()] {
+                assert_eq!(
+                    verify(&layer, &forged),
+                    Err(AuthError::InvalidSignature),
+                    "{alg:?}, custom provider: {custom}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn short_hmac_secrets_are_refused_at_build() {
     let err = builder()
