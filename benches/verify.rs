@@ -165,7 +165,10 @@ fn floor(c: &mut Criterion, token: &str, decoding: &tower_jwt_auth::DecodingKey,
     let payload_b64 = message.split_once('.').unwrap().1;
     let payload = URL_SAFE_NO_PAD.decode(payload_b64).unwrap();
     assert!(verifier.verify(message.as_bytes(), &signature).is_ok());
-    assert_eq!(serde_json::from_slice::<Claims>(&payload).unwrap().sub, claims.sub);
+    assert_eq!(
+        serde_json::from_slice::<Claims>(&payload).unwrap().sub,
+        claims.sub
+    );
 
     let mut group = c.benchmark_group("HS256_floor");
     group.bench_function("signature_keyed_once", |b| {
