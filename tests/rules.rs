@@ -184,7 +184,7 @@ fn hmac_answers_the_same_with_the_default_or_a_custom_provider() {
         // Three bytes shorter, still canonical base64url.
         let cut = format!("{message}.{}", &signature[4..]);
         for custom in [false, true] {
-            let mut builder = builder().hmac_secret(&secret, alg);
+            let mut builder = builder().hmac_secret(secret, alg);
             if custom {
                 builder = builder.crypto_provider(&CUSTOM);
             }
