@@ -12,11 +12,6 @@ use crate::validate::{Facts, Registered};
 use crate::wait::KeysChanged;
 use crate::{jws, payload, verifier};
 
-/// The stack buffers segments are decoded into (larger ones go to the heap): an HMAC or an
-/// ECDSA signature, or RSA up to 4096 bits; a payload of usual size.
-const SIGNATURE_BUF: usize = 512;
-const PAYLOAD_BUF: usize = 1024;
-
 /// What a layer and all its services share: the configuration, and the verified-token
 /// cache, if one was asked for.
 pub(crate) struct Shared<C> {
@@ -78,7 +73,7 @@ impl Config {
             return Err(unready(AuthError::AlgorithmNotAllowed));
         }
         let message = jws.signing_input.as_bytes();
-        jws::decode_then::<SIGNATURE_BUF, _>(jws.signature, |signature| {
+        jws::decode_then(jws.signature, |signature| {
             let mut candidates = keys.select(jws.header.kid.as_deref(), alg).peekable();
             if candidates.peek().is_none() {
                 return Err(unready(AuthError::UnknownKey));
@@ -96,7 +91,7 @@ impl Config {
             set: keys.id(),
         };
         // Only now, with the signature checked, is the payload read.
-        let claims = jws::decode_then::<PAYLOAD_BUF, _>(jws.payload, |payload| {
+        let claims = jws::decode_then(jws.payload, |payload| {
             // One pass for `C` and the registered claims; the two-pass way when the tee
             // cannot walk `C`, or to give the exact error.
             let mut registered = Registered::default();
@@ -127,7 +122,7 @@ impl Config {
         if self.tenants.is_empty() {
             return Ok(0);
         }
-        jws::decode_then::<PAYLOAD_BUF, _>(jws.payload, |payload| {
+        jws::decode_then(jws.payload, |payload| {
             #[derive(serde::Deserialize)]
             struct Issuer<'a> {
                 #[serde(default, borrow, deserialize_with = "crate::json::string")]
