@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::validate::Facts;
 use crate::verify::KeyStamp;
@@ -23,8 +23,10 @@ pub(crate) struct TokenCache<C> {
     hasher: RandomState,
 }
 
-/// Entries are shared out of the lock, so that a hit holds a read lock only for a lookup.
-type Shard<C> = HashMap<u64, Arc<Entry<C>>, BuildHasherDefault<PassThrough>>;
+/// Entries are boxed so that the map's slots, empty ones included, stay small. A hit copies
+/// what it needs out under the read lock and writes nothing to the entry: with one token
+/// hot on several cores, only the lock's state moves between them.
+type Shard<C> = HashMap<u64, Box<Entry<C>>, BuildHasherDefault<PassThrough>>;
 
 struct Entry<C> {
     token: Box<str>,
@@ -72,14 +74,15 @@ impl<C: Clone> TokenCache<C> {
     /// The claims and facts of `token`, and the key set that verified it.
     pub(crate) fn get(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
         let hash = self.hasher.hash_one(token);
-        let entry = Arc::clone(self.read(hash).get(&hash)?);
+        let shard = self.read(hash);
+        let entry = shard.get(&hash)?;
         (*entry.token == *token).then(|| (entry.claims.clone(), entry.facts.clone(), entry.stamp))
     }
 
     /// Remembers a token that the key set `stamp` has just verified.
     pub(crate) fn insert(&self, token: &str, stamp: KeyStamp, claims: &C, facts: &Facts, now: u64) {
         let hash = self.hasher.hash_one(token);
-        let entry = Arc::new(Entry {
+        let entry = Box::new(Entry {
             token: token.into(),
             stamp,
             facts: facts.clone(),
@@ -167,7 +170,7 @@ mod tests {
         cache.insert("real.token.sig", STAMP, &1, &facts(2_000), 0);
         let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
-        Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
+        entry.token = "other.token.sig".into();
         drop(shard);
         assert_eq!(cache.get("real.token.sig"), None);
     }
@@ -180,11 +183,11 @@ mod size {
     /// The figures BENCHMARKS.md gives for the memory of an entry.
     #[test]
     fn entry_overhead() {
-        // Per entry, besides the claims `C` and the token's bytes: the entry itself, its Arc
-        // counters, and the map's slot (hash and pointer).
-        let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
+        // Per entry, besides the claims `C` and the token's bytes: the entry itself and the
+        // map's slot (hash and pointer).
+        let fixed = std::mem::size_of::<Entry<()>>() + 16;
         println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
-        assert!(fixed <= 136, "{fixed}");
+        assert!(fixed <= 120, "{fixed}");
         println!(
             "layer: {} bytes",
             std::mem::size_of::<crate::JwtAuthLayer<()>>()
