@@ -6,27 +6,47 @@
 //! again on every hit (the layer does that), and an entry is dropped once its token has
 //! expired. The cache is split in shards, each behind its own lock, so there is no global
 //! lock on the request path; its size is bounded.
+//!
+//! Each thread also keeps the entry of its last hit, and looks there first, comparing the
+//! whole token. A token presented again and again (one service calling another with one
+//! token, say) is then found without hashing it, without any lock, and without writing
+//! anything another core reads: with a shard's read lock, the lock's state would move
+//! between the cores on every request.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::validate::Facts;
+use crate::verifier::next_key_id;
 use crate::verify::KeyStamp;
 
 const SHARDS: usize = 16;
 
 pub(crate) struct TokenCache<C> {
+    /// Unique for the life of the process: whose entry a thread's last hit is.
+    id: u64,
     shards: Box<[RwLock<Shard<C>>]>,
     per_shard: usize,
     /// Random keys: which tokens share a shard cannot be chosen from outside.
     hasher: RandomState,
 }
 
-/// Entries are boxed so that the map's slots, empty ones included, stay small. A hit copies
-/// what it needs out under the read lock and writes nothing to the entry: with one token
-/// hot on several cores, only the lock's state moves between them.
-type Shard<C> = HashMap<u64, Box<Entry<C>>, BuildHasherDefault<PassThrough>>;
+/// Entries are shared out of the lock: a hit holds the read lock only for the lookup, and a
+/// thread keeps its last hit.
+type Shard<C> = HashMap<u64, Arc<Entry<C>>, BuildHasherDefault<PassThrough>>;
+
+/// A thread's last hit (or insert): which cache, and the entry, an `Entry<C>`.
+struct LastHit {
+    cache: u64,
+    entry: Arc<dyn Any>,
+}
+
+thread_local! {
+    static LAST_HIT: RefCell<Option<LastHit>> = const { RefCell::new(None) };
+}
 
 struct Entry<C> {
     token: Box<str>,
@@ -40,6 +60,7 @@ impl<C> TokenCache<C> {
     pub(crate) fn new(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
         TokenCache {
+            id: next_key_id(),
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             per_shard,
             hasher: RandomState::new(),
@@ -70,24 +91,35 @@ impl<C> TokenCache<C> {
     }
 }
 
-impl<C: Clone> TokenCache<C> {
+impl<C: Clone + 'static> TokenCache<C> {
     /// The claims and facts of `token`, and the key set that verified it.
     pub(crate) fn get(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
+        let last = LAST_HIT.with_borrow(|last| {
+            let last = last.as_ref().filter(|last| last.cache == self.id)?;
+            last.entry.downcast_ref::<Entry<C>>()?.copy_if(token)
+        });
+        if last.is_some() {
+            return last;
+        }
         let hash = self.hasher.hash_one(token);
-        let shard = self.read(hash);
-        let entry = shard.get(&hash)?;
-        (*entry.token == *token).then(|| (entry.claims.clone(), entry.facts.clone(), entry.stamp))
+        let entry = Arc::clone(self.read(hash).get(&hash)?);
+        let hit = entry.copy_if(token)?;
+        self.remember(entry);
+        Some(hit)
     }
 
     /// Remembers a token that the key set `stamp` has just verified.
     pub(crate) fn insert(&self, token: &str, stamp: KeyStamp, claims: &C, facts: &Facts, now: u64) {
         let hash = self.hasher.hash_one(token);
-        let entry = Box::new(Entry {
+        let entry = Arc::new(Entry {
             token: token.into(),
             stamp,
             facts: facts.clone(),
             claims: claims.clone(),
         });
+        // The thread that verified a token is the likeliest to see it again, and a token
+        // verified anew (after a key-set change) must replace a stale last hit.
+        self.remember(Arc::clone(&entry));
         let mut shard = self.write(hash);
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
             shard.retain(|_, e| e.facts.lifetime.exp.is_none_or(|exp| exp > now));
@@ -98,6 +130,23 @@ impl<C: Clone> TokenCache<C> {
             }
         }
         shard.insert(hash, entry);
+    }
+}
+
+impl<C: 'static> TokenCache<C> {
+    fn remember(&self, entry: Arc<Entry<C>>) {
+        let entry: Arc<dyn Any> = entry;
+        LAST_HIT.set(Some(LastHit {
+            cache: self.id,
+            entry,
+        }));
+    }
+}
+
+impl<C: Clone> Entry<C> {
+    /// What a hit returns, if this is `token`'s entry.
+    fn copy_if(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
+        (*self.token == *token).then(|| (self.claims.clone(), self.facts.clone(), self.stamp))
     }
 }
 
@@ -168,11 +217,45 @@ mod tests {
         let cache = TokenCache::new(16);
         let hash = cache.hasher.hash_one("real.token.sig");
         cache.insert("real.token.sig", STAMP, &1, &facts(2_000), 0);
+        LAST_HIT.set(None); // It shares the entry.
         let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
-        entry.token = "other.token.sig".into();
+        Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
         drop(shard);
         assert_eq!(cache.get("real.token.sig"), None);
+    }
+
+    #[test]
+    fn a_thread_finds_its_last_hit_without_the_shard() {
+        let cache = TokenCache::new(16);
+        cache.insert("hot.token.sig", STAMP, &1, &facts(2_000), 0);
+        let hash = cache.hasher.hash_one("hot.token.sig");
+        cache.write(hash).remove(&hash);
+        // This thread still has it; another does not.
+        assert_eq!(cache.get("hot.token.sig").map(|(c, ..)| c), Some(1));
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(cache.get("hot.token.sig"), None));
+        });
+        // Only the exact token hits it.
+        assert_eq!(cache.get("hot.token.si"), None);
+        assert_eq!(cache.get("hot.token.sih"), None);
+        // Another cache with the same token has its own entry.
+        let other = TokenCache::new(16);
+        assert_eq!(other.get("hot.token.sig"), None);
+        other.insert("hot.token.sig", STAMP, &2, &facts(2_000), 0);
+        assert_eq!(other.get("hot.token.sig").map(|(c, ..)| c), Some(2));
+        assert_eq!(cache.get("hot.token.sig"), None);
+    }
+
+    #[test]
+    fn a_token_verified_anew_replaces_the_last_hit() {
+        let cache = TokenCache::new(16);
+        cache.insert("some.token.sig", STAMP, &1, &facts(2_000), 0);
+        assert_eq!(cache.get("some.token.sig").map(|(.., s)| s), Some(STAMP));
+        // Verified again under a new key set (the old entry was stale for the caller).
+        let renewed = KeyStamp { store: 0, set: 2 };
+        cache.insert("some.token.sig", renewed, &1, &facts(2_000), 0);
+        assert_eq!(cache.get("some.token.sig").map(|(.., s)| s), Some(renewed));
     }
 }
 
@@ -183,11 +266,11 @@ mod size {
     /// The figures BENCHMARKS.md gives for the memory of an entry.
     #[test]
     fn entry_overhead() {
-        // Per entry, besides the claims `C` and the token's bytes: the entry itself and the
-        // map's slot (hash and pointer).
-        let fixed = std::mem::size_of::<Entry<()>>() + 16;
+        // Per entry, besides the claims `C` and the token's bytes: the entry itself, its Arc
+        // counters, and the map's slot (hash and pointer).
+        let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
         println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
-        assert!(fixed <= 120, "{fixed}");
+        assert!(fixed <= 136, "{fixed}");
         println!(
             "layer: {} bytes",
             std::mem::size_of::<crate::JwtAuthLayer<()>>()

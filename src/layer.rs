@@ -82,7 +82,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// The [`AuthError`] the layer would answer with.
     pub fn verify(&self, token: &str) -> Result<C, AuthError>
     where
-        C: DeserializeOwned + Clone,
+        C: DeserializeOwned + Clone + 'static,
     {
         let now = now();
         let (claims, facts) = self.shared.verify(token, now)?;

@@ -26,7 +26,7 @@ pub(crate) struct KeyStamp {
     pub(crate) set: u64,
 }
 
-impl<C: DeserializeOwned + Clone> Shared<C> {
+impl<C: DeserializeOwned + Clone + 'static> Shared<C> {
     /// Verifies `token` at time `now`, through the cache when there is one.
     pub(crate) fn verify(&self, token: &str, now: u64) -> Result<(C, Facts), AuthError> {
         let Some(cache) = &self.cache else {
