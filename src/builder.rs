@@ -323,7 +323,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// A hit still has its `exp` and `nbf` checked, an entry is only ever found by the
     /// exact token that created it, and entries made before a key set change are ignored.
-    /// Each entry holds the token and a clone of its claims.
+    /// Each entry holds the token and a clone of its claims; each thread also keeps the
+    /// entry of its last hit, so that a token presented again and again is found without
+    /// a lock.
     pub fn token_cache(mut self, max_tokens: usize) -> Self {
         self.cache_capacity = Some(max_tokens);
         self
