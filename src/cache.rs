@@ -94,12 +94,14 @@ impl<C> TokenCache<C> {
 impl<C: Clone + 'static> TokenCache<C> {
     /// The claims and facts of `token`, and the key set that verified it.
     pub(crate) fn get(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
-        let last = LAST_HIT.with_borrow(|last| {
+        // `try_`: during thread teardown, or if `C::clone` came back here, go to the shards.
+        let last = LAST_HIT.try_with(|last| {
+            let last = last.try_borrow().ok()?;
             let last = last.as_ref().filter(|last| last.cache == self.id)?;
             last.entry.downcast_ref::<Entry<C>>()?.copy_if(token)
         });
-        if last.is_some() {
-            return last;
+        if let Ok(Some(hit)) = last {
+            return Some(hit);
         }
         let hash = self.hasher.hash_one(token);
         let entry = Arc::clone(self.read(hash).get(&hash)?);
@@ -136,10 +138,15 @@ impl<C: Clone + 'static> TokenCache<C> {
 impl<C: 'static> TokenCache<C> {
     fn remember(&self, entry: Arc<Entry<C>>) {
         let entry: Arc<dyn Any> = entry;
-        LAST_HIT.set(Some(LastHit {
-            cache: self.id,
-            entry,
-        }));
+        // Only a cache: when the slot cannot be had (thread teardown), skip it.
+        let _ = LAST_HIT.try_with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                *last = Some(LastHit {
+                    cache: self.id,
+                    entry,
+                });
+            }
+        });
     }
 }
 
