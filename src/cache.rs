@@ -133,9 +133,8 @@ impl<C: Clone + 'static> TokenCache<C> {
         }
         shard.insert(hash, entry);
     }
-}
 
-impl<C: 'static> TokenCache<C> {
+    /// Makes `entry` this thread's last hit.
     fn remember(&self, entry: Arc<Entry<C>>) {
         let entry: Arc<dyn Any> = entry;
         // Only a cache: when the slot cannot be had (thread teardown), skip it.
