@@ -1,8 +1,7 @@
-//! The axum extractors [`Claims`] and [`Authorized`] (feature `axum`).
+//! The axum glue (feature `axum`): the extractors [`Claims`] and [`Authorized`].
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -11,19 +10,8 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::authorize::is_scope_token;
-use crate::builder::is_quotable;
-use crate::response::{DefaultErrorResponse, Rejections, is_grpc};
+use crate::response::{DefaultErrorResponse, Rejections, Unauthenticated, is_grpc, is_quotable};
 use crate::{AuthError, Grants};
-
-/// Left in the request by the layer in optional mode when no token came: how the layer
-/// would have answered.
-pub(crate) struct Unauthenticated<B>(pub(crate) Arc<dyn Fn() -> http::Response<B> + Send + Sync>);
-
-impl<B> Clone for Unauthenticated<B> {
-    fn clone(&self) -> Self {
-        Unauthenticated(self.0.clone())
-    }
-}
 
 /// The verified claims of the request, as an axum extractor.
 ///
@@ -106,7 +94,7 @@ where
             return Ok(Claims(claims.clone()));
         }
         match parts.extensions.get::<Unauthenticated<Body>>() {
-            Some(respond) => Err(ClaimsRejection((respond.0)())),
+            Some(anonymous) => Err(ClaimsRejection(anonymous.response(&parts.headers))),
             None => Err(missing_layer()),
         }
     }

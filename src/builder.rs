@@ -1,4 +1,7 @@
-//! The builder, and the configuration it checks once so that requests never have to.
+//! [`JwtAuthBuilder`]: every option of a layer, checked once at `build()` so that requests
+//! never have to. It assembles the verification core ([`Verifier`]: keys, remote key
+//! sources, claim rules, cache, revocation) and the shell around it (token sources,
+//! optional mode, rejections).
 
 use std::collections::HashSet;
 use std::marker::PhantomData;
@@ -8,41 +11,42 @@ use std::time::Duration;
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
+use serde::de::DeserializeOwned;
 
-use crate::cache::TokenCache;
-use crate::claims::Claim;
 use crate::extract::TokenSource;
-use crate::keys::{KeyEntry, KeySet, KeySource};
-use crate::response::{DefaultErrorResponse, Rejections};
-use crate::revocation::{OnStoreError, RevocationCheck, RevocationStore};
-use crate::store::KeyStore;
-use crate::validate::{Rules, Validation};
-use crate::verify::Shared;
-use crate::{Algorithm, ConfigError, JwtAuthLayer, crypto};
+use crate::response::{DefaultErrorResponse, Rejections, is_quotable};
+use crate::service::Shared;
+#[cfg(not(feature = "jwks"))]
+use crate::verifier::key_store::KeyStore;
+use crate::verifier::keys::{KeyInput, KeySet};
+use crate::verifier::revocation::{OnStoreError, RevocationCheck, RevocationStore};
+use crate::verifier::rules::Rules;
+use crate::verifier::{Claim, Config, TokenCache, Verifier, install_crypto_provider};
+use crate::{Algorithm, ConfigError, JwtAuthLayer};
 
 /// The default maximum token length: far above any real JWT, far below a header limit.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 const DEFAULT_REALM: &str = "api";
 
-/// The checked configuration that every request reads.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) provider: &'static CryptoProvider,
-    /// The keys for tokens of any accepted issuer, then one store per issuer that has keys
-    /// of its own (`oidc_issuer`).
-    pub(crate) stores: Vec<KeyStore>,
-    /// The issuer of `stores[i + 1]`.
-    pub(crate) tenants: Vec<String>,
-    pub(crate) validation: Validation,
-    /// The `typ` every token must declare, if any.
-    pub(crate) required_typ: Option<String>,
-    pub(crate) sources: Vec<TokenSource>,
-    pub(crate) max_token_size: usize,
-    pub(crate) optional: bool,
-    pub(crate) cors_preflight: bool,
-    pub(crate) rejections: Rejections,
-    /// The revocation step, if a store was configured.
-    pub(crate) revocation: Option<RevocationCheck>,
+impl<C> JwtAuthLayer<C>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The common case: one key, one algorithm, `exp` required, the token read from
+    /// `Authorization: Bearer`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the key does not belong to `algorithm`'s family, an HMAC secret is
+    /// too short, or no crypto provider is available.
+    pub fn new(key: DecodingKey, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        Self::builder().key(key, algorithm).build()
+    }
+
+    /// A builder for everything else: several keys, JWKs, issuers, audiences, token
+    /// sources, optional mode, custom error bodies.
+    pub fn builder() -> JwtAuthBuilder<C> {
+        JwtAuthBuilder::new()
+    }
 }
 
 /// Configures a [`JwtAuthLayer`]; every mistake is reported by [`build`](Self::build).
@@ -66,7 +70,7 @@ pub(crate) struct Config {
 /// ```
 #[must_use = "call .build() to get the layer"]
 pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
-    keys: Vec<KeySource>,
+    keys: Vec<KeyInput>,
     algorithms: Option<Vec<Algorithm>>,
     rules: Rules,
     required_typ: Option<String>,
@@ -79,6 +83,7 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     cache_capacity: Option<usize>,
     revocation: Option<Arc<dyn RevocationStore>>,
     on_store_error: OnStoreError,
+    keep_token_ids: bool,
     #[cfg(feature = "jwks")]
     remote: crate::jwks::RemoteConfig,
     error_response: R,
@@ -101,6 +106,7 @@ impl<C> JwtAuthBuilder<C> {
             cache_capacity: None,
             revocation: None,
             on_store_error: OnStoreError::default(),
+            keep_token_ids: false,
             #[cfg(feature = "jwks")]
             remote: crate::jwks::RemoteConfig::default(),
             error_response: DefaultErrorResponse,
@@ -113,7 +119,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Adds a key that verifies tokens signed with `algorithm` and any `kid` that no other
     /// key claims.
     pub fn key(mut self, key: DecodingKey, algorithm: Algorithm) -> Self {
-        self.keys.push(KeySource::Key {
+        self.keys.push(KeyInput::Key {
             kid: None,
             key,
             algorithm,
@@ -128,7 +134,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         key: DecodingKey,
         algorithm: Algorithm,
     ) -> Self {
-        self.keys.push(KeySource::Key {
+        self.keys.push(KeyInput::Key {
             kid: Some(kid.into()),
             key,
             algorithm,
@@ -175,13 +181,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Adds a JWK. Its `kid`, `alg`, `use` and `key_ops` are honoured; a key that is not
     /// for verifying signatures is skipped.
     pub fn jwk(mut self, jwk: Jwk) -> Self {
-        self.keys.push(KeySource::Jwk(Box::new(jwk)));
+        self.keys.push(KeyInput::Jwk(Box::new(jwk)));
         self
     }
 
     /// Adds every signature key of a JWKS document.
     pub fn jwks(mut self, jwks: JwkSet) -> Self {
-        self.keys.push(KeySource::Jwks(jwks));
+        self.keys.push(KeyInput::Jwks(jwks));
         self
     }
 
@@ -370,6 +376,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             cache_capacity: self.cache_capacity,
             revocation: self.revocation,
             on_store_error: self.on_store_error,
+            keep_token_ids: self.keep_token_ids,
             #[cfg(feature = "jwks")]
             remote: self.remote,
             error_response,
@@ -383,22 +390,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// A [`ConfigError`] that says what to fix: no key, a key of the wrong family for its
     /// algorithm, a weak HMAC secret, an unreadable key, a leeway above 300 s, no crypto
     /// provider, …
-    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
-        let provider = match self.provider {
-            Some(provider) => provider,
-            None => crypto::install_crypto_provider()?,
-        };
-        let allowed = self.algorithms.as_deref();
-        let fixed = KeySet::entries(self.keys, allowed, provider)?;
-        // Remote issuers join the accepted issuers.
-        let mut rules = self.rules;
-        rules.keep_id = self.revocation.is_some();
-        #[cfg(feature = "jwks")]
-        let (stores, tenants) = self
-            .remote
-            .stores(fixed, allowed, provider, &mut rules.issuers)?;
-        #[cfg(not(feature = "jwks"))]
-        let (stores, tenants) = (vec![fixed_store(fixed, allowed)?], Vec::new());
+    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError>
+    where
+        R: Clone,
+    {
         if self.sources.is_empty() {
             return Err(ConfigError::NoTokenSources);
         }
@@ -408,6 +403,43 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if !is_quotable(&self.realm) {
             return Err(ConfigError::InvalidRealm);
         }
+        let sources = self.sources.clone();
+        let (max_token_size, optional, cors_preflight) =
+            (self.max_token_size, self.optional, self.cors_preflight);
+        let rejections = Rejections::new(&self.realm);
+        let error_response = self.error_response.clone();
+        Ok(JwtAuthLayer::from_shared(Shared {
+            verifier: self.build_verifier()?,
+            sources,
+            max_token_size,
+            optional,
+            cors_preflight,
+            rejections,
+            error_response,
+        }))
+    }
+
+    /// Checks the configuration and builds the verification core alone, for tokens that
+    /// do not come in a request (the options of the request side — token sources, realm,
+    /// optional mode, error bodies — are then unused). A layer's own is
+    /// [`JwtAuthLayer::verifier`].
+    ///
+    /// # Errors
+    /// A [`ConfigError`], as [`build`](Self::build) gives.
+    pub fn build_verifier(self) -> Result<Verifier<C>, ConfigError> {
+        let provider = match self.provider {
+            Some(provider) => provider,
+            None => install_crypto_provider()?,
+        };
+        let allowed = self.algorithms.as_deref();
+        let fixed = KeySet::entries(self.keys, allowed, provider)?;
+        #[cfg(feature = "jwks")]
+        let (stores, tenants) = self.remote.stores(fixed, allowed, provider)?;
+        #[cfg(not(feature = "jwks"))]
+        let (stores, tenants) = (vec![KeyStore::of_static_keys(fixed, allowed)?], Vec::new());
+        // Remote issuers join the accepted issuers.
+        let mut rules = self.rules;
+        rules.issuers.extend(tenants.iter().cloned());
         if self.max_token_size < 16 {
             return Err(ConfigError::MaxTokenSizeTooSmall);
         }
@@ -420,23 +452,23 @@ impl<C, R> JwtAuthBuilder<C, R> {
             provider,
             stores,
             tenants,
-            validation: rules.check()?,
+            rules: rules.check()?,
             required_typ: self.required_typ,
-            sources: self.sources,
             max_token_size: self.max_token_size,
-            optional: self.optional,
-            cors_preflight: self.cors_preflight,
-            rejections: Rejections::new(&self.realm),
+            keep_id: self.revocation.is_some() || self.keep_token_ids,
             revocation: self.revocation.map(|store| RevocationCheck {
                 store,
                 on_error: self.on_store_error,
             }),
         };
-        let shared = Shared { config, cache };
-        Ok(JwtAuthLayer::from_parts(
-            Arc::new(shared),
-            self.error_response,
-        ))
+        Ok(Verifier::new(config, cache))
+    }
+
+    /// Keeps every verified token's ids even without a revocation store (the
+    /// [`TokenIssuer`](crate::TokenIssuer) revokes by them).
+    pub(crate) fn keep_token_ids(mut self) -> Self {
+        self.keep_token_ids = true;
+        self
     }
 
     #[cfg(feature = "jwks")]
@@ -487,25 +519,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     }
 
     fn invalid(mut self, err: ConfigError) -> Self {
-        self.keys.push(KeySource::Invalid(err));
+        self.keys.push(KeyInput::Invalid(err));
         self
     }
-}
-
-/// Whether `text` can be sent in a quoted string of a header (the realm): printable ASCII
-/// without `"` or `\`.
-pub(crate) fn is_quotable(text: &str) -> bool {
-    text.bytes()
-        .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
-}
-
-/// The one store of static keys.
-pub(crate) fn fixed_store(
-    fixed: Vec<KeyEntry>,
-    allowed: Option<&[Algorithm]>,
-) -> Result<KeyStore, ConfigError> {
-    if fixed.is_empty() {
-        return Err(ConfigError::NoKeys);
-    }
-    Ok(KeyStore::fixed(KeySet::new(fixed, allowed)))
 }

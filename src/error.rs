@@ -336,7 +336,7 @@ impl fmt::Display for ConfigError {
             ConfigError::LeewayTooLarge { seconds } => write!(
                 f,
                 "a leeway of {seconds} s is too large (at most {} s): clocks should be synchronised instead",
-                crate::validate::MAX_LEEWAY.as_secs()
+                crate::verifier::rules::MAX_LEEWAY.as_secs()
             ),
             ConfigError::EmptyClaimValue(claim) => {
                 write!(f, "an empty {claim} was configured: give a non-empty value")

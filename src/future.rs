@@ -1,159 +1,109 @@
-//! The response future: the inner service's future, a rejection ready at once, or a request
-//! waiting for remote keys to be refetched — no allocation, no boxing.
+//! The future both middleware services return: decide, maybe wait, then call the inner
+//! service. No allocation, no boxing of its own.
+//!
+//! A service decides what to do with a request before returning: call the inner service
+//! ([`Gated::inner`]), answer at once ([`Gated::rejected`]), or park the request with a
+//! [`Gate`] that says, once what it waits for is done, whether the request goes on
+//! ([`Gated::waiting`]). A parked request keeps the inner service that was polled ready for
+//! it; a clone takes its place in the service (clone-and-swap, as tower-http does).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{Request, Response};
+use http::Request;
 use pin_project_lite::pin_project;
-use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::response::ErrorResponse;
-use crate::revocation::{BoxFuture, StoreError};
-use crate::service::{Step, authenticate, reject};
-use crate::verify::Shared;
-use crate::wait::KeysChanged;
+/// What a parked request waits for, and the decision once it is done.
+pub(crate) trait Gate<ReqBody, Response> {
+    /// Polls what the request waits for: `Ok` lets the request through to the inner
+    /// service (the gate may have added to it: the claims), `Err` answers it.
+    fn poll_gate(
+        &mut self,
+        cx: &mut Context<'_>,
+        request: &mut Request<ReqBody>,
+    ) -> Poll<Result<(), Response>>;
+}
 
-pin_project! {
-    /// The response future of [`JwtAuth`](crate::JwtAuth).
-    pub struct ResponseFuture<S, ReqBody, C, R>
-    where
-        S: Service<Request<ReqBody>>,
-    {
-        #[pin]
-        kind: Kind<S, ReqBody, C, R>,
-    }
+/// A parked request and the inner service that was polled ready for it.
+pub(crate) struct Parked<S, ReqBody> {
+    request: Request<ReqBody>,
+    inner: S,
 }
 
 pin_project! {
-    #[project = KindProj]
-    enum Kind<S, ReqBody, C, R>
+    /// The state of a request through a middleware service.
+    #[project = GatedProj]
+    pub(crate) enum Gated<S, ReqBody, G>
     where
         S: Service<Request<ReqBody>>,
     {
         // The request was let through: the inner service answers.
         Inner { #[pin] future: S::Future },
-        // The request was rejected: the answer is ready.
+        // The request was refused: the answer is ready.
         Rejected { response: Option<S::Response> },
-        // The token names a key that is being fetched: check it again once the fetch ends.
-        Waiting { wait: KeysChanged, retry: Option<Retry<S, ReqBody, C, R>> },
-        // The token is verified; the revocation store is being asked about it.
-        Asking { answer: BoxFuture<'static, Result<bool, StoreError>>, retry: Option<Retry<S, ReqBody, C, R>> },
+        // The request waits at the gate.
+        Waiting { gate: G, parked: Option<Parked<S, ReqBody>> },
     }
 }
 
-/// What a waiting request needs to go on: the request, and the inner service that was
-/// polled ready (a clone took its place in the service).
-pub(crate) struct Retry<S, ReqBody, C, R> {
-    pub(crate) request: Request<ReqBody>,
-    pub(crate) inner: S,
-    pub(crate) shared: Arc<Shared<C>>,
-    pub(crate) error_response: R,
-}
-
-impl<S, ReqBody, C, R> ResponseFuture<S, ReqBody, C, R>
+impl<S, ReqBody, G> Gated<S, ReqBody, G>
 where
     S: Service<Request<ReqBody>>,
 {
     pub(crate) fn inner(future: S::Future) -> Self {
-        ResponseFuture {
-            kind: Kind::Inner { future },
-        }
+        Gated::Inner { future }
     }
 
     pub(crate) fn rejected(response: S::Response) -> Self {
-        ResponseFuture {
-            kind: Kind::Rejected {
-                response: Some(response),
-            },
+        Gated::Rejected {
+            response: Some(response),
         }
     }
 
-    pub(crate) fn waiting(wait: KeysChanged, retry: Retry<S, ReqBody, C, R>) -> Self {
-        ResponseFuture {
-            kind: Kind::Waiting {
-                wait,
-                retry: Some(retry),
-            },
-        }
-    }
-
-    pub(crate) fn asking(
-        answer: BoxFuture<'static, Result<bool, StoreError>>,
-        retry: Retry<S, ReqBody, C, R>,
-    ) -> Self {
-        ResponseFuture {
-            kind: Kind::Asking {
-                answer,
-                retry: Some(retry),
-            },
+    /// Parks `request` at `gate`, with `inner`, the service polled ready for it.
+    pub(crate) fn waiting(gate: G, request: Request<ReqBody>, inner: S) -> Self {
+        Gated::Waiting {
+            gate,
+            parked: Some(Parked { request, inner }),
         }
     }
 }
 
-impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
+impl<S, ReqBody, G> Future for Gated<S, ReqBody, G>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    C: DeserializeOwned + Clone + Send + Sync + 'static,
-    R: ErrorResponse<ResBody>,
-    ResBody: Default + 'static,
+    S: Service<Request<ReqBody>>,
+    G: Gate<ReqBody, S::Response>,
 {
-    type Output = Result<Response<ResBody>, S::Error>;
+    type Output = Result<S::Response, S::Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut kind = self.project().kind;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
-            match kind.as_mut().project() {
-                KindProj::Inner { future } => return future.poll(cx),
-                KindProj::Rejected { response } => {
+            match self.as_mut().project() {
+                GatedProj::Inner { future } => return future.poll(cx),
+                GatedProj::Rejected { response } => {
                     return Poll::Ready(Ok(response.take().expect("polled after completion")));
                 }
-                KindProj::Waiting { wait, retry } => {
-                    ready!(Pin::new(wait).poll(cx));
-                    let Retry {
-                        mut request,
-                        mut inner,
-                        shared,
-                        error_response,
-                    } = retry.take().expect("polled after completion");
-                    // One refetch per request: an unknown key now is refused.
-                    match authenticate(&shared, &error_response, &mut request, false) {
-                        Step::Reject(response) => return Poll::Ready(Ok(response)),
-                        Step::Ask(answer) => kind.set(Kind::Asking {
-                            answer,
-                            retry: Some(Retry {
-                                request,
-                                inner,
-                                shared,
-                                error_response,
-                            }),
-                        }),
-                        Step::Pass | Step::Wait(_) => kind.set(Kind::Inner {
+                GatedProj::Waiting { gate, parked } => {
+                    let request = &mut parked.as_mut().expect("polled after completion").request;
+                    let passed = ready!(gate.poll_gate(cx, request));
+                    let Parked { request, mut inner } = parked.take().expect("checked above");
+                    match passed {
+                        Ok(()) => self.set(Gated::Inner {
                             future: inner.call(request),
                         }),
+                        Err(response) => return Poll::Ready(Ok(response)),
                     }
-                }
-                KindProj::Asking { answer, retry } => {
-                    let answer = ready!(answer.as_mut().poll(cx));
-                    let Retry {
-                        request,
-                        mut inner,
-                        shared,
-                        error_response,
-                    } = retry.take().expect("polled after completion");
-                    let revocation = shared.config.revocation.as_ref();
-                    let settled = revocation.map_or(Ok(()), |r| r.settle(answer));
-                    if let Err(err) = settled {
-                        return Poll::Ready(Ok(reject(&shared, &error_response, &request, err)));
-                    }
-                    kind.set(Kind::Inner {
-                        future: inner.call(request),
-                    });
                 }
             }
         }
     }
+}
+
+/// Takes the service polled ready for a request about to be parked, leaving a clone in its
+/// place (which will be polled ready before its own next call).
+pub(crate) fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
 }

@@ -10,9 +10,10 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::keys::check_hmac_strength;
-use crate::revocation::{MemoryStore, Revocation, RevocationStore, StoreError, TokenId};
-use crate::verify::now;
+use crate::revocation::{MemoryStore, Revocation, RevocationStore, StoreError};
+use crate::verifier::claims::Member;
+use crate::verifier::keys::check_hmac_strength;
+use crate::verifier::{Verifier, now};
 use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer, install_crypto_provider};
 
 /// The default access-token lifetime: short enough that a leaked token soon stops working.
@@ -26,7 +27,15 @@ const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
 /// The claims the issuer sets; any of the same name in the caller's claims is replaced, and
 /// they are not carried over from a refresh token to the tokens that replace it.
-const REGISTERED: [&str; 7] = ["iat", "nbf", "exp", "jti", "iss", "aud", "sid"];
+const SET_BY_ISSUER: [Member; 7] = [
+    Member::Iat,
+    Member::Nbf,
+    Member::Exp,
+    Member::Jti,
+    Member::Iss,
+    Member::Aud,
+    Member::Sid,
+];
 
 /// Mints short-lived access tokens, and builds the layer that accepts exactly them.
 ///
@@ -65,8 +74,8 @@ pub struct TokenIssuer {
     public: Option<Jwk>,
     store: Arc<dyn RevocationStore>,
     /// Verifies this issuer's refresh tokens, and its access tokens.
-    refresh_tokens: JwtAuthLayer<Map<String, Value>>,
-    access_tokens: JwtAuthLayer<Map<String, Value>>,
+    refresh_tokens: Verifier<Map<String, Value>>,
+    access_tokens: Verifier<Map<String, Value>>,
 }
 
 /// An access token and the refresh token that replaces it, shaped as an OAuth 2.0 token
@@ -241,12 +250,12 @@ impl TokenIssuer {
     /// # Errors
     /// [`RefreshError`]: an invalid token, a replay, a revoked session, the store down.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
-        let claims = self
+        let verified = self
             .refresh_tokens
             .verify(refresh_token)
             .map_err(RefreshError::Invalid)?;
-        let id = token_id(&claims);
-        let (Some(jti), Some(sid), Some(exp)) = (&id.jti, &id.sid, expiry(&claims)) else {
+        let id = verified.token_id().cloned().unwrap_or_default();
+        let (Some(jti), Some(sid), Some(exp)) = (&id.jti, &id.sid, verified.expires_at()) else {
             return Err(RefreshError::Invalid(AuthError::MissingClaim));
         };
         let sid = sid.clone();
@@ -268,10 +277,10 @@ impl TokenIssuer {
             self.end_session(sid).await?;
             return Err(RefreshError::Reused);
         }
-        let mut claims = claims;
-        REGISTERED.iter().for_each(|name| {
-            claims.remove(*name);
-        });
+        let mut claims = verified.into_claims();
+        for member in SET_BY_ISSUER {
+            claims.remove(member.name());
+        }
         self.pair(claims, &sid).map_err(RefreshError::Issue)
     }
 
@@ -284,16 +293,16 @@ impl TokenIssuer {
     /// [`RefreshError::Invalid`] for a token this issuer did not sign,
     /// [`RefreshError::Store`] when the store cannot be reached.
     pub async fn logout(&self, token: &str) -> Result<(), RefreshError> {
-        let claims = self
+        let verified = self
             .refresh_tokens
             .verify(token)
             .or_else(|_| self.access_tokens.verify(token))
             .map_err(RefreshError::Invalid)?;
-        let id = token_id(&claims);
+        let id = verified.token_id().cloned().unwrap_or_default();
         match (id.sid, id.jti) {
             (Some(sid), _) => self.end_session(sid).await,
             (None, Some(jti)) => {
-                let expires_at = expiry(&claims).unwrap_or(u64::MAX);
+                let expires_at = verified.expires_at().unwrap_or(u64::MAX);
                 let revocation = Revocation::Token { jti, expires_at };
                 self.store
                     .revoke(revocation)
@@ -402,24 +411,26 @@ impl TokenIssuer {
         sid: Option<&str>,
     ) -> Result<(), IssueError> {
         let now = now();
-        REGISTERED.iter().for_each(|name| {
-            payload.remove(*name);
-        });
-        payload.insert("iat".into(), json!(now));
-        payload.insert("nbf".into(), json!(now));
-        payload.insert("exp".into(), json!(now + lifetime.as_secs()));
-        payload.insert("jti".into(), json!(random_id()?));
-        if let Some(sid) = sid {
-            payload.insert("sid".into(), json!(sid));
+        for member in SET_BY_ISSUER {
+            let value = match member {
+                Member::Iat | Member::Nbf => json!(now),
+                Member::Exp => json!(now + lifetime.as_secs()),
+                Member::Jti => json!(random_id()?),
+                Member::Sid => sid.map_or(Value::Null, |sid| json!(sid)),
+                Member::Iss => self.issuer.as_ref().map_or(Value::Null, |iss| json!(iss)),
+                Member::Aud => match self.audiences.as_slice() {
+                    [] => Value::Null,
+                    [one] => json!(one),
+                    many => json!(many),
+                },
+                _ => Value::Null,
+            };
+            // Null: not set for this token, and not left to the caller either.
+            match value {
+                Value::Null => payload.remove(member.name()),
+                value => payload.insert(member.name().to_owned(), value),
+            };
         }
-        if let Some(issuer) = &self.issuer {
-            payload.insert("iss".into(), json!(issuer));
-        }
-        match self.audiences.as_slice() {
-            [] => None,
-            [one] => payload.insert("aud".into(), json!(one)),
-            many => payload.insert("aud".into(), json!(many)),
-        };
         Ok(())
     }
 }
@@ -442,22 +453,6 @@ fn random_id() -> Result<String, IssueError> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|e| IssueError::Encoding(format!("no randomness: {e}")))?;
     Ok(id.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// A verified token's `exp` (required by the layers that verify this issuer's tokens).
-fn expiry(claims: &Map<String, Value>) -> Option<u64> {
-    claims.get("exp").and_then(Value::as_u64)
-}
-
-/// What identifies a token of this issuer for revocation.
-fn token_id(claims: &Map<String, Value>) -> TokenId {
-    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-    TokenId {
-        jti: text("jti"),
-        sid: text("sid"),
-        sub: text("sub"),
-        iat: claims.get("iat").and_then(Value::as_u64),
-    }
 }
 
 /// A layer builder for the tokens this key signs.
@@ -585,7 +580,8 @@ impl TokenIssuerBuilder {
             )
             .required_typ(typ)
             .required_claims([crate::Claim::Exp, crate::Claim::Jti])
-            .build()
+            .keep_token_ids()
+            .build_verifier()
         };
         Ok(TokenIssuer {
             refresh_tokens: tokens(REFRESH_TOKEN_TYPE)?,

@@ -7,12 +7,10 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
+use crate::AuthError;
 use crate::response::DefaultErrorResponse;
-use crate::revocation::StoreError;
-use crate::service::JwtAuth;
-use crate::verify::Shared;
-use crate::verify::now;
-use crate::{Algorithm, AuthError, ConfigError, DecodingKey, JwtAuthBuilder};
+use crate::service::{JwtAuth, Shared};
+use crate::verifier::Verifier;
 
 /// A Tower layer that authenticates every request by a JSON Web Token.
 ///
@@ -36,43 +34,26 @@ use crate::{Algorithm, AuthError, ConfigError, DecodingKey, JwtAuthBuilder};
 /// let layer = JwtAuthLayer::<Claims>::new(key, Algorithm::HS256).unwrap();
 /// ```
 pub struct JwtAuthLayer<C, R = DefaultErrorResponse> {
-    pub(crate) shared: Arc<Shared<C>>,
-    error_response: R,
+    pub(crate) shared: Arc<Shared<C, R>>,
     _claims: PhantomData<fn() -> C>,
 }
 
-impl<C> JwtAuthLayer<C>
-where
-    C: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    /// The common case: one key, one algorithm, `exp` required, the token read from
-    /// `Authorization: Bearer`.
-    ///
-    /// # Errors
-    /// [`ConfigError`] if the key does not belong to `algorithm`'s family, an HMAC secret is
-    /// too short, or no crypto provider is available.
-    pub fn new(key: DecodingKey, algorithm: Algorithm) -> Result<Self, ConfigError> {
-        Self::builder().key(key, algorithm).build()
-    }
-
-    /// A builder for everything else: several keys, JWKs, issuers, audiences, token
-    /// sources, optional mode, custom error bodies.
-    pub fn builder() -> JwtAuthBuilder<C> {
-        JwtAuthBuilder::new()
-    }
-}
-
 impl<C, R> JwtAuthLayer<C, R> {
-    pub(crate) fn from_parts(shared: Arc<Shared<C>>, error_response: R) -> Self {
+    pub(crate) fn from_shared(shared: Shared<C, R>) -> Self {
         JwtAuthLayer {
-            shared,
-            error_response,
+            shared: Arc::new(shared),
             _claims: PhantomData,
         }
     }
 
-    /// Verifies a token exactly as the layer does for a request, for places where a token
-    /// does not come in a header (a WebSocket message, a gRPC interceptor, a CLI).
+    /// The verifier the layer runs for every request, for tokens that do not come in a
+    /// request's header: a WebSocket message, a gRPC interceptor, a queue consumer.
+    pub fn verifier(&self) -> &Verifier<C> {
+        &self.shared.verifier
+    }
+
+    /// Verifies a token exactly as the layer does for a request and returns its claims;
+    /// see [`Verifier::verify`], which also gives the grants and the token's ids.
     ///
     /// With a revocation store, only its local view is consulted: when that cannot answer,
     /// the result is [`AuthError::RevocationUnavailable`] (or the token passes, with
@@ -84,14 +65,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     where
         C: DeserializeOwned + Clone + 'static,
     {
-        let now = now();
-        let (claims, facts) = self.shared.verify(token, now)?;
-        if let (Some(revocation), Some(id)) = (&self.shared.config.revocation, &facts.id) {
-            let local = revocation.store.check_local(id, now);
-            let unavailable = Err(StoreError("no local answer".to_owned()));
-            revocation.settle(local.map_or(unavailable, Ok))?;
-        }
-        Ok(claims)
+        self.shared.verifier.verify(token).map(|v| v.into_claims())
     }
 }
 
@@ -101,7 +75,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// always `true` with static keys alone. Until then, requests get `503` with
     /// `Retry-After`. Useful for a readiness probe.
     pub fn is_ready(&self) -> bool {
-        self.shared.config.stores.iter().all(|s| s.is_ready())
+        self.shared.verifier.is_ready()
     }
 
     /// Waits until [`is_ready`](Self::is_ready). Fetches keep being retried after failures,
@@ -116,37 +90,31 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// # }
     /// ```
     pub async fn ready(&self) {
-        let stores = &self.shared.config.stores;
-        while let Some(store) = stores.iter().find(|s| !s.is_ready()) {
-            let Some(change) = store.next_change() else {
-                return;
-            };
-            // The fetch may have ended between the check and taking the waiter.
-            if !store.is_ready() {
-                change.await;
-            }
-        }
+        self.shared.verifier.ready().await;
     }
 }
 
-impl<C, R: Clone> Clone for JwtAuthLayer<C, R> {
+impl<C, R> Clone for JwtAuthLayer<C, R> {
     fn clone(&self) -> Self {
-        JwtAuthLayer::from_parts(self.shared.clone(), self.error_response.clone())
+        JwtAuthLayer {
+            shared: Arc::clone(&self.shared),
+            _claims: PhantomData,
+        }
     }
 }
 
 impl<C, R> fmt::Debug for JwtAuthLayer<C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuthLayer")
-            .field("config", &self.shared.config)
+            .field("verifier", &self.shared.verifier)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, C, R: Clone> Layer<S> for JwtAuthLayer<C, R> {
+impl<S, C, R> Layer<S> for JwtAuthLayer<C, R> {
     type Service = JwtAuth<S, C, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        JwtAuth::new(inner, self.shared.clone(), self.error_response.clone())
+        JwtAuth::new(inner, Arc::clone(&self.shared))
     }
 }

@@ -57,33 +57,28 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod authorize;
-#[cfg(feature = "axum")]
-mod axum;
-mod builder;
-mod cache;
-mod claims;
-mod crypto;
+// The verification core: no Tower, no request.
 mod error;
+mod verifier;
+
+// The Tower shell around it.
+mod builder;
 mod extract;
 mod future;
-mod grants;
+mod layer;
+mod response;
+mod service;
+
+// Framework glue.
+#[cfg(feature = "axum")]
+mod axum;
+
+// Add-ons.
+pub mod authorize;
 mod issue;
-mod json;
 #[cfg(feature = "jwks")]
 pub mod jwks;
-mod jws;
-mod keys;
-mod layer;
-mod payload;
-mod response;
 pub mod revocation;
-mod service;
-mod store;
-mod validate;
-mod verifier;
-mod verify;
-mod wait;
 
 pub use jsonwebtoken;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
@@ -91,16 +86,15 @@ pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 #[cfg(feature = "axum")]
 pub use crate::axum::{Authorized, Claims, ClaimsRejection, Permission};
 pub use crate::builder::{DEFAULT_MAX_TOKEN_SIZE, JwtAuthBuilder};
-pub use crate::claims::{Audience, Claim, RegisteredClaims};
-pub use crate::crypto::install_crypto_provider;
 pub use crate::error::{AuthError, ConfigError, ErrorCode};
 pub use crate::extract::TokenSource;
-pub use crate::future::ResponseFuture;
-pub use crate::grants::Grants;
 pub use crate::issue::{
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, IssueError, RefreshError,
     TokenIssuer, TokenIssuerBuilder, TokenPair,
 };
 pub use crate::layer::JwtAuthLayer;
-pub use crate::response::{DefaultErrorResponse, ErrorResponse};
-pub use crate::service::JwtAuth;
+pub use crate::response::{DefaultErrorResponse, ErrorResponse, Unauthenticated};
+pub use crate::service::{JwtAuth, ResponseFuture};
+pub use crate::verifier::{
+    Audience, Claim, Grants, RegisteredClaims, Verified, Verifier, install_crypto_provider,
+};

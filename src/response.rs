@@ -1,6 +1,8 @@
 //! Turning an [`AuthError`] into a response: RFC 6750 §3 for HTTP, a trailers-only status
 //! for gRPC. Every header value is built once, when the layer is built.
 
+use std::sync::Arc;
+
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
@@ -162,6 +164,67 @@ impl Rejections {
         }
         res
     }
+}
+
+/// How a layer answers a request that came without a token.
+pub(crate) trait AnswerMissingToken<B>: Send + Sync {
+    /// The layer's answer to a missing token, gRPC or HTTP.
+    fn answer_missing_token(&self, grpc: bool) -> Response<B>;
+}
+
+/// Left by an optional layer (see
+/// [`optional`](crate::JwtAuthBuilder::optional)) in the extensions of a request that came
+/// without a token: how the layer would have answered it, for a handler or an extractor
+/// that requires claims after all. axum's [`Claims`](crate::Claims) answers with it.
+///
+/// ```
+/// use http::{HeaderMap, Request, Response, StatusCode};
+/// use tower_jwt_auth::Unauthenticated;
+///
+/// fn require_claims<C: Clone + Send + Sync + 'static, B>(
+///     req: &Request<B>,
+/// ) -> Result<C, Response<String>> {
+///     if let Some(claims) = req.extensions().get::<C>() {
+///         return Ok(claims.clone());
+///     }
+///     match req.extensions().get::<Unauthenticated<String>>() {
+///         Some(anonymous) => Err(anonymous.response(req.headers())),
+///         None => Err(Response::builder().status(500).body(String::new()).unwrap()),
+///     }
+/// }
+/// ```
+pub struct Unauthenticated<B>(Arc<dyn AnswerMissingToken<B>>);
+
+impl<B> Unauthenticated<B> {
+    /// Points at the layer's shared state: no allocation of the layer's own.
+    pub(crate) fn new(layer: Arc<dyn AnswerMissingToken<B>>) -> Self {
+        Unauthenticated(layer)
+    }
+
+    /// The layer's answer to a request without a token, with these headers: `401` with the
+    /// `WWW-Authenticate` challenge and the layer's error body, or the gRPC status.
+    pub fn response(&self, headers: &HeaderMap) -> Response<B> {
+        self.0.answer_missing_token(is_grpc(headers))
+    }
+}
+
+impl<B> Clone for Unauthenticated<B> {
+    fn clone(&self) -> Self {
+        Unauthenticated(Arc::clone(&self.0))
+    }
+}
+
+impl<B> std::fmt::Debug for Unauthenticated<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unauthenticated")
+    }
+}
+
+/// Whether `text` can be sent in a quoted string of a header (a realm): printable ASCII
+/// without `"` or `\`.
+pub(crate) fn is_quotable(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// Whether the request is gRPC (`application/grpc`, `application/grpc+proto`, …), which

@@ -1,38 +1,174 @@
-//! [`JwtAuth`]: the service the layer wraps around yours.
+//! [`JwtAuth`]: the service the layer wraps around yours, and the request path, read top
+//! to bottom: [`JwtAuth::call`] → [`Shared::decide`] (extract the token, then the
+//! [`Verifier`] picks the key, checks the signature, the claims and revocation) → insert
+//! the claims → call the inner service; or answer a rejection; or wait, in the response
+//! future, for keys being fetched or for the revocation store.
 
 use std::fmt;
-use std::marker::PhantomData;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use http::{Method, Request, Response};
+use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
 
-use crate::future::{ResponseFuture, Retry};
-use crate::response::{ErrorResponse, is_grpc};
-use crate::revocation::{BoxFuture, Decision, StoreError};
-use crate::verify::{Shared, now};
-use crate::wait::KeysChanged;
-use crate::{AuthError, Grants, extract};
+use crate::extract::{self, TokenSource};
+use crate::future::{Gate, Gated, take_ready};
+use crate::response::{AnswerMissingToken, ErrorResponse, Rejections, Unauthenticated, is_grpc};
+use crate::verifier::revocation::{BoxFuture, StoreError};
+#[cfg(feature = "jwks")]
+use crate::verifier::wait::KeysChanged;
+use crate::verifier::{Checked, Verified, Verifier, now};
+use crate::{AuthError, Grants};
+
+/// What a layer and all its services share: the verifier, and what the shell adds to it.
+pub(crate) struct Shared<C, R> {
+    pub(crate) verifier: Verifier<C>,
+    pub(crate) sources: Vec<TokenSource>,
+    pub(crate) max_token_size: usize,
+    pub(crate) optional: bool,
+    pub(crate) cors_preflight: bool,
+    pub(crate) rejections: Rejections,
+    pub(crate) error_response: R,
+}
+
+/// What the layer decided for a request, before calling anything.
+pub(crate) enum Outcome<C> {
+    /// The token is valid and not revoked: insert its claims, call the inner service.
+    Authenticated(Verified<C>),
+    /// No token came and the layer is optional: call the inner service without claims.
+    Anonymous,
+    /// A CORS preflight, let through without a token.
+    Preflight,
+    /// Refused.
+    Reject(AuthError),
+    /// The token names a key that is being fetched: decide again once the fetch ends.
+    #[cfg(feature = "jwks")]
+    WaitForKeys(KeysChanged),
+    /// The token is valid; the revocation store must be asked before it is let through.
+    AskRevocation(Verified<C>, BoxFuture<'static, Result<bool, StoreError>>),
+}
+
+impl<C> From<Checked<C>> for Outcome<C> {
+    fn from(checked: Checked<C>) -> Self {
+        match checked {
+            Checked::Authenticated(verified) => Outcome::Authenticated(verified),
+            Checked::AskRevocation(verified, answer) => Outcome::AskRevocation(verified, answer),
+            Checked::Reject(err) => Outcome::Reject(err),
+        }
+    }
+}
+
+impl<C, R> Shared<C, R>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The request path up to the inner service.
+    fn decide<B>(&self, req: &Request<B>) -> Outcome<C> {
+        if self.cors_preflight && is_preflight(req) {
+            return Outcome::Preflight;
+        }
+        let token = match self.token(req) {
+            Ok(Some(token)) => token,
+            Ok(None) if self.optional => return Outcome::Anonymous,
+            Ok(None) => return Outcome::Reject(AuthError::MissingToken),
+            Err(err) => return Outcome::Reject(err),
+        };
+        match self.verifier.check(token, now()) {
+            #[cfg(feature = "jwks")]
+            Checked::Reject(AuthError::UnknownKey) => match self.verifier.refetch(token) {
+                Some(wait) => Outcome::WaitForKeys(wait),
+                None => Outcome::Reject(AuthError::UnknownKey),
+            },
+            checked => checked.into(),
+        }
+    }
+
+    /// The request path again, once the keys were refetched: one refetch per request, so
+    /// the answer cannot be to wait again.
+    #[cfg(feature = "jwks")]
+    fn decide_again<B>(&self, req: &Request<B>) -> Checked<C> {
+        match self.token(req) {
+            Ok(Some(token)) => self.verifier.check(token, now()),
+            Ok(None) => Checked::Reject(AuthError::MissingToken),
+            Err(err) => Checked::Reject(err),
+        }
+    }
+
+    fn token<'r, B>(&self, req: &'r Request<B>) -> Result<Option<&'r str>, AuthError> {
+        extract::token(&self.sources, req.headers(), req.uri(), self.max_token_size)
+    }
+}
+
+impl<C, R> Shared<C, R> {
+    /// The answer to a request refused with `err`: gRPC or HTTP, as the request is.
+    fn reject<ReqBody, ResBody>(&self, err: AuthError, req: &Request<ReqBody>) -> Response<ResBody>
+    where
+        R: ErrorResponse<ResBody>,
+        ResBody: Default,
+    {
+        let grpc = is_grpc(req.headers());
+        self.rejections.respond(&self.error_response, err, grpc)
+    }
+}
+
+impl<C, R, B> AnswerMissingToken<B> for Shared<C, R>
+where
+    C: Send + Sync,
+    R: ErrorResponse<B>,
+    B: Default,
+{
+    fn answer_missing_token(&self, grpc: bool) -> Response<B> {
+        self.rejections
+            .respond(&self.error_response, AuthError::MissingToken, grpc)
+    }
+}
+
+/// Puts the verified claims, and the grants when the token has any, in the request.
+fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut Request<B>) {
+    let (claims, grants) = verified.into_parts();
+    let extensions = req.extensions_mut();
+    extensions.insert(claims);
+    // Absent grants read as none: spare the insertion for tokens without them.
+    if grants != Grants::default() {
+        extensions.insert(grants);
+    }
+}
+
+fn is_preflight<B>(req: &Request<B>) -> bool {
+    req.method() == Method::OPTIONS
+        && req.headers().contains_key(ORIGIN)
+        && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+}
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {
     inner: S,
-    shared: Arc<Shared<C>>,
-    error_response: R,
-    _claims: PhantomData<fn() -> C>,
+    shared: Arc<Shared<C, R>>,
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared<C>>, error_response: R) -> Self {
-        JwtAuth {
-            inner,
-            shared,
-            error_response,
-            _claims: PhantomData,
-        }
+    pub(crate) fn new(inner: S, shared: Arc<Shared<C, R>>) -> Self {
+        JwtAuth { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, without the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
@@ -52,163 +188,132 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        match authenticate(&self.shared, &self.error_response, &mut req, true) {
-            Step::Pass => ResponseFuture::inner(self.inner.call(req)),
-            Step::Reject(response) => ResponseFuture::rejected(response),
-            Step::Wait(wait) => ResponseFuture::waiting(wait, self.retry(req)),
-            Step::Ask(answer) => ResponseFuture::asking(answer, self.retry(req)),
-        }
+        let shared = &self.shared;
+        let gated = match shared.decide(&req) {
+            Outcome::Authenticated(verified) => {
+                insert(verified, &mut req);
+                Gated::inner(self.inner.call(req))
+            }
+            Outcome::Anonymous => {
+                let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
+                req.extensions_mut().insert(Unauthenticated::new(answer));
+                Gated::inner(self.inner.call(req))
+            }
+            Outcome::Preflight => Gated::inner(self.inner.call(req)),
+            Outcome::Reject(err) => Gated::rejected(shared.reject(err, &req)),
+            #[cfg(feature = "jwks")]
+            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req),
+            Outcome::AskRevocation(verified, answer) => {
+                let waiting = Waiting::Revocation(answer, Some(verified));
+                self.park(waiting, req)
+            }
+        };
+        ResponseFuture { gated }
     }
 }
 
-impl<S: Clone, C, R: Clone> JwtAuth<S, C, R> {
-    /// What a request that must wait takes with it: the service that was polled ready for
-    /// it; a clone takes its place and will be polled ready before its own next call.
-    fn retry<ReqBody>(&mut self, request: Request<ReqBody>) -> Retry<S, ReqBody, C, R> {
-        let clone = self.inner.clone();
-        Retry {
-            request,
-            inner: std::mem::replace(&mut self.inner, clone),
+impl<S, C, R> JwtAuth<S, C, R> {
+    fn park<ReqBody>(
+        &mut self,
+        waiting: Waiting<C>,
+        req: Request<ReqBody>,
+    ) -> Gated<S, ReqBody, AuthGate<C, R>>
+    where
+        S: Service<Request<ReqBody>> + Clone,
+    {
+        let gate = AuthGate {
             shared: Arc::clone(&self.shared),
-            error_response: self.error_response.clone(),
-        }
+            waiting,
+        };
+        Gated::waiting(gate, req, take_ready(&mut self.inner))
     }
 }
 
-/// What to do with a request.
-pub(crate) enum Step<B> {
-    /// Call the inner service (the claims, if any, are in the extensions).
-    Pass,
-    /// Answer with this rejection.
-    Reject(Response<B>),
-    /// The token names a key that is being fetched: check again when this completes.
-    Wait(KeysChanged),
-    /// The token is verified (its claims are in the extensions) and the revocation store
-    /// must be asked: settle its answer, then call the inner service or reject.
-    Ask(BoxFuture<'static, Result<bool, StoreError>>),
+/// What a parked request of [`JwtAuth`] waits for.
+enum Waiting<C> {
+    /// Keys being fetched; then the request is decided again.
+    #[cfg(feature = "jwks")]
+    Keys(KeysChanged),
+    /// The revocation store's answer about this verified token (taken once answered).
+    Revocation(
+        BoxFuture<'static, Result<bool, StoreError>>,
+        Option<Verified<C>>,
+    ),
 }
 
-/// The request path: extract the token, verify it (which picks the key, checks the
-/// signature and the claims), check it is not revoked, and insert the claims (and the
-/// grants) into the request.
-pub(crate) fn authenticate<C, R, ReqBody, ResBody>(
-    shared: &Arc<Shared<C>>,
-    error_response: &R,
-    req: &mut Request<ReqBody>,
-    may_wait: bool,
-) -> Step<ResBody>
+/// The gate of a parked [`JwtAuth`] request.
+pub(crate) struct AuthGate<C, R> {
+    shared: Arc<Shared<C, R>>,
+    waiting: Waiting<C>,
+}
+
+impl<C, R, ReqBody, ResBody> Gate<ReqBody, Response<ResBody>> for AuthGate<C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ErrorResponse<ResBody>,
-    ResBody: Default + 'static,
+    ResBody: Default,
 {
-    let config = &shared.config;
-    if config.cors_preflight && is_preflight(req) {
-        return Step::Pass;
-    }
-    let found = extract::token(
-        &config.sources,
-        req.headers(),
-        req.uri(),
-        config.max_token_size,
-    );
-    let now = now();
-    let outcome = match found {
-        Ok(Some(token)) => match shared.verify(token, now) {
-            Err(AuthError::UnknownKey) if may_wait => match config.refetch(token) {
-                Some(wait) => return Step::Wait(wait),
-                None => Err(AuthError::UnknownKey),
-            },
-            verified => verified.map(Some),
-        },
-        Ok(None) if config.optional => Ok(None),
-        Ok(None) => Err(AuthError::MissingToken),
-        Err(err) => Err(err),
-    };
-    let (claims, facts) = match outcome {
-        Ok(Some(verified)) => verified,
-        Ok(None) => {
-            #[cfg(feature = "axum")]
-            mark_unauthenticated(shared, error_response, req);
-            return Step::Pass;
+    fn poll_gate(
+        &mut self,
+        cx: &mut Context<'_>,
+        req: &mut Request<ReqBody>,
+    ) -> Poll<Result<(), Response<ResBody>>> {
+        loop {
+            let verified = match &mut self.waiting {
+                #[cfg(feature = "jwks")]
+                Waiting::Keys(wait) => {
+                    ready!(Pin::new(wait).poll(cx));
+                    match self.shared.decide_again(req) {
+                        Checked::Authenticated(verified) => verified,
+                        Checked::Reject(err) => return Poll::Ready(Err(self.shared.reject(err, req))),
+                        Checked::AskRevocation(verified, answer) => {
+                            self.waiting = Waiting::Revocation(answer, Some(verified));
+                            continue;
+                        }
+                    }
+                }
+                Waiting::Revocation(answer, verified) => {
+                    let answer = ready!(answer.as_mut().poll(cx));
+                    if let Err(err) = self.shared.verifier.settle(answer) {
+                        return Poll::Ready(Err(self.shared.reject(err, req)));
+                    }
+                    verified.take().expect("polled after completion")
+                }
+            };
+            insert(verified, req);
+            return Poll::Ready(Ok(()));
         }
-        Err(err) => return Step::Reject(reject(shared, error_response, req, err)),
-    };
-    let mut ask = None;
-    if let (Some(revocation), Some(id)) = (&config.revocation, &facts.id) {
-        match revocation.decide(id, now) {
-            Decision::Decided(Ok(())) => {}
-            Decision::Decided(Err(err)) => {
-                return Step::Reject(reject(shared, error_response, req, err));
-            }
-            Decision::Ask(answer) => ask = Some(answer),
-        }
-    }
-    let extensions = req.extensions_mut();
-    extensions.insert(claims);
-    // Absent grants read as none: spare the insertion for tokens without them.
-    if facts.grants != Grants::default() {
-        extensions.insert(facts.grants);
-    }
-    match ask {
-        Some(answer) => Step::Ask(answer),
-        None => Step::Pass,
     }
 }
 
-/// The answer to a request refused with `err`: gRPC or HTTP, as the request is.
-pub(crate) fn reject<C, R, ReqBody, ResBody>(
-    shared: &Shared<C>,
-    error_response: &R,
-    req: &Request<ReqBody>,
-    err: AuthError,
-) -> Response<ResBody>
+pin_project! {
+    /// The response future of [`JwtAuth`].
+    pub struct ResponseFuture<S, ReqBody, C, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        gated: Gated<S, ReqBody, AuthGate<C, R>>,
+    }
+}
+
+impl<S, ReqBody, ResBody, C, R> Future for ResponseFuture<S, ReqBody, C, R>
 where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ErrorResponse<ResBody>,
-    ResBody: Default + 'static,
+    ResBody: Default,
 {
-    let grpc = is_grpc(req.headers());
-    shared.config.rejections.respond(error_response, err, grpc)
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().gated.poll(cx)
+    }
 }
 
-/// In optional mode, leaves the answer to a missing token in the request, so that the
-/// `Claims` extractor answers exactly as the layer would have.
-#[cfg(feature = "axum")]
-fn mark_unauthenticated<C, R, ReqBody, ResBody>(
-    shared: &Arc<Shared<C>>,
-    error_response: &R,
-    req: &mut Request<ReqBody>,
-) where
-    C: Send + Sync + 'static,
-    R: ErrorResponse<ResBody>,
-    ResBody: Default + 'static,
-{
-    let shared = Arc::clone(shared);
-    let error_response = error_response.clone();
-    let grpc = is_grpc(req.headers());
-    let respond = move || {
-        shared
-            .config
-            .rejections
-            .respond(&error_response, AuthError::MissingToken, grpc)
-    };
-    req.extensions_mut()
-        .insert(crate::axum::Unauthenticated::<ResBody>(Arc::new(respond)));
-}
-
-fn is_preflight<B>(req: &Request<B>) -> bool {
-    req.method() == Method::OPTIONS
-        && req.headers().contains_key(ORIGIN)
-        && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
-}
-
-impl<S: Clone, C, R: Clone> Clone for JwtAuth<S, C, R> {
+impl<S: Clone, C, R> Clone for JwtAuth<S, C, R> {
     fn clone(&self) -> Self {
-        JwtAuth::new(
-            self.inner.clone(),
-            self.shared.clone(),
-            self.error_response.clone(),
-        )
+        JwtAuth::new(self.inner.clone(), Arc::clone(&self.shared))
     }
 }
 
@@ -216,7 +321,7 @@ impl<S: fmt::Debug, C, R> fmt::Debug for JwtAuth<S, C, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtAuth")
             .field("inner", &self.inner)
-            .field("config", &self.shared.config)
+            .field("verifier", &self.shared.verifier)
             .finish_non_exhaustive()
     }
 }

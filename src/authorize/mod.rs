@@ -33,7 +33,6 @@
 //!     .layer(auth);
 //! ```
 
-mod future;
 mod service;
 
 use std::fmt;
@@ -42,10 +41,9 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-pub use self::future::RequireFuture;
-pub use self::service::RequireService;
+pub use self::service::{RequireFuture, RequireService};
 use crate::response::{DefaultErrorResponse, Rejections};
-use crate::revocation::BoxFuture;
+use crate::verifier::revocation::BoxFuture;
 use crate::{ConfigError, Grants};
 
 /// What a route requires of the request's claims; [`build`](Self::build) makes it a layer.
@@ -180,7 +178,7 @@ impl<C, R> Require<C, R> {
         if self.any_roles.iter().any(Vec::is_empty) {
             return Err(ConfigError::EmptyClaimValue("any_role set"));
         }
-        if !crate::builder::is_quotable(&self.realm) {
+        if !crate::response::is_quotable(&self.realm) {
             return Err(ConfigError::InvalidRealm);
         }
         let rejections = Rejections::new(&self.realm);

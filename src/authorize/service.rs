@@ -2,15 +2,19 @@
 //! policy before calling yours.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::future::{Pending, RequireFuture};
 use super::{Policy, Verdict};
+use crate::future::{Gate, Gated, take_ready};
 use crate::response::{ErrorResponse, is_grpc};
+use crate::verifier::revocation::BoxFuture;
 use crate::{AuthError, Grants};
 
 /// The service of a [`RequireLayer`](super::RequireLayer).
@@ -27,6 +31,21 @@ impl<S, C, R> RequireService<S, C, R> {
             policy,
             error_response,
         }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, without the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
     }
 }
 
@@ -51,30 +70,25 @@ where
         let Some(claims) = req.extensions().get::<C>() else {
             // No claims: no token came to an optional layer (or the layer is missing).
             let response = rejections.respond(&self.error_response, AuthError::MissingToken, grpc);
-            return RequireFuture::rejected(response);
+            return RequireFuture::new(Gated::rejected(response));
         };
         let none = Grants::default();
         let grants = req.extensions().get::<Grants>().unwrap_or(&none);
-        match self.policy.decide(claims, grants) {
-            Verdict::Allowed => RequireFuture::inner(self.inner.call(req)),
-            Verdict::Denied => {
-                RequireFuture::rejected(forbidden(&self.policy, &self.error_response, grpc))
-            }
+        let gated = match self.policy.decide(claims, grants) {
+            Verdict::Allowed => Gated::inner(self.inner.call(req)),
+            Verdict::Denied => Gated::rejected(forbidden(&self.policy, &self.error_response, grpc)),
             Verdict::Ask(checks) => {
-                // Keep the service that was polled ready for this request; the clone takes
-                // its place and will be polled ready before its own next call.
-                let clone = self.inner.clone();
                 let (policy, error_response) =
                     (Arc::clone(&self.policy), self.error_response.clone());
-                let pending = Pending {
-                    request: req,
-                    inner: std::mem::replace(&mut self.inner, clone),
+                let gate = Predicates {
+                    checks,
                     // Built only if a predicate fails.
-                    forbidden: Box::new(move || forbidden(&policy, &error_response, grpc)),
+                    forbidden: Some(Box::new(move || forbidden(&policy, &error_response, grpc))),
                 };
-                RequireFuture::asking(checks, pending)
+                Gated::waiting(gate, req, take_ready(&mut self.inner))
             }
-        }
+        };
+        RequireFuture::new(gated)
     }
 }
 
@@ -90,6 +104,67 @@ fn forbidden<C, R: ErrorResponse<B>, B: Default>(
         grpc,
         &policy.forbidden,
     )
+}
+
+/// Async predicates still running; the request goes on when all of them hold.
+pub(crate) struct Predicates<Res> {
+    checks: Vec<BoxFuture<'static, bool>>,
+    /// The answer should one of them fail.
+    forbidden: Option<Box<dyn FnOnce() -> Res + Send>>,
+}
+
+impl<ReqBody, Res> Gate<ReqBody, Res> for Predicates<Res> {
+    fn poll_gate(&mut self, cx: &mut Context<'_>, _: &mut Request<ReqBody>) -> Poll<Result<(), Res>> {
+        let mut denied = false;
+        self.checks
+            .retain_mut(|check| match check.as_mut().poll(cx) {
+                Poll::Ready(holds) => {
+                    denied |= !holds;
+                    false
+                }
+                Poll::Pending => true,
+            });
+        if denied {
+            let forbidden = self.forbidden.take().expect("polled after completion");
+            return Poll::Ready(Err(forbidden()));
+        }
+        if self.checks.is_empty() {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequireService`].
+    pub struct RequireFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        gated: Gated<S, ReqBody, Predicates<S::Response>>,
+    }
+}
+
+impl<S, ReqBody> RequireFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn new(gated: Gated<S, ReqBody, Predicates<S::Response>>) -> Self {
+        RequireFuture { gated }
+    }
+}
+
+impl<S, ReqBody> Future for RequireFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    type Output = Result<S::Response, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().gated.poll(cx)
+    }
 }
 
 impl<S: Clone, C, R: Clone> Clone for RequireService<S, C, R> {

@@ -40,9 +40,9 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 pub use self::client::DefaultJwksClient;
-use crate::keys::{KeyEntry, KeySet};
-use crate::store::KeyStore;
-use crate::wait::{Changes, KeysChanged};
+use crate::verifier::key_store::{KeyStore, RemoteKeys};
+use crate::verifier::keys::{KeyEntry, KeySet};
+use crate::verifier::wait::{Changes, KeysChanged};
 use crate::{Algorithm, ConfigError};
 
 /// The error type a [`JwksClient`] returns.
@@ -105,17 +105,16 @@ pub(crate) struct RemoteConfig {
 
 impl RemoteConfig {
     /// The key stores: the default one (static keys, and the JWKS URL's), then one per
-    /// OpenID issuer, whose issuers are added to `issuers` and returned in store order.
+    /// OpenID issuer; and those issuers, in store order.
     pub(crate) fn stores(
         self,
         fixed: Vec<KeyEntry>,
         allowed: Option<&[Algorithm]>,
         provider: &'static CryptoProvider,
-        issuers: &mut Vec<String>,
     ) -> Result<(Vec<KeyStore>, Vec<String>), ConfigError> {
         if self.url.is_none() && self.issuers.is_empty() {
             return Ok((
-                vec![crate::builder::fixed_store(fixed, allowed)?],
+                vec![KeyStore::of_static_keys(fixed, allowed)?],
                 Vec::new(),
             ));
         }
@@ -150,7 +149,6 @@ impl RemoteConfig {
                 },
                 Vec::new(),
             ));
-            issuers.push(issuer.clone());
         }
         Ok((stores, self.issuers))
     }
@@ -231,35 +229,6 @@ impl Remote {
         (snapshot, remote)
     }
 
-    /// Whether one fetch has succeeded.
-    pub(crate) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn next_change(&self) -> KeysChanged {
-        self.changes.next()
-    }
-
-    /// See [`KeyStore::refetch`](crate::store::KeyStore::refetch).
-    pub(crate) fn refetch_for_unknown_key(&self) -> Option<KeysChanged> {
-        // Take the waiter first, so that a fetch ending right now still wakes this request.
-        let waiter = self.changes.next();
-        if self.fetching.load(Ordering::Acquire) {
-            return Some(waiter);
-        }
-        let mut last = self
-            .last_unknown_key_fetch
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < self.options.unknown_key_cooldown) {
-            return None;
-        }
-        *last = Some(Instant::now());
-        self.fetching.store(true, Ordering::Release);
-        self.wake.notify_one();
-        Some(waiter)
-    }
-
     /// Fetches once; on success swaps in the new keys and returns the response's `max-age`.
     async fn fetch(&self, jwks_uri: &mut Option<Uri>) -> Result<Option<Duration>, BoxError> {
         let uri = match (&self.source, &*jwks_uri) {
@@ -330,6 +299,35 @@ impl Remote {
                 o.max_refresh_interval.max(o.min_refresh_interval),
             )
         })
+    }
+}
+
+impl RemoteKeys for Remote {
+    fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    fn next_change(&self) -> KeysChanged {
+        self.changes.next()
+    }
+
+    fn refetch_for_unknown_key(&self) -> Option<KeysChanged> {
+        // Take the waiter first, so that a fetch ending right now still wakes this request.
+        let waiter = self.changes.next();
+        if self.fetching.load(Ordering::Acquire) {
+            return Some(waiter);
+        }
+        let mut last = self
+            .last_unknown_key_fetch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < self.options.unknown_key_cooldown) {
+            return None;
+        }
+        *last = Some(Instant::now());
+        self.fetching.store(true, Ordering::Release);
+        self.wake.notify_one();
+        Some(waiter)
     }
 }
 

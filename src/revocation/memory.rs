@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::list::RevocationList;
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
-use crate::verify::now;
+use crate::verifier::now;
 
 /// Revocations and refresh-token uses kept in memory: for one process, and for tests.
 /// Clones share the same state. Checks take no lock; expired records are dropped.

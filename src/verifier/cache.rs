@@ -19,9 +19,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::validate::Facts;
-use crate::verifier::next_key_id;
-use crate::verify::KeyStamp;
+use super::signature::next_key_id;
+use super::{KeyStamp, Verified};
 
 const SHARDS: usize = 16;
 
@@ -51,8 +50,7 @@ thread_local! {
 struct Entry<C> {
     token: Box<str>,
     stamp: KeyStamp,
-    facts: Facts,
-    claims: C,
+    verified: Verified<C>,
 }
 
 impl<C> TokenCache<C> {
@@ -92,8 +90,8 @@ impl<C> TokenCache<C> {
 }
 
 impl<C: Clone + 'static> TokenCache<C> {
-    /// The claims and facts of `token`, and the key set that verified it.
-    pub(crate) fn get(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
+    /// What the verifier found of `token`, and the key set that verified it.
+    pub(crate) fn get(&self, token: &str) -> Option<(Verified<C>, KeyStamp)> {
         // `try_`: during thread teardown, or if `C::clone` came back here, go to the shards.
         let last = LAST_HIT.try_with(|last| {
             let last = last.try_borrow().ok()?;
@@ -111,20 +109,19 @@ impl<C: Clone + 'static> TokenCache<C> {
     }
 
     /// Remembers a token that the key set `stamp` has just verified.
-    pub(crate) fn insert(&self, token: &str, stamp: KeyStamp, claims: &C, facts: &Facts, now: u64) {
+    pub(crate) fn insert(&self, token: &str, stamp: KeyStamp, verified: &Verified<C>, now: u64) {
         let hash = self.hasher.hash_one(token);
         let entry = Arc::new(Entry {
             token: token.into(),
             stamp,
-            facts: facts.clone(),
-            claims: claims.clone(),
+            verified: verified.clone(),
         });
         // The thread that verified a token is the likeliest to see it again, and a token
         // verified anew (after a key-set change) must replace a stale last hit.
         self.remember(Arc::clone(&entry));
         let mut shard = self.write(hash);
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
-            shard.retain(|_, e| e.facts.lifetime.exp.is_none_or(|exp| exp > now));
+            shard.retain(|_, e| e.verified.lifetime.exp.is_none_or(|exp| exp > now));
             if shard.len() >= self.per_shard
                 && let Some(victim) = shard.keys().next().copied()
             {
@@ -151,8 +148,8 @@ impl<C: Clone + 'static> TokenCache<C> {
 
 impl<C: Clone> Entry<C> {
     /// What a hit returns, if this is `token`'s entry.
-    fn copy_if(&self, token: &str) -> Option<(C, Facts, KeyStamp)> {
-        (*self.token == *token).then(|| (self.claims.clone(), self.facts.clone(), self.stamp))
+    fn copy_if(&self, token: &str) -> Option<(Verified<C>, KeyStamp)> {
+        (*self.token == *token).then(|| (self.verified.clone(), self.stamp))
     }
 }
 
@@ -179,30 +176,34 @@ impl Hasher for PassThrough {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::Lifetime;
+    use crate::verifier::rules::Lifetime;
 
-    fn facts(exp: u64) -> Facts {
-        Facts {
+    /// What the verifier found: `claims`, expiring at `exp`.
+    fn found<C>(claims: C, exp: u64) -> Verified<C> {
+        Verified {
+            claims,
+            grants: crate::Grants::default(),
+            id: None,
             lifetime: Lifetime {
                 exp: Some(exp),
                 nbf: None,
                 iat: None,
             },
-            id: None,
-            grants: crate::Grants::default(),
         }
+    }
+
+    fn claims<C>(hit: Option<(Verified<C>, KeyStamp)>) -> Option<C> {
+        hit.map(|(verified, _)| verified.claims)
     }
     const STAMP: KeyStamp = KeyStamp { store: 0, set: 1 };
 
     #[test]
     fn a_hit_needs_the_same_token_and_returns_its_key_set() {
         let cache = TokenCache::new(100);
-        cache.insert("a.b.c", STAMP, &"alice".to_owned(), &facts(2_000), 1_000);
-        assert_eq!(
-            cache.get("a.b.c"),
-            Some(("alice".to_owned(), facts(2_000), STAMP))
-        );
-        assert_eq!(cache.get("a.b.d"), None);
+        cache.insert("a.b.c", STAMP, &found("alice".to_owned(), 2_000), 1_000);
+        let (hit, stamp) = cache.get("a.b.c").unwrap();
+        assert_eq!((hit.claims.as_str(), hit.lifetime.exp, stamp), ("alice", Some(2_000), STAMP));
+        assert!(cache.get("a.b.d").is_none());
     }
 
     #[test]
@@ -210,11 +211,11 @@ mod tests {
         let cache = TokenCache::new(32);
         for i in 0..1_000 {
             let exp = if i % 2 == 0 { 500 } else { 5_000 };
-            cache.insert(&format!("token-{i}"), STAMP, &i, &facts(exp), 1_000);
+            cache.insert(&format!("token-{i}"), STAMP, &found(i, exp), 1_000);
         }
         assert!(cache.len() <= 32, "{} entries", cache.len());
         // The newest token is always there.
-        assert_eq!(cache.get("token-999").map(|(c, ..)| c), Some(999));
+        assert_eq!(claims(cache.get("token-999")), Some(999));
     }
 
     #[test]
@@ -222,46 +223,46 @@ mod tests {
         // Force two tokens onto one entry: only the full comparison tells them apart.
         let cache = TokenCache::new(16);
         let hash = cache.hasher.hash_one("real.token.sig");
-        cache.insert("real.token.sig", STAMP, &1, &facts(2_000), 0);
+        cache.insert("real.token.sig", STAMP, &found(1, 2_000), 0);
         LAST_HIT.set(None); // It shares the entry.
         let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
         Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
         drop(shard);
-        assert_eq!(cache.get("real.token.sig"), None);
+        assert!(cache.get("real.token.sig").is_none());
     }
 
     #[test]
     fn a_thread_finds_its_last_hit_without_the_shard() {
         let cache = TokenCache::new(16);
-        cache.insert("hot.token.sig", STAMP, &1, &facts(2_000), 0);
+        cache.insert("hot.token.sig", STAMP, &found(1, 2_000), 0);
         let hash = cache.hasher.hash_one("hot.token.sig");
         cache.write(hash).remove(&hash);
         // This thread still has it; another does not.
-        assert_eq!(cache.get("hot.token.sig").map(|(c, ..)| c), Some(1));
+        assert_eq!(claims(cache.get("hot.token.sig")), Some(1));
         std::thread::scope(|s| {
-            s.spawn(|| assert_eq!(cache.get("hot.token.sig"), None));
+            s.spawn(|| assert!(cache.get("hot.token.sig").is_none()));
         });
         // Only the exact token hits it.
-        assert_eq!(cache.get("hot.token.si"), None);
-        assert_eq!(cache.get("hot.token.sih"), None);
+        assert!(cache.get("hot.token.si").is_none());
+        assert!(cache.get("hot.token.sih").is_none());
         // Another cache with the same token has its own entry.
         let other = TokenCache::new(16);
-        assert_eq!(other.get("hot.token.sig"), None);
-        other.insert("hot.token.sig", STAMP, &2, &facts(2_000), 0);
-        assert_eq!(other.get("hot.token.sig").map(|(c, ..)| c), Some(2));
-        assert_eq!(cache.get("hot.token.sig"), None);
+        assert!(other.get("hot.token.sig").is_none());
+        other.insert("hot.token.sig", STAMP, &found(2, 2_000), 0);
+        assert_eq!(claims(other.get("hot.token.sig")), Some(2));
+        assert!(cache.get("hot.token.sig").is_none());
     }
 
     #[test]
     fn a_token_verified_anew_replaces_the_last_hit() {
         let cache = TokenCache::new(16);
-        cache.insert("some.token.sig", STAMP, &1, &facts(2_000), 0);
-        assert_eq!(cache.get("some.token.sig").map(|(.., s)| s), Some(STAMP));
+        cache.insert("some.token.sig", STAMP, &found(1, 2_000), 0);
+        assert_eq!(cache.get("some.token.sig").map(|(_, s)| s), Some(STAMP));
         // Verified again under a new key set (the old entry was stale for the caller).
         let renewed = KeyStamp { store: 0, set: 2 };
-        cache.insert("some.token.sig", renewed, &1, &facts(2_000), 0);
-        assert_eq!(cache.get("some.token.sig").map(|(.., s)| s), Some(renewed));
+        cache.insert("some.token.sig", renewed, &found(1, 2_000), 0);
+        assert_eq!(cache.get("some.token.sig").map(|(_, s)| s), Some(renewed));
     }
 }
 
@@ -277,9 +278,6 @@ mod size {
         let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
         println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
         assert!(fixed <= 136, "{fixed}");
-        println!(
-            "layer: {} bytes",
-            std::mem::size_of::<crate::JwtAuthLayer<()>>()
-        );
+
     }
 }

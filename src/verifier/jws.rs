@@ -14,7 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::{DecodeSliceError, Engine};
 use serde::Deserialize;
 
-use crate::{Algorithm, AuthError, json};
+use super::json;
+use crate::{Algorithm, AuthError};
 
 /// A compact JWS split into its parts; the header is decoded, the rest is still encoded.
 #[derive(Debug)]
@@ -48,20 +49,26 @@ thread_local! {
 
 /// Reads a header segment, or finds it in the memo.
 fn header(segment: &str, typ: Option<&str>) -> Result<Header, AuthError> {
-    let memoized = LAST_HEADER.with_borrow(|memo| {
+    // `try_`: during thread teardown the memo is gone; the header is then read anew.
+    let memoized = LAST_HEADER.try_with(|memo| {
+        let memo = memo.try_borrow().ok()?;
         memo.as_ref()
             .filter(|m| m.segment == segment && m.typ.as_deref() == typ)
             .map(|m| m.header.clone())
     });
-    if let Some(header) = memoized {
+    if let Ok(Some(header)) = memoized {
         return Ok(header);
     }
     let header = decode_then(segment, |json| read_header(json, typ))?;
-    LAST_HEADER.set(Some(Memo {
-        segment: segment.to_owned(),
-        typ: typ.map(str::to_owned),
-        header: header.clone(),
-    }));
+    let _ = LAST_HEADER.try_with(|memo| {
+        if let Ok(mut memo) = memo.try_borrow_mut() {
+            *memo = Some(Memo {
+                segment: segment.to_owned(),
+                typ: typ.map(str::to_owned),
+                header: header.clone(),
+            });
+        }
+    });
     Ok(header)
 }
 

@@ -6,7 +6,7 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 
-use crate::verifier::{self, HmacKey};
+use super::signature::{self, HmacKey};
 use crate::{Algorithm, ConfigError};
 
 /// One verification key and the algorithms it serves (all of one family).
@@ -24,7 +24,7 @@ pub(crate) struct KeyEntry {
 impl KeyEntry {
     pub(crate) fn new(kid: Option<String>, key: DecodingKey, algorithms: Vec<Algorithm>) -> Self {
         KeyEntry {
-            id: verifier::next_key_id(),
+            id: signature::next_key_id(),
             kid,
             key,
             algorithms,
@@ -57,7 +57,7 @@ pub(crate) struct KeySet {
 
 /// A key as the builder received it, checked and expanded at `build()`.
 #[derive(Clone, Debug)]
-pub(crate) enum KeySource {
+pub(crate) enum KeyInput {
     Key {
         kid: Option<String>,
         key: DecodingKey,
@@ -72,27 +72,27 @@ pub(crate) enum KeySource {
 impl KeySet {
     /// Reads the keys the builder received, strictly: any mistake is a [`ConfigError`].
     pub(crate) fn entries(
-        sources: Vec<KeySource>,
+        sources: Vec<KeyInput>,
         allowed: Option<&[Algorithm]>,
         provider: &CryptoProvider,
     ) -> Result<Vec<KeyEntry>, ConfigError> {
         let mut keys: Vec<KeyEntry> = Vec::new();
         for source in sources {
             let read = match source {
-                KeySource::Key {
+                KeyInput::Key {
                     kid,
                     key,
                     algorithm,
                 } => vec![explicit_key(kid, key, algorithm, allowed)?],
-                KeySource::Jwk(jwk) => jwk_key(&jwk, allowed)?.into_iter().collect(),
-                KeySource::Jwks(set) => {
+                KeyInput::Jwk(jwk) => jwk_key(&jwk, allowed)?.into_iter().collect(),
+                KeyInput::Jwks(set) => {
                     let mut read = Vec::new();
                     for jwk in &set.keys {
                         read.extend(jwk_key(jwk, allowed)?);
                     }
                     read
                 }
-                KeySource::Invalid(err) => return Err(err),
+                KeyInput::Invalid(err) => return Err(err),
             };
             for entry in read {
                 let entry = admit(entry, &keys, provider)?;
@@ -104,7 +104,7 @@ impl KeySet {
 
     /// Builds a snapshot of `fetched` JWKS keys after the `fixed` ones, leniently: a key that
     /// cannot serve is skipped with a log line, never fatal to the whole set.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    #[cfg(feature = "jwks")]
     pub(crate) fn with_fetched(
         fixed: &[KeyEntry],
         fetched: &JwkSet,
@@ -143,7 +143,7 @@ impl KeySet {
             }
         };
         KeySet {
-            id: verifier::next_key_id(),
+            id: signature::next_key_id(),
             algorithms,
             keys,
         }
@@ -160,7 +160,7 @@ impl KeySet {
     }
 
     /// How many keys the set has.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    #[cfg(feature = "jwks")]
     pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }

@@ -1,17 +1,35 @@
 //! Where the keys of one issuer live: an immutable [`KeySet`] snapshot that requests read
-//! without a lock (`arc-swap`), and, for remote keys, what refreshes it.
+//! without a lock (`arc-swap`), and, for remote keys, the source that refreshes it
+//! ([`RemoteKeys`], implemented by [`jwks`](crate::jwks)).
 
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 
-use crate::keys::KeySet;
-use crate::wait::KeysChanged;
+use super::keys::{KeyEntry, KeySet};
+#[cfg(feature = "jwks")]
+use super::wait::KeysChanged;
+use crate::{Algorithm, ConfigError};
+
+/// A source that keeps a key set up to date in the background: how the core sees remote
+/// keys, without knowing how they are fetched.
+#[cfg(feature = "jwks")]
+pub(crate) trait RemoteKeys: Send + Sync {
+    /// Whether one fetch has succeeded.
+    fn is_ready(&self) -> bool;
+
+    /// Asks for a refetch because a token names a key the set lacks. `None` when a refetch
+    /// for an unknown key happened within the cooldown: the request is then answered at once.
+    fn refetch_for_unknown_key(&self) -> Option<KeysChanged>;
+
+    /// Completes at the next fetch, successful or not.
+    fn next_change(&self) -> KeysChanged;
+}
 
 pub(crate) struct KeyStore {
     snapshot: Arc<ArcSwap<KeySet>>,
     #[cfg(feature = "jwks")]
-    remote: Option<Arc<crate::jwks::Remote>>,
+    remote: Option<Arc<dyn RemoteKeys>>,
 }
 
 impl KeyStore {
@@ -24,9 +42,20 @@ impl KeyStore {
         }
     }
 
+    /// The static keys alone, which must then be at least one.
+    pub(crate) fn of_static_keys(
+        keys: Vec<KeyEntry>,
+        allowed: Option<&[Algorithm]>,
+    ) -> Result<Self, ConfigError> {
+        if keys.is_empty() {
+            return Err(ConfigError::NoKeys);
+        }
+        Ok(KeyStore::fixed(KeySet::new(keys, allowed)))
+    }
+
     /// Keys that `remote` keeps up to date in `snapshot`.
     #[cfg(feature = "jwks")]
-    pub(crate) fn remote(snapshot: Arc<ArcSwap<KeySet>>, remote: Arc<crate::jwks::Remote>) -> Self {
+    pub(crate) fn remote(snapshot: Arc<ArcSwap<KeySet>>, remote: Arc<dyn RemoteKeys>) -> Self {
         KeyStore {
             snapshot,
             remote: Some(remote),
@@ -50,22 +79,15 @@ impl KeyStore {
     /// Asks for a refetch because a token names a key the set lacks. `None` when the keys
     /// are fixed, or when a refetch for an unknown key happened within the cooldown: the
     /// request is then answered at once.
+    #[cfg(feature = "jwks")]
     pub(crate) fn refetch(&self) -> Option<KeysChanged> {
-        #[cfg(feature = "jwks")]
-        if let Some(remote) = &self.remote {
-            return remote.refetch_for_unknown_key();
-        }
-        None
+        self.remote.as_ref()?.refetch_for_unknown_key()
     }
 
-    /// Completes at the next fetch of remote keys (never, for fixed keys).
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    /// Completes at the next fetch of remote keys (`None` for fixed keys: never).
+    #[cfg(feature = "jwks")]
     pub(crate) fn next_change(&self) -> Option<KeysChanged> {
-        #[cfg(feature = "jwks")]
-        if let Some(remote) = &self.remote {
-            return Some(remote.next_change());
-        }
-        None
+        Some(self.remote.as_ref()?.next_change())
     }
 }
 

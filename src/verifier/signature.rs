@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier};
 
+use super::keys::KeyEntry;
 use crate::Algorithm;
-use crate::keys::KeyEntry;
 
 /// The verifiers one thread keeps; past this, the thread starts over.
 const MAX_PER_THREAD: usize = 64;
@@ -59,7 +59,7 @@ impl HmacKey {
         key: &DecodingKey,
         alg: Algorithm,
     ) -> Option<Self> {
-        if !crate::crypto::is_compiled_in(provider) {
+        if !super::crypto::is_compiled_in(provider) {
             return None;
         }
         let secret = key.try_get_as_bytes().ok()?;
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn each_thread_keeps_a_bounded_number_of_verifiers() {
         let provider = crate::install_crypto_provider().unwrap();
-        let pem = include_bytes!("../tests/data/ed_public.pem");
+        let pem = include_bytes!("../../tests/data/ed_public.pem");
         let key = DecodingKey::from_ed_pem(pem).unwrap();
         // Keys come and go (rotation): the cache never holds more than its bound.
         for _ in 0..3 * MAX_PER_THREAD {
@@ -191,7 +191,7 @@ mod tests {
             let mac = HmacKey::new(provider, &key, alg).expect("the compiled-in backend");
             let message = b"header.payload";
             let signature = jsonwebtoken::crypto::sign(message, &signing, alg).unwrap();
-            let signature = crate::jws::decode(&signature).unwrap();
+            let signature = crate::verifier::jws::decode(&signature).unwrap();
             assert!(mac.verify(message, &signature), "{alg:?}");
             let mut forged = signature.clone();
             forged[0] ^= 1;

@@ -31,13 +31,6 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<()>, D::
     de::IgnoredAny::deserialize(d).map(|_| Some(()))
 }
 
-/// The `aud` claim: one string or an array of strings.
-pub(crate) fn strings<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Vec<Cow<'de, str>>>, D::Error> {
-    strings_shaped(d).map(|(all, _)| Some(all))
-}
-
 /// One string or an array of strings, and whether it was one string.
 pub(crate) fn strings_shaped<'de, D: Deserializer<'de>>(
     d: D,
@@ -105,6 +98,10 @@ impl<'de> de::DeserializeSeed<'de> for StrSeed {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Cow<'de, str>>>, D::Error> {
+        strings_shaped(d).map(|(all, _)| Some(all))
+    }
 
     #[derive(Deserialize)]
     struct Probe<'a> {

@@ -1,7 +1,5 @@
 //! Waiting for a key set to change, as a plain, nameable future, so that a request waiting
 //! for a refetch keeps the response future unboxed.
-// Without remote keys (feature `jwks`) nothing ever waits.
-#![cfg_attr(not(feature = "jwks"), allow(dead_code))]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,27 +1,20 @@
-//! The claim rules: types, times, issuer, audience and required claims.
+//! The claim rules: times, issuer, audience and required claims, checked on the registered
+//! claims as the payload reader read them.
 //!
-//! Claims are read strictly: a registered claim of the wrong JSON type (a string `exp`, a
-//! `null` `nbf`, a float, a negative number, a number beyond year 9999) rejects the token
-//! instead of being ignored.
+//! Claims are read strictly (see [`payload`](super::payload)): a registered claim of the
+//! wrong JSON type (a string `exp`, a `null` `nbf`, a float, a negative number, a number
+//! beyond year 9999) rejects the token instead of being ignored.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
-
-use crate::claims::Claim;
-use crate::revocation::TokenId;
-use crate::{AuthError, ConfigError, Grants, json};
+use super::claims::{Claim, Registered};
+use crate::{AuthError, ConfigError};
 
 /// The largest leeway `build()` accepts.
 pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The default leeway for `exp` and `nbf`: tolerates small clock skew between servers.
 pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-/// 9999-12-31T23:59:59Z. Later dates are not plausible and are refused, so that `exp` cannot
-/// be set to "never" with a huge number.
-const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 
 /// The claim rules, checked once at `build()`.
 #[derive(Debug, Clone)]
@@ -36,8 +29,6 @@ pub(crate) struct Validation {
     max_age: Option<u64>,
     /// The longest `exp - iat` may be, in seconds.
     max_lifetime: Option<u64>,
-    /// Keep what identifies the token for revocation (only read when it will be checked).
-    keep_id: bool,
 }
 
 /// What the builder collected; turned into a [`Validation`] by [`Rules::check`].
@@ -50,7 +41,6 @@ pub(crate) struct Rules {
     pub(crate) any_audience: bool,
     pub(crate) max_age: Option<Duration>,
     pub(crate) max_lifetime: Option<Duration>,
-    pub(crate) keep_id: bool,
 }
 
 impl Default for Rules {
@@ -63,7 +53,6 @@ impl Default for Rules {
             any_audience: false,
             max_age: None,
             max_lifetime: None,
-            keep_id: false,
         }
     }
 }
@@ -106,64 +95,8 @@ impl Rules {
             any_audience: self.any_audience,
             max_age: self.max_age.map(|d| d.as_secs()),
             max_lifetime: self.max_lifetime.map(|d| d.as_secs()),
-            keep_id: self.keep_id,
         })
     }
-}
-
-/// The registered claims as the validator reads them: every one typed strictly, strings
-/// borrowed from the payload.
-#[derive(Deserialize, Default)]
-#[cfg_attr(test, derive(Debug, PartialEq))]
-pub(crate) struct Registered<'a> {
-    #[serde(default, borrow, deserialize_with = "json::string")]
-    pub(crate) iss: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::string")]
-    pub(crate) sub: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::strings")]
-    pub(crate) aud: Option<Vec<Cow<'a, str>>>,
-    #[serde(default, deserialize_with = "numeric_date")]
-    pub(crate) exp: Option<u64>,
-    #[serde(default, deserialize_with = "numeric_date")]
-    pub(crate) nbf: Option<u64>,
-    #[serde(default, deserialize_with = "numeric_date")]
-    pub(crate) iat: Option<u64>,
-    #[serde(default, borrow, deserialize_with = "json::string")]
-    pub(crate) jti: Option<Cow<'a, str>>,
-    /// The session (OpenID Connect's `sid`): the refresh-token family of the token.
-    #[serde(default, borrow, deserialize_with = "json::string")]
-    pub(crate) sid: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::string")]
-    pub(crate) scope: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "json::strings")]
-    pub(crate) scp: Option<Vec<Cow<'a, str>>>,
-    #[serde(default, borrow, deserialize_with = "json::strings")]
-    pub(crate) roles: Option<Vec<Cow<'a, str>>>,
-}
-
-impl Registered<'_> {
-    fn has(&self, claim: Claim) -> bool {
-        match claim {
-            Claim::Iss => self.iss.is_some(),
-            Claim::Sub => self.sub.is_some(),
-            Claim::Aud => self.aud.is_some(),
-            Claim::Exp => self.exp.is_some(),
-            Claim::Nbf => self.nbf.is_some(),
-            Claim::Iat => self.iat.is_some(),
-            Claim::Jti => self.jti.is_some(),
-        }
-    }
-}
-
-/// What the checks learnt of a token, beside its claims type: kept in the token cache,
-/// since all of it is checked again (the time window, revocation) or used again (the
-/// grants) on every request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Facts {
-    pub(crate) lifetime: Lifetime,
-    /// Only kept when revocation is checked.
-    pub(crate) id: Option<Arc<TokenId>>,
-    pub(crate) grants: Grants,
 }
 
 /// The validity window of a token: what must be checked again each time a verified token
@@ -176,22 +109,9 @@ pub(crate) struct Lifetime {
 }
 
 impl Validation {
-    /// Checks the claims set (the decoded payload) at time `now`, in seconds since the epoch.
-    pub(crate) fn check(&self, payload: &[u8], now: u64) -> Result<Facts, AuthError> {
-        if !json::is_object(payload) {
-            return Err(AuthError::InvalidClaims);
-        }
-        let claims: Registered =
-            serde_json::from_slice(payload).map_err(|_| AuthError::InvalidClaims)?;
-        self.check_registered(&claims, now)
-    }
-
-    /// Checks the registered claims, read already, at time `now`.
-    pub(crate) fn check_registered(
-        &self,
-        claims: &Registered<'_>,
-        now: u64,
-    ) -> Result<Facts, AuthError> {
+    /// Checks the registered claims at time `now`, in seconds since the epoch; on success,
+    /// the token's validity window.
+    pub(crate) fn check(&self, claims: &Registered<'_>, now: u64) -> Result<Lifetime, AuthError> {
         if !self.required.iter().all(|c| claims.has(*c)) {
             return Err(AuthError::MissingClaim);
         }
@@ -220,24 +140,7 @@ impl Validation {
                 return Err(AuthError::InvalidAudience);
             }
         }
-        let id = self.keep_id.then(|| {
-            Arc::new(TokenId {
-                jti: claims.jti.as_deref().map(str::to_owned),
-                sid: claims.sid.as_deref().map(str::to_owned),
-                sub: claims.sub.as_deref().map(str::to_owned),
-                iat: claims.iat,
-            })
-        });
-        let grants = Grants::from_claims(
-            claims.scope.as_deref(),
-            claims.scp.as_deref(),
-            claims.roles.as_deref(),
-        );
-        Ok(Facts {
-            lifetime,
-            id,
-            grants,
-        })
+        Ok(lifetime)
     }
 
     /// Checks `iss` against the configured issuers, if any.
@@ -278,15 +181,6 @@ impl Validation {
     }
 }
 
-pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    // `u64` refuses strings, floats, negatives, null and numbers beyond u64.
-    let secs = u64::deserialize(d)?;
-    if secs > MAX_NUMERIC_DATE {
-        return Err(serde::de::Error::custom("NumericDate beyond year 9999"));
-    }
-    Ok(Some(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,12 +191,16 @@ mod tests {
         Rules::default()
     }
 
+    /// Reads `payload` as the verifier does, then checks it.
+    fn check_at(v: &Validation, payload: &str) -> Result<(), AuthError> {
+        let mut registered = Registered::default();
+        super::super::payload::read::<serde::de::IgnoredAny>(payload.as_bytes(), &mut registered)
+            .ok_or(AuthError::InvalidClaims)?;
+        v.check(&registered, NOW).map(|_| ())
+    }
+
     fn check(rules: Rules, payload: &str) -> Result<(), AuthError> {
-        rules
-            .check()
-            .unwrap()
-            .check(payload.as_bytes(), NOW)
-            .map(|_| ())
+        check_at(&rules.check().unwrap(), payload)
     }
 
     #[test]
@@ -449,11 +347,8 @@ mod tests {
             ..rules()
         };
         let v = r.check().unwrap();
-        assert_eq!(
-            v.check(br#"{"sub":"a"}"#, NOW),
-            Err(AuthError::MissingClaim)
-        );
-        assert!(v.check(br#"{"sub":"a","jti":"1"}"#, NOW).is_ok());
+        assert_eq!(check_at(&v, r#"{"sub":"a"}"#), Err(AuthError::MissingClaim));
+        assert!(check_at(&v, r#"{"sub":"a","jti":"1"}"#).is_ok());
     }
 
     #[test]

@@ -1,0 +1,184 @@
+//! The claims the verifier reads itself: their names (listed once, in [`Member`]), how
+//! each is read ([`Registered`], strictly typed), and the public types users embed in their
+//! own claims ([`RegisteredClaims`], [`Audience`], [`Claim`]).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// 9999-12-31T23:59:59Z. Later dates are not plausible and are refused, so that `exp` cannot
+/// be set to "never" with a huge number.
+const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
+/// Declares [`Member`] from one list of names.
+macro_rules! members {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// A claim the verifier reads itself, strictly, whatever the claims type: the one
+        /// list of their names.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Member {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Member {
+            /// The member's name in the claims set.
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $(Member::$variant => $name,)*
+                }
+            }
+
+            /// The member of this name, if the verifier reads it.
+            pub(crate) fn of(name: &str) -> Option<Member> {
+                match name {
+                    $($name => Some(Member::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+members! {
+    Iss = "iss",
+    Sub = "sub",
+    Aud = "aud",
+    Exp = "exp",
+    Nbf = "nbf",
+    Iat = "iat",
+    Jti = "jti",
+    /// The session (OpenID Connect's `sid`): the refresh-token family of the token.
+    Sid = "sid",
+    Scope = "scope",
+    Scp = "scp",
+    Roles = "roles",
+}
+
+/// The registered claims as the verifier reads them: every one typed strictly, strings
+/// borrowed from the payload. Filled by the payload reader, member by member.
+#[derive(Default)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
+pub(crate) struct Registered<'a> {
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) aud: Option<Vec<Cow<'a, str>>>,
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) sid: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Cow<'a, str>>,
+    pub(crate) scp: Option<Vec<Cow<'a, str>>>,
+    pub(crate) roles: Option<Vec<Cow<'a, str>>>,
+}
+
+impl Registered<'_> {
+    /// Whether the claim is present.
+    pub(crate) fn has(&self, claim: Claim) -> bool {
+        match claim {
+            Claim::Iss => self.iss.is_some(),
+            Claim::Sub => self.sub.is_some(),
+            Claim::Aud => self.aud.is_some(),
+            Claim::Exp => self.exp.is_some(),
+            Claim::Nbf => self.nbf.is_some(),
+            Claim::Iat => self.iat.is_some(),
+            Claim::Jti => self.jti.is_some(),
+        }
+    }
+}
+
+/// A NumericDate (RFC 7519 §2), read strictly: a non-negative integer up to year 9999.
+pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    // `u64` refuses strings, floats, negatives, null and numbers beyond u64.
+    let secs = u64::deserialize(d)?;
+    if secs > MAX_NUMERIC_DATE {
+        return Err(serde::de::Error::custom("NumericDate beyond year 9999"));
+    }
+    Ok(secs)
+}
+
+/// The registered claims (RFC 7519 §4.1). Flatten them into your own claims type:
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tower_jwt_auth::RegisteredClaims;
+///
+/// #[derive(Clone, Debug, Serialize, Deserialize)]
+/// struct MyClaims {
+///     #[serde(flatten)]
+///     registered: RegisteredClaims,
+///     role: String,
+/// }
+/// ```
+///
+/// The layer has already checked every one of them (types, times, issuer, audience) before
+/// your handler sees them; they are here to be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredClaims {
+    /// Issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Subject: whom the token is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Audience: whom the token is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    /// Expiration time, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+    /// Not-before time, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// Issued-at time, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    /// JWT ID: a unique identifier of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// A single audience.
+    One(String),
+    /// Several audiences.
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// The audiences, one by one.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let many: &[String] = match self {
+            Audience::One(one) => std::slice::from_ref(one),
+            Audience::Many(many) => many,
+        };
+        many.iter().map(String::as_str)
+    }
+
+    /// Whether `aud` is one of the audiences.
+    pub fn contains(&self, aud: &str) -> bool {
+        self.iter().any(|a| a == aud)
+    }
+}
+
+/// A registered claim, to name in [`required_claims`](crate::JwtAuthBuilder::required_claims).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Claim {
+    /// `iss`
+    Iss,
+    /// `sub`
+    Sub,
+    /// `aud`
+    Aud,
+    /// `exp`
+    Exp,
+    /// `nbf`
+    Nbf,
+    /// `iat`
+    Iat,
+    /// `jti`
+    Jti,
+}

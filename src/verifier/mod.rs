@@ -1,0 +1,512 @@
+//! The verification core: one token in, a [`Verified`] proof or an [`AuthError`] out. It
+//! knows nothing of requests, services or frameworks; the Tower shell
+//! ([`JwtAuth`](crate::JwtAuth)) calls it, and so can anything else that holds a token: a
+//! WebSocket message, a tonic interceptor, a queue consumer, the
+//! [`TokenIssuer`](crate::TokenIssuer).
+//!
+//! One token, start to end, top to bottom of [`Verifier::verify_at`]: split the JWS and read
+//! its header ([`jws`]), choose the key set by issuer and the keys by `kid` ([`key_store`],
+//! [`keys`]), check the signature ([`signature`]), read the payload in one pass
+//! ([`payload`]) and check the registered claims ([`rules`]); then, for
+//! [`Verifier::check`], ask the revocation store ([`revocation`]). The [`cache`] lets a
+//! token seen before skip everything up to the claim rules' time checks.
+
+mod cache;
+pub(crate) mod claims;
+mod crypto;
+mod grants;
+mod json;
+pub(crate) mod jws;
+pub(crate) mod key_store;
+pub(crate) mod keys;
+mod payload;
+pub(crate) mod revocation;
+pub(crate) mod rules;
+mod signature;
+#[cfg(feature = "jwks")]
+pub(crate) mod wait;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::crypto::CryptoProvider;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+pub(crate) use self::cache::TokenCache;
+pub use self::claims::{Audience, Claim, RegisteredClaims};
+use self::claims::Registered;
+pub use self::crypto::install_crypto_provider;
+pub use self::grants::Grants;
+use self::key_store::KeyStore;
+use self::revocation::{BoxFuture, Decision, RevocationCheck, StoreError, TokenId};
+use self::rules::{Lifetime, Validation};
+use crate::AuthError;
+
+/// Verifies tokens: signature, algorithm, claims and, when a store is configured,
+/// revocation. What [`JwtAuthLayer`](crate::JwtAuthLayer) runs for every request, without
+/// the request.
+///
+/// Get one from a layer ([`JwtAuthLayer::verifier`](crate::JwtAuthLayer::verifier)) or
+/// build one alone ([`JwtAuthBuilder::build_verifier`](crate::JwtAuthBuilder::build_verifier)).
+///
+/// ```
+/// use serde::Deserialize;
+/// use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
+///
+/// #[derive(Clone, Deserialize)]
+/// struct User {
+///     sub: String,
+/// }
+///
+/// let verifier = JwtAuthLayer::<User>::builder()
+///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+///     .build_verifier()
+///     .unwrap();
+/// // A token from a WebSocket message, a queue, a CLI argument…
+/// assert_eq!(verifier.verify("not.a.token").unwrap_err(), AuthError::MalformedToken);
+/// ```
+pub struct Verifier<C> {
+    pub(crate) config: Config,
+    cache: Option<TokenCache<C>>,
+}
+
+/// The checked configuration that every verification reads.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) provider: &'static CryptoProvider,
+    /// The keys for tokens of any accepted issuer, then one store per issuer that has keys
+    /// of its own (`oidc_issuer`).
+    pub(crate) stores: Vec<KeyStore>,
+    /// The issuer of `stores[i + 1]`.
+    pub(crate) tenants: Vec<String>,
+    pub(crate) rules: Validation,
+    /// The `typ` every token must declare, if any.
+    pub(crate) required_typ: Option<String>,
+    pub(crate) max_token_size: usize,
+    /// Keep what identifies the token ([`TokenId`]): only read when it will be used.
+    pub(crate) keep_id: bool,
+    /// The revocation step, if a store was configured.
+    pub(crate) revocation: Option<RevocationCheck>,
+}
+
+/// A verified token: its claims, typed as your `C`, and what the verifier learnt of it.
+///
+/// Only the verifier makes one: holding a `Verified<C>` proves that the token behind it
+/// passed every check.
+#[derive(Debug, Clone)]
+pub struct Verified<C> {
+    claims: C,
+    grants: Grants,
+    id: Option<Arc<TokenId>>,
+    lifetime: Lifetime,
+}
+
+impl<C> Verified<C> {
+    /// The claims.
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
+    /// The claims, without the rest.
+    pub fn into_claims(self) -> C {
+        self.claims
+    }
+
+    /// The claims and the grants.
+    pub fn into_parts(self) -> (C, Grants) {
+        (self.claims, self.grants)
+    }
+
+    /// The scopes and roles the token carries.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// What identifies the token for revocation (`jti`, `sid`, `sub`, `iat`). Kept when the
+    /// verifier checks revocation; `None` otherwise, so that verifications that do not need
+    /// it do not pay for it.
+    pub fn token_id(&self) -> Option<&TokenId> {
+        self.id.as_deref()
+    }
+
+    /// `exp`, in seconds since the epoch.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.lifetime.exp
+    }
+
+    /// `nbf`, in seconds since the epoch.
+    pub fn not_before(&self) -> Option<u64> {
+        self.lifetime.nbf
+    }
+
+    /// `iat`, in seconds since the epoch.
+    pub fn issued_at(&self) -> Option<u64> {
+        self.lifetime.iat
+    }
+}
+
+/// Which key set verified a token: the store it came from and that snapshot's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyStamp {
+    pub(crate) store: usize,
+    pub(crate) set: u64,
+}
+
+/// What [`Verifier::check`] decided without waiting.
+pub(crate) enum Checked<C> {
+    /// Valid, and not revoked.
+    Authenticated(Verified<C>),
+    /// Valid; the revocation store must be asked, then [`Verifier::settle`] its answer.
+    AskRevocation(Verified<C>, BoxFuture<'static, Result<bool, StoreError>>),
+    /// Refused.
+    Reject(AuthError),
+}
+
+impl<C> Verifier<C> {
+    pub(crate) fn new(config: Config, cache: Option<TokenCache<C>>) -> Self {
+        Verifier { config, cache }
+    }
+}
+
+impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
+    /// Verifies `token` now: signature, algorithm, claims, and revocation as far as the
+    /// store's local view can tell. When that view cannot answer, the result is
+    /// [`AuthError::RevocationUnavailable`] (or the token passes, with
+    /// [`OnStoreError::Allow`](crate::revocation::OnStoreError::Allow)).
+    ///
+    /// # Errors
+    /// The [`AuthError`] the layer would answer with.
+    pub fn verify(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        let now = now();
+        let verified = self.verify_at(token, now)?;
+        if let (Some(revocation), Some(id)) = (&self.config.revocation, &verified.id) {
+            let local = revocation.store.check_local(id, now);
+            let unavailable = Err(StoreError("no local answer".to_owned()));
+            revocation.settle(local.map_or(unavailable, Ok))?;
+        }
+        Ok(verified)
+    }
+
+    /// Verifies `token` at time `now`, asking the revocation store when its local view
+    /// cannot answer.
+    pub(crate) fn check(&self, token: &str, now: u64) -> Checked<C> {
+        let verified = match self.verify_at(token, now) {
+            Ok(verified) => verified,
+            Err(err) => return Checked::Reject(err),
+        };
+        let (Some(revocation), Some(id)) = (&self.config.revocation, &verified.id) else {
+            return Checked::Authenticated(verified);
+        };
+        match revocation.decide(id, now) {
+            Decision::Decided(Ok(())) => Checked::Authenticated(verified),
+            Decision::Decided(Err(err)) => Checked::Reject(err),
+            Decision::Ask(answer) => Checked::AskRevocation(verified, answer),
+        }
+    }
+
+    /// Verifies `token` at time `now`, through the cache when there is one; revocation is
+    /// not checked.
+    pub(crate) fn verify_at(&self, token: &str, now: u64) -> Result<Verified<C>, AuthError> {
+        let Some(cache) = &self.cache else {
+            return self.verify_uncached(token, now).map(|(verified, _)| verified);
+        };
+        if let Some((verified, stamp)) = cache.get(token)
+            && self.config.is_current(stamp)
+        {
+            // The signature and the other claims were checked; time has moved on since.
+            self.config.rules.check_lifetime(verified.lifetime, now)?;
+            return Ok(verified);
+        }
+        let (verified, stamp) = self.verify_uncached(token, now)?;
+        cache.insert(token, stamp, &verified, now);
+        Ok(verified)
+    }
+
+    /// One token, start to end: read the header, pick the key, check the signature, read
+    /// the payload once, check the claims.
+    fn verify_uncached(&self, token: &str, now: u64) -> Result<(Verified<C>, KeyStamp), AuthError> {
+        let config = &self.config;
+        if token.len() > config.max_token_size {
+            return Err(AuthError::TokenTooLarge);
+        }
+        let jws = jws::parse(token, config.required_typ.as_deref())?;
+        let store = config.route(&jws)?;
+        let stamp = config.check_signature(&jws, store)?;
+        // Only now, with the signature checked, is the payload read.
+        let verified = jws::decode_then(jws.payload, |payload| config.read_claims(payload, now));
+        let verified = verified.map_err(|err| match err {
+            AuthError::MalformedToken => AuthError::InvalidClaims,
+            err => err,
+        })?;
+        Ok((verified, stamp))
+    }
+
+    /// The answer of the revocation store, once asked after [`check`](Self::check).
+    pub(crate) fn settle(&self, answer: Result<bool, StoreError>) -> Result<(), AuthError> {
+        let revocation = self.config.revocation.as_ref();
+        revocation.map_or(Ok(()), |r| r.settle(answer))
+    }
+}
+
+impl Config {
+    /// Checks the signature with the keys of `store` that fit the token's `alg` and `kid`.
+    fn check_signature(&self, jws: &jws::Jws<'_>, store: usize) -> Result<KeyStamp, AuthError> {
+        let alg = jws.header.alg;
+        let keys = self.stores[store].load();
+        let unready = |err| {
+            if self.stores[store].is_ready() {
+                err
+            } else {
+                AuthError::KeysUnavailable
+            }
+        };
+        if !keys.allows(alg) {
+            return Err(unready(AuthError::AlgorithmNotAllowed));
+        }
+        let message = jws.signing_input.as_bytes();
+        jws::decode_then(jws.signature, |signature| {
+            let mut candidates = keys.select(jws.header.kid.as_deref(), alg).peekable();
+            if candidates.peek().is_none() {
+                return Err(unready(AuthError::UnknownKey));
+            }
+            let verified = candidates
+                .any(|entry| signature::verify(self.provider, entry, alg, message, signature));
+            if verified {
+                Ok(())
+            } else {
+                Err(AuthError::InvalidSignature)
+            }
+        })?;
+        Ok(KeyStamp {
+            store,
+            set: keys.id(),
+        })
+    }
+
+    /// `C` and the registered claims, in one pass over the payload, then the claim rules.
+    fn read_claims<C: DeserializeOwned>(
+        &self,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<Verified<C>, AuthError> {
+        let mut registered = Registered::default();
+        let Some(claims) = payload::read::<C>(payload, &mut registered) else {
+            // Say why exactly: a registered claim of the wrong type, missing or out of
+            // date comes before "`C` does not fit".
+            let mut registered = Registered::default();
+            payload::read::<IgnoredAny>(payload, &mut registered)
+                .ok_or(AuthError::InvalidClaims)?;
+            self.rules.check(&registered, now)?;
+            return Err(AuthError::InvalidClaims);
+        };
+        let lifetime = self.rules.check(&registered, now)?;
+        let grants = Grants::from_claims(
+            registered.scope.as_deref(),
+            registered.scp.as_deref(),
+            registered.roles.as_deref(),
+        );
+        let id = self.keep_id.then(|| {
+            Arc::new(TokenId {
+                jti: registered.jti.as_deref().map(str::to_owned),
+                sid: registered.sid.as_deref().map(str::to_owned),
+                sub: registered.sub.as_deref().map(str::to_owned),
+                iat: registered.iat,
+            })
+        });
+        Ok(Verified {
+            claims,
+            grants,
+            id,
+            lifetime,
+        })
+    }
+
+    /// Whether the key set that verified a cached token is still the current one.
+    fn is_current(&self, stamp: KeyStamp) -> bool {
+        self.stores[stamp.store].load().id() == stamp.set
+    }
+
+    /// The store whose keys verify this token: with several issuers configured with their
+    /// own keys, the one its `iss` names (read before the signature is checked, only to
+    /// choose the keys; the claims are checked after). A token whose `iss` is not accepted
+    /// is refused here, before any key is looked up or fetched.
+    fn route(&self, jws: &jws::Jws<'_>) -> Result<usize, AuthError> {
+        if self.tenants.is_empty() {
+            return Ok(0);
+        }
+        jws::decode_then(jws.payload, |payload| {
+            let mut registered = Registered::default();
+            payload::read::<IgnoredAny>(payload, &mut registered)
+                .ok_or(AuthError::InvalidClaims)?;
+            let iss = registered.iss.as_deref();
+            if let Some(i) = self.tenants.iter().position(|t| Some(t.as_str()) == iss) {
+                return Ok(i + 1);
+            }
+            self.rules.check_issuer(iss).map(|()| 0)
+        })
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl<C> Verifier<C> {
+    /// Whether every remote key source (`jwks_url`, `oidc_issuer`) has been fetched once;
+    /// always `true` with static keys alone.
+    pub fn is_ready(&self) -> bool {
+        self.config.stores.iter().all(KeyStore::is_ready)
+    }
+
+    /// Waits until [`is_ready`](Self::is_ready). Fetches keep being retried after failures,
+    /// so this waits as long as the key server is unreachable: bound it with a timeout.
+    pub async fn ready(&self) {
+        let stores = &self.config.stores;
+        while let Some(store) = stores.iter().find(|s| !s.is_ready()) {
+            let Some(change) = store.next_change() else {
+                return;
+            };
+            // The fetch may have ended between the check and taking the waiter.
+            if !store.is_ready() {
+                change.await;
+            }
+        }
+    }
+
+    /// After [`AuthError::UnknownKey`]: asks the token's key store for a refetch; see
+    /// [`KeyStore::refetch`].
+    pub(crate) fn refetch(&self, token: &str) -> Option<wait::KeysChanged> {
+        let config = &self.config;
+        let jws = jws::parse(token, config.required_typ.as_deref()).ok()?;
+        config.stores[config.route(&jws).ok()?].refetch()
+    }
+}
+
+impl<C> fmt::Debug for Verifier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.config)
+            .field("token_cache", &self.cache.is_some())
+            .finish()
+    }
+}
+
+/// The current time in seconds since the epoch (0 if the clock is before 1970, which makes
+/// every token with `nbf` not yet valid rather than valid).
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{Algorithm, JwtAuthLayer};
+
+    const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes";
+    const NOW: u64 = 1_700_000_000;
+
+    fn cached() -> Verifier<Value> {
+        JwtAuthLayer::builder()
+            .hmac_secret(SECRET, Algorithm::HS256)
+            .leeway(Duration::ZERO)
+            .token_cache(100)
+            .build_verifier()
+            .unwrap()
+    }
+
+    fn claims(verified: Result<Verified<Value>, AuthError>) -> Result<Value, AuthError> {
+        verified.map(Verified::into_claims)
+    }
+
+    fn token(exp: u64) -> String {
+        let key = EncodingKey::from_secret(SECRET).unwrap();
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"sub": "a", "exp": exp}),
+            &key,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_verified_token_is_cached_and_still_expires() {
+        let verifier = cached();
+        let t = token(NOW + 100);
+        assert!(verifier.verify_at(&t, NOW).is_ok());
+        let hit = verifier.cache.as_ref().unwrap().get(&t);
+        let set = verifier.config.stores[0].load().id();
+        assert_eq!(hit.as_ref().map(|h| h.1), Some(KeyStamp { store: 0, set }));
+        assert_eq!(
+            hit.map(|(v, _)| v.lifetime),
+            Some(Lifetime {
+                exp: Some(NOW + 100),
+                nbf: None,
+                iat: None,
+            })
+        );
+        assert_eq!(claims(verifier.verify_at(&t, NOW + 99)).unwrap()["sub"], "a");
+        assert_eq!(
+            claims(verifier.verify_at(&t, NOW + 100)),
+            Err(AuthError::Expired)
+        );
+    }
+
+    #[test]
+    fn only_the_exact_token_hits() {
+        let verifier = cached();
+        let t = token(NOW + 100);
+        assert!(verifier.verify_at(&t, NOW).is_ok());
+        let mut altered = t.clone();
+        altered.pop();
+        altered.push(if t.ends_with('A') { 'B' } else { 'A' });
+        assert!(verifier.verify_at(&altered, NOW).is_err());
+    }
+
+    #[test]
+    fn rejected_tokens_are_never_cached() {
+        let verifier = cached();
+        let key = EncodingKey::from_secret(b"another-secret-of-at-least-32-bytes!").unwrap();
+        for i in 0..1_000 {
+            let payload = json!({"sub": i, "exp": NOW + 100});
+            let forged =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &payload, &key).unwrap();
+            assert_eq!(
+                claims(verifier.verify_at(&forged, NOW)),
+                Err(AuthError::InvalidSignature)
+            );
+            assert!(verifier.verify_at(&format!("garbage.{i}.x"), NOW).is_err());
+        }
+        assert_eq!(verifier.cache.as_ref().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn entries_of_another_key_set_are_ignored() {
+        let verifier = cached();
+        let forged = "not.a.token";
+        let stale_entry = Verified {
+            claims: json!({"sub": "x"}),
+            grants: Grants::default(),
+            id: None,
+            lifetime: Lifetime {
+                exp: None,
+                nbf: None,
+                iat: None,
+            },
+        };
+        let stale = KeyStamp {
+            store: 0,
+            set: verifier.config.stores[0].load().id() + 1_000_000,
+        };
+        let cache = verifier.cache.as_ref().unwrap();
+        cache.insert(forged, stale, &stale_entry, NOW);
+        assert_eq!(
+            claims(verifier.verify_at(forged, NOW)),
+            Err(AuthError::MalformedToken)
+        );
+    }
+}

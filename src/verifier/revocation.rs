@@ -1,0 +1,166 @@
+//! The revocation interface the verifier consults: what identifies a token
+//! ([`TokenId`]), where revocations live ([`RevocationStore`]), and the step that asks it
+//! ([`RevocationCheck`]). The stores themselves are in [`crate::revocation`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::AuthError;
+
+/// A boxed, sendable future, as the store's methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What identifies a verified token for revocation: its registered claims `jti`, `sid`,
+/// `sub` and `iat`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenId {
+    /// The token's own id (`jti`).
+    pub jti: Option<String>,
+    /// The session, or refresh-token family, it belongs to (`sid`).
+    pub sid: Option<String>,
+    /// Its subject (`sub`).
+    pub sub: Option<String>,
+    /// When it was issued (`iat`), in seconds since the epoch.
+    pub iat: Option<u64>,
+}
+
+impl TokenId {
+    /// Whether nothing in the token can be revoked.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.jti.is_none() && self.sid.is_none() && self.sub.is_none()
+    }
+}
+
+/// One revocation. Each says until when it must be remembered (`expires_at`, seconds since
+/// the epoch): after that, every token it could match has expired anyway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// The token whose `jti` this is; remember it until the token's `exp`.
+    Token {
+        /// The `jti`.
+        jti: String,
+        /// The token's `exp`.
+        expires_at: u64,
+    },
+    /// Every token of this session or refresh-token family (`sid`).
+    Session {
+        /// The `sid`.
+        sid: String,
+        /// When the last token of the session expires.
+        expires_at: u64,
+    },
+    /// Every token of this subject issued (`iat`) before `issued_before`, and any of its
+    /// tokens without `iat`: "log out everywhere".
+    Subject {
+        /// The `sub`.
+        sub: String,
+        /// Tokens with an earlier `iat` are revoked.
+        issued_before: u64,
+        /// When the last token issued before then expires.
+        expires_at: u64,
+    },
+}
+
+/// Why the store could not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the revocation store is unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Where revocations live. Implement it to keep them in your own database.
+///
+/// `check_local` runs on every request and must not block: answer from memory, or return
+/// `None` to have the request wait for `check`.
+pub trait RevocationStore: Send + Sync + 'static {
+    /// Whether the token is revoked, from a local view kept in sync, or `None` when the view
+    /// cannot tell (not loaded yet, or out of touch with the shared store).
+    fn check_local(&self, token: &TokenId, now: u64) -> Option<bool>;
+
+    /// Whether the token is revoked, asking the store itself.
+    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>>;
+
+    /// Records a revocation; every layer sharing the store refuses the tokens it matches.
+    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Records one use of the refresh token `jti`: `true` the first time, `false` if it was
+    /// used before (a replay: the caller revokes its family). Must be atomic across every
+    /// process sharing the store.
+    fn use_once(&self, jti: &str, expires_at: u64) -> BoxFuture<'static, Result<bool, StoreError>>;
+}
+
+/// What the layer does when the revocation store cannot answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnStoreError {
+    /// Refuse the request with 503 and `Retry-After` (gRPC `UNAVAILABLE`): a revoked token
+    /// never passes. The default.
+    #[default]
+    Reject,
+    /// Let the verified token through (logged at `warn`): availability over revocation.
+    Allow,
+}
+
+/// The revocation step of a layer, set up at `build()`.
+#[derive(Clone)]
+pub(crate) struct RevocationCheck {
+    pub(crate) store: Arc<dyn RevocationStore>,
+    pub(crate) on_error: OnStoreError,
+}
+
+/// What the revocation step decided without waiting.
+pub(crate) enum Decision {
+    Decided(Result<(), AuthError>),
+    /// Wait for the store, then [`RevocationCheck::settle`].
+    Ask(BoxFuture<'static, Result<bool, StoreError>>),
+}
+
+impl RevocationCheck {
+    pub(crate) fn decide(&self, token: &TokenId, now: u64) -> Decision {
+        if token.is_empty() {
+            return Decision::Decided(Ok(()));
+        }
+        match self.store.check_local(token, now) {
+            Some(revoked) => Decision::Decided(verdict(revoked)),
+            None => Decision::Ask(self.store.check(token, now)),
+        }
+    }
+
+    /// The answer once the store has been asked.
+    pub(crate) fn settle(&self, answer: Result<bool, StoreError>) -> Result<(), AuthError> {
+        match answer {
+            Ok(revoked) => verdict(revoked),
+            Err(err) => {
+                tracing::warn!(error = %err, on_error = ?self.on_error, "revocation check failed");
+                match self.on_error {
+                    OnStoreError::Reject => Err(AuthError::RevocationUnavailable),
+                    OnStoreError::Allow => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn verdict(revoked: bool) -> Result<(), AuthError> {
+    if revoked {
+        Err(AuthError::Revoked)
+    } else {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RevocationCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationCheck")
+            .field("on_error", &self.on_error)
+            .finish_non_exhaustive()
+    }
+}
