@@ -1,10 +1,15 @@
 //! Why a request was rejected ([`AuthError`]) and why a layer could not be built ([`ConfigError`]).
 
 use std::fmt;
+use std::time::Duration;
 
 use http::StatusCode;
 
 use crate::Algorithm;
+
+/// The largest leeway `build()` accepts ([`ConfigError::LeewayTooLarge`] beyond it). Stores
+/// that remember tokens keep them this much longer than their `exp`.
+pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 
 /// Why a request was rejected.
 ///
@@ -336,7 +341,7 @@ impl fmt::Display for ConfigError {
             ConfigError::LeewayTooLarge { seconds } => write!(
                 f,
                 "a leeway of {seconds} s is too large (at most {} s): clocks should be synchronised instead",
-                crate::verifier::rules::MAX_LEEWAY.as_secs()
+                MAX_LEEWAY.as_secs()
             ),
             ConfigError::EmptyClaimValue(claim) => {
                 write!(f, "an empty {claim} was configured: give a non-empty value")

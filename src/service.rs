@@ -265,7 +265,9 @@ where
                     ready!(Pin::new(wait).poll(cx));
                     match self.shared.decide_again(req) {
                         Checked::Authenticated(verified) => verified,
-                        Checked::Reject(err) => return Poll::Ready(Err(self.shared.reject(err, req))),
+                        Checked::Reject(err) => {
+                            return Poll::Ready(Err(self.shared.reject(err, req)));
+                        }
                         Checked::AskRevocation(verified, answer) => {
                             self.waiting = Waiting::Revocation(answer, Some(verified));
                             continue;

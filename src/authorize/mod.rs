@@ -33,24 +33,25 @@
 //!     .layer(auth);
 //! ```
 
+mod policy;
 mod service;
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use http::HeaderValue;
-
+pub(crate) use self::policy::is_scope_token;
+use self::policy::{Check, Policy};
 pub use self::service::{RequireFuture, RequireService};
+use crate::ConfigError;
 use crate::response::{DefaultErrorResponse, Rejections};
 use crate::verifier::revocation::BoxFuture;
-use crate::{ConfigError, Grants};
 
 /// What a route requires of the request's claims; [`build`](Self::build) makes it a layer.
 ///
 /// Every requirement must hold: all the scopes, all the roles, at least one of each
 /// [`any_role`](Self::any_role) set, and every predicate. Scopes are read from the token's
-/// `scope` / `scp` claims and roles from `roles` ([`Grants`]), so `C` needs no field for them.
+/// `scope` / `scp` claims and roles from `roles` ([`Grants`](crate::Grants)), so `C` needs no field for them.
 #[must_use = "call .build() to get the layer"]
 pub struct Require<C, R = DefaultErrorResponse> {
     scopes: Vec<String>,
@@ -59,23 +60,6 @@ pub struct Require<C, R = DefaultErrorResponse> {
     checks: Vec<Check<C>>,
     realm: String,
     error_response: R,
-}
-
-/// A predicate over the claims.
-enum Check<C> {
-    Sync(Arc<dyn Fn(&C) -> bool + Send + Sync>),
-    Async(AsyncPredicate<C>),
-}
-
-type AsyncPredicate<C> = Arc<dyn Fn(&C) -> BoxFuture<'static, bool> + Send + Sync>;
-
-impl<C> Clone for Check<C> {
-    fn clone(&self) -> Self {
-        match self {
-            Check::Sync(f) => Check::Sync(Arc::clone(f)),
-            Check::Async(f) => Check::Async(Arc::clone(f)),
-        }
-    }
 }
 
 impl<C> Require<C> {
@@ -198,60 +182,6 @@ impl<C, R> Require<C, R> {
     }
 }
 
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-pub(crate) fn is_scope_token(scope: &str) -> bool {
-    !scope.is_empty()
-        && scope
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-}
-
-/// The checked requirements, shared by every service of a layer.
-pub(crate) struct Policy<C> {
-    scopes: Vec<String>,
-    roles: Vec<String>,
-    any_roles: Vec<Vec<String>>,
-    checks: Vec<Check<C>>,
-    pub(crate) rejections: Rejections,
-    /// The `insufficient_scope` challenge, naming the required scopes.
-    pub(crate) forbidden: HeaderValue,
-}
-
-/// What the policy decided without waiting.
-pub(crate) enum Verdict {
-    Allowed,
-    Denied,
-    /// Async predicates must all hold.
-    Ask(Vec<BoxFuture<'static, bool>>),
-}
-
-impl<C> Policy<C> {
-    pub(crate) fn decide(&self, claims: &C, grants: &Grants) -> Verdict {
-        let granted = self.scopes.iter().all(|s| grants.has_scope(s))
-            && self.roles.iter().all(|r| grants.has_role(r))
-            && self
-                .any_roles
-                .iter()
-                .all(|set| set.iter().any(|r| grants.has_role(r)));
-        if !granted {
-            return Verdict::Denied;
-        }
-        let mut pending = Vec::new();
-        for check in &self.checks {
-            match check {
-                Check::Sync(f) if !f(claims) => return Verdict::Denied,
-                Check::Sync(_) => {}
-                Check::Async(f) => pending.push(f(claims)),
-            }
-        }
-        if pending.is_empty() {
-            Verdict::Allowed
-        } else {
-            Verdict::Ask(pending)
-        }
-    }
-}
-
 /// The layer [`Require::build`] makes; its service is [`RequireService`].
 pub struct RequireLayer<C, R = DefaultErrorResponse> {
     policy: Arc<Policy<C>>,
@@ -283,20 +213,11 @@ impl<C, R> fmt::Debug for RequireLayer<C, R> {
     }
 }
 
-impl<C> fmt::Debug for Policy<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Policy")
-            .field("scopes", &self.scopes)
-            .field("roles", &self.roles)
-            .field("any_roles", &self.any_roles)
-            .field("predicates", &self.checks.len())
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::policy::Verdict;
     use super::*;
+    use crate::Grants;
 
     #[test]
     fn scopes_must_be_scope_tokens() {

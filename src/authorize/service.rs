@@ -11,7 +11,7 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{Policy, Verdict};
+use super::policy::{Policy, Verdict};
 use crate::future::{Gate, Gated, take_ready};
 use crate::response::{ErrorResponse, is_grpc};
 use crate::verifier::revocation::BoxFuture;
@@ -114,7 +114,11 @@ pub(crate) struct Predicates<Res> {
 }
 
 impl<ReqBody, Res> Gate<ReqBody, Res> for Predicates<Res> {
-    fn poll_gate(&mut self, cx: &mut Context<'_>, _: &mut Request<ReqBody>) -> Poll<Result<(), Res>> {
+    fn poll_gate(
+        &mut self,
+        cx: &mut Context<'_>,
+        _: &mut Request<ReqBody>,
+    ) -> Poll<Result<(), Res>> {
         let mut denied = false;
         self.checks
             .retain_mut(|check| match check.as_mut().poll(cx) {

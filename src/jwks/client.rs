@@ -1,5 +1,6 @@
 //! The default HTTP client for remote keys: hyper with rustls.
 
+use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -11,7 +12,21 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{BoxError, JwksClient};
+/// The error type a [`JwksClient`] returns.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// The HTTP client that fetches JWKS and discovery documents. The default,
+/// [`DefaultJwksClient`], speaks HTTPS through rustls with the Mozilla roots; bring your own
+/// for a private CA, a proxy or another transport.
+pub trait JwksClient: Send + Sync + 'static {
+    /// Sends `GET url` and returns the response, reading at most `max_body` bytes of its body
+    /// (a longer body is an error). The layer adds its own timeout around the call.
+    fn get<'a>(
+        &'a self,
+        url: &'a Uri,
+        max_body: usize,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>>;
+}
 
 /// The default [`JwksClient`]: HTTP/1.1 over rustls with the Mozilla root certificates
 /// (`webpki-roots`). Plain `http://` is accepted too, for a key server on loopback or

@@ -23,9 +23,6 @@
 
 mod client;
 
-use std::error::Error as StdError;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -39,27 +36,11 @@ use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-pub use self::client::DefaultJwksClient;
+pub use self::client::{BoxError, DefaultJwksClient, JwksClient};
 use crate::verifier::key_store::{KeyStore, RemoteKeys};
 use crate::verifier::keys::{KeyEntry, KeySet};
 use crate::verifier::wait::{Changes, KeysChanged};
 use crate::{Algorithm, ConfigError};
-
-/// The error type a [`JwksClient`] returns.
-pub type BoxError = Box<dyn StdError + Send + Sync>;
-
-/// The HTTP client that fetches JWKS and discovery documents. The default,
-/// [`DefaultJwksClient`], speaks HTTPS through rustls with the Mozilla roots; bring your own
-/// for a private CA, a proxy or another transport.
-pub trait JwksClient: Send + Sync + 'static {
-    /// Sends `GET url` and returns the response, reading at most `max_body` bytes of its body
-    /// (a longer body is an error). The layer adds its own timeout around the call.
-    fn get<'a>(
-        &'a self,
-        url: &'a Uri,
-        max_body: usize,
-    ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>>;
-}
 
 /// How remote keys are fetched and refreshed; see the [module documentation](self).
 #[derive(Debug, Clone)]
@@ -113,10 +94,7 @@ impl RemoteConfig {
         provider: &'static CryptoProvider,
     ) -> Result<(Vec<KeyStore>, Vec<String>), ConfigError> {
         if self.url.is_none() && self.issuers.is_empty() {
-            return Ok((
-                vec![KeyStore::of_static_keys(fixed, allowed)?],
-                Vec::new(),
-            ));
+            return Ok((vec![KeyStore::of_static_keys(fixed, allowed)?], Vec::new()));
         }
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoTokioRuntime)?;

@@ -27,4 +27,3 @@ pub use self::redis::{RedisOptions, RedisStore};
 pub use crate::verifier::revocation::{
     BoxFuture, OnStoreError, Revocation, RevocationStore, StoreError, TokenId,
 };
-

@@ -219,7 +219,7 @@ impl RevocationStore for RedisStore {
         let inner = Arc::clone(&self.inner);
         let key = format!("{}used:{jti}", inner.options.prefix);
         // Kept past `exp` by the largest leeway a layer may grant.
-        let until = expires_at.max(now()) + crate::verifier::rules::MAX_LEEWAY.as_secs();
+        let until = expires_at.max(now()) + crate::error::MAX_LEEWAY.as_secs();
         Box::pin(async move {
             let mut cmd = redis::cmd("SET");
             cmd.arg(&key).arg(1).arg("NX").arg("EXAT").arg(until);

@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::signature::next_key_id;
-use super::{KeyStamp, Verified};
+use super::verified::{KeyStamp, Verified};
 
 const SHARDS: usize = 16;
 
@@ -202,7 +202,10 @@ mod tests {
         let cache = TokenCache::new(100);
         cache.insert("a.b.c", STAMP, &found("alice".to_owned(), 2_000), 1_000);
         let (hit, stamp) = cache.get("a.b.c").unwrap();
-        assert_eq!((hit.claims.as_str(), hit.lifetime.exp, stamp), ("alice", Some(2_000), STAMP));
+        assert_eq!(
+            (hit.claims.as_str(), hit.lifetime.exp, stamp),
+            ("alice", Some(2_000), STAMP)
+        );
         assert!(cache.get("a.b.d").is_none());
     }
 
@@ -278,6 +281,5 @@ mod size {
         let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
         println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
         assert!(fixed <= 136, "{fixed}");
-
     }
 }

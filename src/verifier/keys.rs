@@ -33,11 +33,23 @@ impl KeyEntry {
     }
 
     /// This HMAC secret keyed for `alg`, if it was.
-    pub(crate) fn hmac(&self, alg: Algorithm) -> Option<&HmacKey> {
+    fn hmac(&self, alg: Algorithm) -> Option<&HmacKey> {
         self.hmac
             .iter()
             .find(|(a, _)| *a == alg)
             .map(|(_, key)| key)
+    }
+
+    /// Whether `signature` is this key's signature of `message` under `alg`.
+    pub(crate) fn verify(
+        &self,
+        provider: &CryptoProvider,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        let key = (self.id, &self.key, self.hmac(alg));
+        signature::verify(provider, key, alg, message, signature)
     }
 }
 

@@ -23,6 +23,7 @@ mod payload;
 pub(crate) mod revocation;
 pub(crate) mod rules;
 mod signature;
+mod verified;
 #[cfg(feature = "jwks")]
 pub(crate) mod wait;
 
@@ -34,13 +35,15 @@ use jsonwebtoken::crypto::CryptoProvider;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub(crate) use self::cache::TokenCache;
-pub use self::claims::{Audience, Claim, RegisteredClaims};
 use self::claims::Registered;
+pub use self::claims::{Audience, Claim, RegisteredClaims};
 pub use self::crypto::install_crypto_provider;
 pub use self::grants::Grants;
 use self::key_store::KeyStore;
 use self::revocation::{BoxFuture, Decision, RevocationCheck, StoreError, TokenId};
-use self::rules::{Lifetime, Validation};
+use self::rules::Validation;
+use self::verified::KeyStamp;
+pub use self::verified::Verified;
 use crate::AuthError;
 
 /// Verifies tokens: signature, algorithm, claims and, when a store is configured,
@@ -88,69 +91,6 @@ pub(crate) struct Config {
     pub(crate) keep_id: bool,
     /// The revocation step, if a store was configured.
     pub(crate) revocation: Option<RevocationCheck>,
-}
-
-/// A verified token: its claims, typed as your `C`, and what the verifier learnt of it.
-///
-/// Only the verifier makes one: holding a `Verified<C>` proves that the token behind it
-/// passed every check.
-#[derive(Debug, Clone)]
-pub struct Verified<C> {
-    claims: C,
-    grants: Grants,
-    id: Option<Arc<TokenId>>,
-    lifetime: Lifetime,
-}
-
-impl<C> Verified<C> {
-    /// The claims.
-    pub fn claims(&self) -> &C {
-        &self.claims
-    }
-
-    /// The claims, without the rest.
-    pub fn into_claims(self) -> C {
-        self.claims
-    }
-
-    /// The claims and the grants.
-    pub fn into_parts(self) -> (C, Grants) {
-        (self.claims, self.grants)
-    }
-
-    /// The scopes and roles the token carries.
-    pub fn grants(&self) -> &Grants {
-        &self.grants
-    }
-
-    /// What identifies the token for revocation (`jti`, `sid`, `sub`, `iat`). Kept when the
-    /// verifier checks revocation; `None` otherwise, so that verifications that do not need
-    /// it do not pay for it.
-    pub fn token_id(&self) -> Option<&TokenId> {
-        self.id.as_deref()
-    }
-
-    /// `exp`, in seconds since the epoch.
-    pub fn expires_at(&self) -> Option<u64> {
-        self.lifetime.exp
-    }
-
-    /// `nbf`, in seconds since the epoch.
-    pub fn not_before(&self) -> Option<u64> {
-        self.lifetime.nbf
-    }
-
-    /// `iat`, in seconds since the epoch.
-    pub fn issued_at(&self) -> Option<u64> {
-        self.lifetime.iat
-    }
-}
-
-/// Which key set verified a token: the store it came from and that snapshot's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct KeyStamp {
-    pub(crate) store: usize,
-    pub(crate) set: u64,
 }
 
 /// What [`Verifier::check`] decided without waiting.
@@ -209,7 +149,9 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
     /// not checked.
     pub(crate) fn verify_at(&self, token: &str, now: u64) -> Result<Verified<C>, AuthError> {
         let Some(cache) = &self.cache else {
-            return self.verify_uncached(token, now).map(|(verified, _)| verified);
+            return self
+                .verify_uncached(token, now)
+                .map(|(verified, _)| verified);
         };
         if let Some((verified, stamp)) = cache.get(token)
             && self.config.is_current(stamp)
@@ -270,8 +212,8 @@ impl Config {
             if candidates.peek().is_none() {
                 return Err(unready(AuthError::UnknownKey));
             }
-            let verified = candidates
-                .any(|entry| signature::verify(self.provider, entry, alg, message, signature));
+            let verified =
+                candidates.any(|entry| entry.verify(self.provider, alg, message, signature));
             if verified {
                 Ok(())
             } else {
@@ -405,6 +347,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::verifier::rules::Lifetime;
     use crate::{Algorithm, JwtAuthLayer};
 
     const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes";
@@ -449,7 +392,10 @@ mod tests {
                 iat: None,
             })
         );
-        assert_eq!(claims(verifier.verify_at(&t, NOW + 99)).unwrap()["sub"], "a");
+        assert_eq!(
+            claims(verifier.verify_at(&t, NOW + 99)).unwrap()["sub"],
+            "a"
+        );
         assert_eq!(
             claims(verifier.verify_at(&t, NOW + 100)),
             Err(AuthError::Expired)

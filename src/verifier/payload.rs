@@ -310,7 +310,9 @@ mod tests {
         let mut r = Registered::default();
         let mut seen = Vec::new();
         for (name, value) in members {
-            let Some(member) = Member::of(&name) else { continue };
+            let Some(member) = Member::of(&name) else {
+                continue;
+            };
             if seen.contains(&member) {
                 return None;
             }

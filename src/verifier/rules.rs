@@ -9,10 +9,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::claims::{Claim, Registered};
+use crate::error::MAX_LEEWAY;
 use crate::{AuthError, ConfigError};
 
-/// The largest leeway `build()` accepts.
-pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The default leeway for `exp` and `nbf`: tolerates small clock skew between servers.
 pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 

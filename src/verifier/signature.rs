@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier};
 
-use super::keys::KeyEntry;
 use crate::Algorithm;
 
 /// The verifiers one thread keeps; past this, the thread starts over.
@@ -123,20 +122,20 @@ impl fmt::Debug for HmacKey {
     }
 }
 
-/// Whether `signature` is `entry`'s signature of `message` under `alg`.
+/// Whether `signature` is the signature of `message` under `alg` by the key `key_id`
+/// (`key`, or `hmac` when it was keyed once).
 pub(crate) fn verify(
     provider: &CryptoProvider,
-    entry: &KeyEntry,
+    (key_id, key, hmac): (u64, &DecodingKey, Option<&HmacKey>),
     alg: Algorithm,
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    if let Some(mac) = entry.hmac(alg) {
+    if let Some(mac) = hmac {
         return mac.verify(message, signature);
     }
     // jsonwebtoken's verifiers take the signature as a `Vec`.
     let signature = &signature.to_vec();
-    let (key_id, key) = (entry.id, &entry.key);
     let fresh = || (provider.verifier_factory)(&alg, key).ok();
     VERIFIERS
         .try_with(|cell| {
@@ -166,6 +165,7 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verifier::keys::KeyEntry;
 
     #[test]
     fn each_thread_keeps_a_bounded_number_of_verifiers() {
@@ -175,7 +175,7 @@ mod tests {
         // Keys come and go (rotation): the cache never holds more than its bound.
         for _ in 0..3 * MAX_PER_THREAD {
             let entry = KeyEntry::new(None, key.clone(), vec![Algorithm::EdDSA]);
-            assert!(!verify(provider, &entry, Algorithm::EdDSA, b"m", &[0; 64]));
+            assert!(!entry.verify(provider, Algorithm::EdDSA, b"m", &[0; 64]));
             let held = VERIFIERS.with(|v| v.borrow().len());
             assert!(0 < held && held <= MAX_PER_THREAD, "{held}");
         }
