@@ -258,33 +258,29 @@ where
         cx: &mut Context<'_>,
         req: &mut Request<ReqBody>,
     ) -> Poll<Result<(), Response<ResBody>>> {
-        loop {
-            let verified = match &mut self.waiting {
-                #[cfg(feature = "jwks")]
-                Waiting::Keys(wait) => {
-                    ready!(Pin::new(wait).poll(cx));
-                    match self.shared.decide_again(req) {
-                        Checked::Authenticated(verified) => verified,
-                        Checked::Reject(err) => {
-                            return Poll::Ready(Err(self.shared.reject(err, req)));
-                        }
-                        Checked::AskRevocation(verified, answer) => {
-                            self.waiting = Waiting::Revocation(answer, Some(verified));
-                            continue;
-                        }
+        let verified = match &mut self.waiting {
+            #[cfg(feature = "jwks")]
+            Waiting::Keys(wait) => {
+                ready!(Pin::new(wait).poll(cx));
+                match self.shared.decide_again(req) {
+                    Checked::Authenticated(verified) => verified,
+                    Checked::Reject(err) => return Poll::Ready(Err(self.shared.reject(err, req))),
+                    Checked::AskRevocation(verified, answer) => {
+                        self.waiting = Waiting::Revocation(answer, Some(verified));
+                        return self.poll_gate(cx, req);
                     }
                 }
-                Waiting::Revocation(answer, verified) => {
-                    let answer = ready!(answer.as_mut().poll(cx));
-                    if let Err(err) = self.shared.verifier.settle(answer) {
-                        return Poll::Ready(Err(self.shared.reject(err, req)));
-                    }
-                    verified.take().expect("polled after completion")
+            }
+            Waiting::Revocation(answer, verified) => {
+                let answer = ready!(answer.as_mut().poll(cx));
+                if let Err(err) = self.shared.verifier.settle(answer) {
+                    return Poll::Ready(Err(self.shared.reject(err, req)));
                 }
-            };
-            insert(verified, req);
-            return Poll::Ready(Ok(()));
-        }
+                verified.take().expect("polled after completion")
+            }
+        };
+        insert(verified, req);
+        Poll::Ready(Ok(()))
     }
 }
 
