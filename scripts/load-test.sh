@@ -18,14 +18,16 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
-cargo build -q --release --example load_server
+# benches/load_server.rs: a bench target that `cargo bench` leaves alone (bench = false).
+server_bin=$(cargo build -q --release --bench load_server --message-format=json |
+  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
 for round in $(seq 1 "$rounds"); do
   for mode in none hs256 rs256 rs256-cached; do
     log=$(mktemp)
-    MODE=$mode ADDR=127.0.0.1:0 WORKERS=1 taskset -c 0 target/release/examples/load_server >"$log" &
+    MODE=$mode ADDR=127.0.0.1:0 WORKERS=1 taskset -c 0 "$server_bin" >"$log" &
     server=$!
     for _ in $(seq 1 50); do grep -q '^listening' "$log" && break; sleep 0.1; done
     token=$(sed -n 's/^TOKEN=//p' "$log")

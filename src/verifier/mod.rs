@@ -57,7 +57,7 @@ use crate::AuthError;
 /// use serde::Deserialize;
 /// use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 ///
-/// #[derive(Clone, Deserialize)]
+/// #[derive(Clone, Debug, Deserialize)]
 /// struct User {
 ///     sub: String,
 /// }

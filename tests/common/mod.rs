@@ -227,3 +227,27 @@ impl tower::Service<Request<Full<Bytes>>> for MustBeReady {
         std::future::ready(Ok(http::Response::new(Full::default())))
     }
 }
+
+/// An axum app that answers `ok` at `/`, behind `layer`.
+pub fn ok_behind(layer: tower_jwt_auth::JwtAuthLayer<Value>) -> axum::Router {
+    axum::Router::new()
+        .route("/", axum::routing::get(|| async { "ok" }))
+        .layer(layer)
+}
+
+/// The status of `GET /` with this bearer token.
+pub async fn status_of(app: &axum::Router, token: &str) -> u16 {
+    call(app, "/", &[("authorization", &bearer(token))])
+        .await
+        .status
+        .as_u16()
+}
+
+/// Revokes the token `jti` for the next ten minutes, in `store`.
+pub async fn revoke_jti(store: &impl tower_jwt_auth::revocation::RevocationStore, jti: &str) {
+    let revocation = tower_jwt_auth::revocation::Revocation::Token {
+        jti: jti.to_owned(),
+        expires_at: now() + 600,
+    };
+    store.revoke(revocation).await.unwrap();
+}

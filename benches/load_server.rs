@@ -1,4 +1,4 @@
-//! The server `scripts/load-test.sh` drives: one axum route behind the layer, or without it.
+//! The server `scripts/load-test.sh` drives (a `bench = false` target: built by the script, never run by `cargo bench`): one axum route behind the layer, or without it.
 //!
 //! `MODE` = `none` | `hs256` | `rs256` | `rs256-cached`; `ADDR` (default `127.0.0.1:3002`);
 //! `WORKERS` = tokio worker threads (default 1). It prints a valid token for its mode on the

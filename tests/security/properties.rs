@@ -3,12 +3,10 @@
 //! crate's tooling mints always verifies; any single-bit or single-character change to a
 //! valid token is refused.
 
-mod common;
-
 use std::convert::Infallible;
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use http::{HeaderValue, Request, Response};
 use http_body_util::Full;
 use proptest::prelude::*;

@@ -2,13 +2,11 @@
 //! async, as a route layer and as the `Authorized` extractor; 403 `insufficient_scope`
 //! naming the scope, gRPC PERMISSION_DENIED.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
 use axum::routing::get;
-use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::authorize::Require;
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};

@@ -2,16 +2,14 @@
 //! rejections arrive as gRPC `UNAUTHENTICATED` statuses, a missing scope as
 //! `PERMISSION_DENIED`.
 
-mod common;
-
 mod greeter {
     #![allow(clippy::all)]
-    include!("../examples/tonic/proto/greeter.v1.rs");
+    include!("../../examples/tonic/proto/greeter.v1.rs");
 }
 
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use greeter::greeter_client::GreeterClient;
 use greeter::greeter_server::{Greeter, GreeterServer};
 use greeter::{GreetReply, GreetRequest};
@@ -21,7 +19,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use tower_jwt_auth::authorize::Require;
-use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
+use tower_jwt_auth::revocation::MemoryStore;
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
 #[derive(Clone, Deserialize)]
@@ -54,13 +52,7 @@ async fn start(calls: &Calls) -> SocketAddr {
 /// The greeter behind the layer and `require`, with `alice-revoked` revoked.
 async fn serve(calls: &Calls, require: Require<Caller>) -> SocketAddr {
     let store = MemoryStore::new();
-    store
-        .revoke(Revocation::Token {
-            jti: "alice-revoked".into(),
-            expires_at: now() + 600,
-        })
-        .await
-        .unwrap();
+    revoke_jti(&store, "alice-revoked").await;
     let auth = JwtAuthLayer::<Caller>::builder()
         .hmac_secret(SECRET, Algorithm::HS256)
         .revocation(store)

@@ -1,13 +1,11 @@
 //! The layer in a plain hyper 1 server (hyper-util) built with `tower::ServiceBuilder`, and
 //! its behaviour as a Tower service.
 
-mod common;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;

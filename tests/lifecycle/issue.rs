@@ -1,11 +1,9 @@
 //! `TokenIssuer`: tokens it mints carry the registered claims, and the layer it builds accepts
 //! exactly them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tower_jwt_auth::jsonwebtoken::Header;

@@ -5,8 +5,6 @@
 //! signature verifies ends in `Expired` or `InvalidClaims` — never `InvalidSignature` —
 //! and the same token with one signature byte changed ends in `InvalidSignature`.
 
-mod common;
-
 use serde::Deserialize;
 use tower_jwt_auth::jsonwebtoken::jwk::Jwk;
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RegisteredClaims};
@@ -26,7 +24,7 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    let json = include_str!("data/rfc-jws-vectors.json");
+    let json = include_str!("../data/rfc-jws-vectors.json");
     serde_json::from_str::<Vectors>(json).unwrap().vectors
 }
 
@@ -42,9 +40,9 @@ fn layer(v: &Vector) -> JwtAuthLayer<RegisteredClaims> {
 /// The token with the first byte of its signature changed.
 fn with_bad_signature(token: &str) -> String {
     let (input, sig) = token.rsplit_once('.').unwrap();
-    let mut sig = common::unb64(sig);
+    let mut sig = crate::common::unb64(sig);
     sig[0] ^= 1;
-    format!("{input}.{}", common::b64(sig))
+    format!("{input}.{}", crate::common::b64(sig))
 }
 
 #[test]
@@ -79,7 +77,7 @@ fn the_unsecured_vector_is_refused() {
     let unsecured: Vec<Vector> = vectors().into_iter().filter(|v| v.alg == "none").collect();
     assert_eq!(unsecured.len(), 1);
     let any = JwtAuthLayer::<RegisteredClaims>::builder()
-        .hmac_secret(common::SECRET, Algorithm::HS256)
+        .hmac_secret(crate::common::SECRET, Algorithm::HS256)
         .build()
         .unwrap();
     assert_eq!(

@@ -1,11 +1,9 @@
 //! Access + refresh pairs: typed apart, rotated on each refresh, a replay revokes the
 //! whole session, logout and "log out everywhere".
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::jsonwebtoken::{Header, decode_header};
 use tower_jwt_auth::{Algorithm, AuthError, RefreshError, TokenIssuer};

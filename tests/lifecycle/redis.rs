@@ -3,15 +3,12 @@
 //! tokens, a new replica loading what was revoked before it started, and Redis going away.
 #![cfg(feature = "redis")]
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::Router;
-use axum::routing::get;
-use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, Revocation, RevocationStore, TokenId};
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RefreshError, TokenIssuer};
@@ -80,20 +77,11 @@ fn app(store: RedisStore) -> Router {
         .revocation(store)
         .build()
         .unwrap();
-    Router::new()
-        .route("/", get(|| async { "ok" }))
-        .layer(layer)
+    ok_behind(layer)
 }
 
 fn token(jti: &str) -> String {
     mint(&json!({ "jti": jti, "sub": "alice", "iat": now(), "exp": now() + 600 }))
-}
-
-async fn status(app: &Router, token: &str) -> u16 {
-    call(app, "/", &[("authorization", &bearer(token))])
-        .await
-        .status
-        .as_u16()
 }
 
 /// Waits until `done`, polling; returns how long it took.
@@ -112,19 +100,14 @@ async fn a_revocation_on_one_replica_is_refused_by_the_other() {
     let (a, b) = (store(&server).await, store(&server).await);
     let (app_a, app_b) = (app(a.clone()), app(b.clone()));
     let t = token("shared");
-    assert_eq!(status(&app_a, &t).await, 200);
-    assert_eq!(status(&app_b, &t).await, 200);
+    assert_eq!(status_of(&app_a, &t).await, 200);
+    assert_eq!(status_of(&app_b, &t).await, 200);
     let id = TokenId {
         jti: Some("shared".into()),
         ..TokenId::default()
     };
     let start = Instant::now();
-    a.revoke(Revocation::Token {
-        jti: "shared".into(),
-        expires_at: now() + 600,
-    })
-    .await
-    .unwrap();
+    revoke_jti(&a, "shared").await;
     // The replica that revoked knows at once; the other once the message arrives.
     assert_eq!(a.check_local(&id, now()), Some(true));
     within(Duration::from_secs(2), async || {
@@ -135,14 +118,14 @@ async fn a_revocation_on_one_replica_is_refused_by_the_other() {
         "revoke() to refused on the other replica: {:?}",
         start.elapsed()
     );
-    assert_eq!(status(&app_a, &t).await, 401);
+    assert_eq!(status_of(&app_a, &t).await, 401);
     let res = call(&app_b, "/", &[("authorization", &bearer(&t))]).await;
     assert_eq!(res.status, 401);
     assert_eq!(
         res.challenge(),
         invalid_token(AuthError::Revoked.description())
     );
-    assert_eq!(status(&app_b, &token("other")).await, 200);
+    assert_eq!(status_of(&app_b, &token("other")).await, 200);
 }
 
 #[tokio::test]
@@ -234,7 +217,7 @@ async fn when_redis_goes_away_checks_fail_closed_and_recover_when_it_is_back() {
     let s = store(&server).await;
     let app = app(s.clone());
     let t = token("t");
-    assert_eq!(status(&app, &t).await, 200);
+    assert_eq!(status_of(&app, &t).await, 200);
     let port = server.stop();
     within(Duration::from_secs(5), async || !s.is_synced()).await;
     let res = call(&app, "/", &[("authorization", &bearer(&t))]).await;
@@ -242,14 +225,9 @@ async fn when_redis_goes_away_checks_fail_closed_and_recover_when_it_is_back() {
     assert_eq!(res.headers["retry-after"], "1");
     let again = Server::on(port);
     within(Duration::from_secs(10), async || s.is_synced()).await;
-    assert_eq!(status(&app, &t).await, 200);
-    s.revoke(Revocation::Token {
-        jti: "t".into(),
-        expires_at: now() + 600,
-    })
-    .await
-    .unwrap();
-    assert_eq!(status(&app, &t).await, 401);
+    assert_eq!(status_of(&app, &t).await, 200);
+    revoke_jti(&s, "t").await;
+    assert_eq!(status_of(&app, &t).await, 401);
     drop(again);
 }
 
@@ -275,15 +253,9 @@ async fn while_the_subscription_is_down_requests_ask_redis_itself() {
     assert!(killed.status.success());
     within(Duration::from_secs(5), async || !s.is_synced()).await;
     // A revocation `s` never hears of: its copy is stale, so it asks Redis, and refuses.
-    other
-        .revoke(Revocation::Token {
-            jti: "missed".into(),
-            expires_at: now() + 600,
-        })
-        .await
-        .unwrap();
-    assert_eq!(status(&app, &token("missed")).await, 401);
-    assert_eq!(status(&app, &token("fine")).await, 200);
+    revoke_jti(&other, "missed").await;
+    assert_eq!(status_of(&app, &token("missed")).await, 401);
+    assert_eq!(status_of(&app, &token("fine")).await, 200);
 }
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! Each verification rule and each configuration check, through the public API.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde::Deserialize;
 use serde_json::json;
 use tower_jwt_auth::jsonwebtoken::Header;

@@ -3,13 +3,11 @@
 //! the inner service ever running. A second test replays the whole suite with a `tracing`
 //! subscriber capturing every log line, and checks that no token, signature or secret leaks.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use http::{HeaderName, HeaderValue, Request, Response};
 use http_body_util::Full;
 use serde_json::json;

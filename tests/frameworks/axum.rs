@@ -1,11 +1,9 @@
 //! The layer in an axum app, over a real loopback socket.
 
-mod common;
-
+use crate::common::*;
 use axum::extract::Extension;
 use axum::routing::get;
 use axum::{Json, Router};
-use common::*;
 use serde_json::json;
 use tower_jwt_auth::jsonwebtoken::Header;
 use tower_jwt_auth::{Algorithm, AuthError, DecodingKey, JwtAuthLayer, TokenSource};

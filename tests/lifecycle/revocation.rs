@@ -1,26 +1,17 @@
 //! Revocation on the request path: by `jti`, by session, by subject; through the cache;
 //! answered from the local view, or after asking the store; fail closed when it cannot.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::Router;
-use axum::routing::get;
-use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::revocation::{
     BoxFuture, MemoryStore, OnStoreError, Revocation, RevocationStore, StoreError, TokenId,
 };
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
-
-fn app(layer: JwtAuthLayer<Value>) -> Router {
-    Router::new()
-        .route("/", get(|| async { "ok" }))
-        .layer(layer)
-}
 
 fn builder() -> tower_jwt_auth::JwtAuthBuilder<Value> {
     JwtAuthLayer::<Value>::builder().hmac_secret(SECRET, Algorithm::HS256)
@@ -46,7 +37,7 @@ fn ok() -> (u16, String) {
 #[tokio::test]
 async fn revoked_tokens_are_refused_by_jti_session_and_subject() {
     let store = MemoryStore::new();
-    let app = app(builder().revocation(store.clone()).build().unwrap());
+    let app = ok_behind(builder().revocation(store.clone()).build().unwrap());
     let now = now();
     let a = token("a", "s1", "alice", now - 10);
     let b = token("b", "s1", "alice", now - 10);
@@ -97,17 +88,11 @@ async fn a_cache_hit_is_still_checked_for_revocation() {
         .revocation(store.clone())
         .build()
         .unwrap();
-    let app = app(layer.clone());
+    let app = ok_behind(layer.clone());
     let t = token("cached", "s", "alice", now());
     assert_eq!(status(&app, &t).await, ok());
     assert_eq!(status(&app, &t).await, ok());
-    store
-        .revoke(Revocation::Token {
-            jti: "cached".into(),
-            expires_at: now() + 600,
-        })
-        .await
-        .unwrap();
+    revoke_jti(&store, "cached").await;
     assert_eq!(status(&app, &t).await, revoked());
     assert_eq!(layer.verify(&t).err(), Some(AuthError::Revoked));
 }
@@ -150,17 +135,11 @@ impl RevocationStore for Remote {
 #[tokio::test]
 async fn without_a_local_answer_the_request_waits_for_the_store() {
     let store = Remote::default();
-    let app = app(builder().revocation(store.clone()).build().unwrap());
+    let app = ok_behind(builder().revocation(store.clone()).build().unwrap());
     let t = token("x", "s", "alice", now());
     assert_eq!(status(&app, &t).await, ok());
     assert_eq!(store.asked.load(Ordering::SeqCst), 1);
-    store
-        .revoke(Revocation::Token {
-            jti: "x".into(),
-            expires_at: now() + 600,
-        })
-        .await
-        .unwrap();
+    revoke_jti(&store, "x").await;
     assert_eq!(status(&app, &t).await, revoked());
     // A token with nothing to revoke it by is not looked up.
     let anonymous = mint(&json!({ "exp": now() + 600 }));
@@ -172,7 +151,7 @@ async fn without_a_local_answer_the_request_waits_for_the_store() {
 async fn an_unreachable_store_fails_closed_with_503_by_default() {
     let store = Remote::default();
     store.down.store(true, Ordering::SeqCst);
-    let closed = app(builder().revocation(store.clone()).build().unwrap());
+    let closed = ok_behind(builder().revocation(store.clone()).build().unwrap());
     let t = token("y", "s", "alice", now());
     let res = call(&closed, "/", &[("authorization", &bearer(&t))]).await;
     assert_eq!(res.status, 503);
@@ -190,11 +169,13 @@ async fn an_unreachable_store_fails_closed_with_503_by_default() {
     .await;
     assert_eq!(grpc.headers["grpc-status"], "14");
 
-    let open = app(builder()
-        .revocation(store.clone())
-        .on_revocation_store_error(OnStoreError::Allow)
-        .build()
-        .unwrap());
+    let open = ok_behind(
+        builder()
+            .revocation(store.clone())
+            .on_revocation_store_error(OnStoreError::Allow)
+            .build()
+            .unwrap(),
+    );
     assert_eq!(status(&open, &t).await, ok());
 }
 
