@@ -141,7 +141,7 @@ impl RevocationList {
     }
 
     /// Replaces everything known with `revocations` (a full reload from the shared store).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    #[cfg(any(feature = "redis", test))]
     pub(crate) fn replace(&self, revocations: &[Revocation], now: u64) {
         let mut base = Revoked::default();
         revocations.iter().for_each(|r| base.add(r));
