@@ -247,6 +247,32 @@ async fn a_new_kid_is_accepted_on_its_first_request_after_publication() {
 }
 
 #[tokio::test]
+async fn verify_async_waits_for_the_refetch_a_new_kid_triggers() {
+    let options = JwksOptions {
+        unknown_key_cooldown: Duration::from_secs(60),
+        ..fast_options()
+    };
+    let (server, layer) = started(vec![jwk("k1")], options).await;
+    server.set_keys(vec![jwk("k1"), jwk("k2")]);
+    let verifier = layer.verifier();
+    // The synchronous check answers from the keys it has; the async one refetches once.
+    assert_eq!(
+        verifier.verify(&token("k2")).err(),
+        Some(tower_jwt_auth::AuthError::UnknownKey)
+    );
+    let fetches = server.fetches();
+    let verified = verifier.verify_async(&token("k2")).await.unwrap();
+    assert_eq!(verified.claims().registered.sub.as_deref(), Some("alice"));
+    assert_eq!(server.fetches(), fetches + 1);
+    // Within the cooldown, a kid still unknown is refused without another fetch.
+    assert_eq!(
+        verifier.verify_async(&token("k3")).await.err(),
+        Some(tower_jwt_auth::AuthError::UnknownKey)
+    );
+    assert_eq!(server.fetches(), fetches + 1);
+}
+
+#[tokio::test]
 async fn a_removed_key_stops_being_accepted_after_the_next_refresh() {
     let (server, layer) = started(
         vec![jwk("k1"), jwk("k2")],

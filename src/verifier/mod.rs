@@ -128,6 +128,32 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         Ok(verified)
     }
 
+    /// Verifies `token` now, as a request through the layer is: a token naming a key not
+    /// fetched yet waits for one refetch of remote keys, and the revocation store itself
+    /// is asked when its local view cannot answer (a `RedisStore` whose subscription is
+    /// down, say).
+    ///
+    /// # Errors
+    /// The [`AuthError`] the layer would answer with.
+    pub async fn verify_async(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        let mut checked = self.check(token, now());
+        #[cfg(feature = "jwks")]
+        if let Checked::Reject(AuthError::UnknownKey) = checked
+            && let Some(keys_changed) = self.refetch(token)
+        {
+            keys_changed.await;
+            checked = self.check(token, now());
+        }
+        match checked {
+            Checked::Authenticated(verified) => Ok(verified),
+            Checked::AskRevocation(verified, answer) => {
+                self.settle(answer.await)?;
+                Ok(verified)
+            }
+            Checked::Reject(err) => Err(err),
+        }
+    }
+
     /// Verifies `token` at time `now`, asking the revocation store when its local view
     /// cannot answer.
     pub(crate) fn check(&self, token: &str, now: u64) -> Checked<C> {

@@ -192,6 +192,36 @@ async fn verify_outside_a_request_uses_the_local_view_only() {
 }
 
 #[tokio::test]
+async fn verify_async_asks_the_store_when_its_local_view_cannot_answer() {
+    let store = Remote::default();
+    let verifier = builder()
+        .revocation(store.clone())
+        .build_verifier()
+        .unwrap();
+    let t = token("w", "s", "alice", now());
+    let verified = verifier.verify_async(&t).await.unwrap();
+    assert_eq!(
+        verified.token_id().and_then(|id| id.jti.as_deref()),
+        Some("w")
+    );
+    assert_eq!(store.asked.load(Ordering::SeqCst), 1);
+    revoke_jti(&store, "w").await;
+    assert_eq!(
+        verifier.verify_async(&t).await.err(),
+        Some(AuthError::Revoked)
+    );
+    assert_eq!(
+        verifier.verify(&t).err(),
+        Some(AuthError::RevocationUnavailable)
+    );
+    store.down.store(true, Ordering::SeqCst);
+    assert_eq!(
+        verifier.verify_async(&t).await.err(),
+        Some(AuthError::RevocationUnavailable)
+    );
+}
+
+#[tokio::test]
 async fn a_waiting_request_calls_the_service_that_was_polled_ready() {
     use tower::{Service, ServiceBuilder, ServiceExt};
     let layer = builder().revocation(Remote::default()).build().unwrap();
