@@ -10,7 +10,16 @@ use super::rules::Lifetime;
 /// A verified token: its claims, typed as your `C`, and what the verifier learnt of it.
 ///
 /// Only the verifier makes one: holding a `Verified<C>` proves that the token behind it
-/// passed every check.
+/// passed every check. Outside the verifier, none can be built:
+///
+/// ```compile_fail,E0451
+/// let forged = tower_jwt_auth::Verified {
+///     claims: "admin",
+///     grants: tower_jwt_auth::Grants::default(),
+///     id: None,
+///     lifetime: unreachable!(),
+/// };
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verified<C> {
     // `pub(super)`: made by the verifier and its modules, nowhere else.
