@@ -25,6 +25,73 @@ use crate::verifier::wait::KeysChanged;
 use crate::verifier::{Checked, Verified, Verifier, now};
 use crate::{AuthError, Grants};
 
+/// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
+pub struct JwtAuth<S, C, R> {
+    inner: S,
+    shared: Arc<Shared<C, R>>,
+}
+
+impl<S, C, R> JwtAuth<S, C, R> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared<C, R>>) -> Self {
+        JwtAuth { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, without the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    R: ErrorResponse<ResBody>,
+    ResBody: Default + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, C, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let shared = &self.shared;
+        let gated = match shared.decide(&req) {
+            Outcome::Authenticated(verified) => {
+                insert(verified, &mut req);
+                Gated::inner(self.inner.call(req))
+            }
+            Outcome::Anonymous => {
+                let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
+                req.extensions_mut().insert(Unauthenticated::new(answer));
+                Gated::inner(self.inner.call(req))
+            }
+            Outcome::Preflight => Gated::inner(self.inner.call(req)),
+            Outcome::Reject(err) => Gated::rejected(shared.reject(err, &req)),
+            #[cfg(feature = "jwks")]
+            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req),
+            Outcome::AskRevocation(verified, answer) => {
+                let waiting = Waiting::Revocation(answer, Some(verified));
+                self.park(waiting, req)
+            }
+        };
+        ResponseFuture { gated }
+    }
+}
+
 /// What a layer and all its services share: the verifier, and what the shell adds to it.
 pub(crate) struct Shared<C, R> {
     pub(crate) verifier: Verifier<C>,
@@ -104,6 +171,17 @@ where
     }
 }
 
+/// Puts the verified claims, and the grants when the token has any, in the request.
+fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut Request<B>) {
+    let (claims, grants) = verified.into_parts();
+    let extensions = req.extensions_mut();
+    extensions.insert(claims);
+    // Absent grants read as none: spare the insertion for tokens without them.
+    if grants != Grants::default() {
+        extensions.insert(grants);
+    }
+}
+
 impl<C, R> Shared<C, R> {
     /// The answer to a request refused with `err`: gRPC or HTTP, as the request is.
     fn reject<ReqBody, ResBody>(&self, err: AuthError, req: &Request<ReqBody>) -> Response<ResBody>
@@ -128,88 +206,10 @@ where
     }
 }
 
-/// Puts the verified claims, and the grants when the token has any, in the request.
-fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut Request<B>) {
-    let (claims, grants) = verified.into_parts();
-    let extensions = req.extensions_mut();
-    extensions.insert(claims);
-    // Absent grants read as none: spare the insertion for tokens without them.
-    if grants != Grants::default() {
-        extensions.insert(grants);
-    }
-}
-
 fn is_preflight<B>(req: &Request<B>) -> bool {
     req.method() == Method::OPTIONS
         && req.headers().contains_key(ORIGIN)
         && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
-}
-
-/// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
-pub struct JwtAuth<S, C, R> {
-    inner: S,
-    shared: Arc<Shared<C, R>>,
-}
-
-impl<S, C, R> JwtAuth<S, C, R> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared<C, R>>) -> Self {
-        JwtAuth { inner, shared }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, without the middleware.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S, C, R, ReqBody, ResBody> Service<Request<ReqBody>> for JwtAuth<S, C, R>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    C: DeserializeOwned + Clone + Send + Sync + 'static,
-    R: ErrorResponse<ResBody>,
-    ResBody: Default + 'static,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, C, R>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let shared = &self.shared;
-        let gated = match shared.decide(&req) {
-            Outcome::Authenticated(verified) => {
-                insert(verified, &mut req);
-                Gated::inner(self.inner.call(req))
-            }
-            Outcome::Anonymous => {
-                let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
-                req.extensions_mut().insert(Unauthenticated::new(answer));
-                Gated::inner(self.inner.call(req))
-            }
-            Outcome::Preflight => Gated::inner(self.inner.call(req)),
-            Outcome::Reject(err) => Gated::rejected(shared.reject(err, &req)),
-            #[cfg(feature = "jwks")]
-            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req),
-            Outcome::AskRevocation(verified, answer) => {
-                let waiting = Waiting::Revocation(answer, Some(verified));
-                self.park(waiting, req)
-            }
-        };
-        ResponseFuture { gated }
-    }
 }
 
 impl<S, C, R> JwtAuth<S, C, R> {

@@ -136,14 +136,18 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
     /// # Errors
     /// The [`AuthError`] the layer would answer with.
     pub async fn verify_async(&self, token: &str) -> Result<Verified<C>, AuthError> {
-        let mut checked = self.check(token, now());
+        let checked = self.check(token, now());
         #[cfg(feature = "jwks")]
-        if let Checked::Reject(AuthError::UnknownKey) = checked
-            && let Some(keys_changed) = self.refetch(token)
-        {
-            keys_changed.await;
-            checked = self.check(token, now());
-        }
+        let checked = match checked {
+            Checked::Reject(AuthError::UnknownKey) => match self.refetch(token) {
+                Some(keys_changed) => {
+                    keys_changed.await;
+                    self.check(token, now())
+                }
+                None => checked,
+            },
+            checked => checked,
+        };
         match checked {
             Checked::Authenticated(verified) => Ok(verified),
             Checked::AskRevocation(verified, answer) => {
@@ -218,6 +222,26 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
 }
 
 impl Config {
+    /// The store whose keys verify this token: with several issuers configured with their
+    /// own keys, the one its `iss` names (read before the signature is checked, only to
+    /// choose the keys; the claims are checked after). A token whose `iss` is not accepted
+    /// is refused here, before any key is looked up or fetched.
+    fn route(&self, jws: &jws::Jws<'_>) -> Result<usize, AuthError> {
+        if self.tenants.is_empty() {
+            return Ok(0);
+        }
+        jws::decode_then(jws.payload, |payload| {
+            let mut registered = Registered::default();
+            payload::read::<IgnoredAny>(payload, &mut registered)
+                .ok_or(AuthError::InvalidClaims)?;
+            let iss = registered.iss.as_deref();
+            if let Some(i) = self.tenants.iter().position(|t| Some(t.as_str()) == iss) {
+                return Ok(i + 1);
+            }
+            self.rules.check_issuer(iss).map(|()| 0)
+        })
+    }
+
     /// Checks the signature with the keys of `store` that fit the token's `alg` and `kid`.
     fn check_signature(&self, jws: &jws::Jws<'_>, store: usize) -> Result<KeyStamp, AuthError> {
         let alg = jws.header.alg;
@@ -293,26 +317,6 @@ impl Config {
     /// Whether the key set that verified a cached token is still the current one.
     fn is_current(&self, stamp: KeyStamp) -> bool {
         self.stores[stamp.store].load().id() == stamp.set
-    }
-
-    /// The store whose keys verify this token: with several issuers configured with their
-    /// own keys, the one its `iss` names (read before the signature is checked, only to
-    /// choose the keys; the claims are checked after). A token whose `iss` is not accepted
-    /// is refused here, before any key is looked up or fetched.
-    fn route(&self, jws: &jws::Jws<'_>) -> Result<usize, AuthError> {
-        if self.tenants.is_empty() {
-            return Ok(0);
-        }
-        jws::decode_then(jws.payload, |payload| {
-            let mut registered = Registered::default();
-            payload::read::<IgnoredAny>(payload, &mut registered)
-                .ok_or(AuthError::InvalidClaims)?;
-            let iss = registered.iss.as_deref();
-            if let Some(i) = self.tenants.iter().position(|t| Some(t.as_str()) == iss) {
-                return Ok(i + 1);
-            }
-            self.rules.check_issuer(iss).map(|()| 0)
-        })
     }
 }
 

@@ -72,8 +72,7 @@ impl<'de> Deserializer<'de> for Tee<'_, 'de> {
         visitor.visit_newtype_struct(self)
     }
 
-    // Anything but a map, a struct, an option or a newtype fails here and is read the
-    // two-pass way.
+    // Anything but a map, a struct, an option or a newtype is not a claims set: refused.
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
         byte_buf unit unit_struct seq tuple tuple_struct map struct enum identifier
@@ -416,7 +415,6 @@ mod tests {
         })
     }
 
-    /// When the tee answers, it answers exactly as the two passes do.
     /// The tee answers when, and only when, the registered claims are well typed and
     /// serde_json reads `C` from the payload; and then it answers exactly as they do.
     fn same<C: DeserializeOwned + PartialEq + fmt::Debug>(

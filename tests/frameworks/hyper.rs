@@ -13,8 +13,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde_json::json;
-use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_jwt_auth::{Algorithm, AuthError, DecodingKey, JwtAuthLayer};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use tower_jwt_auth::{Algorithm, AuthError, DecodingKey, JwtAuthLayer, Unauthenticated};
 
 fn layer() -> JwtAuthLayer<TestClaims> {
     JwtAuthLayer::new(DecodingKey::from_secret(SECRET).unwrap(), Algorithm::HS256).unwrap()
@@ -100,3 +100,60 @@ fn the_layer_and_its_service_are_clone_send_sync() {
         tower_jwt_auth::JwtAuth<MustBeReady, TestClaims, tower_jwt_auth::DefaultErrorResponse>,
     >();
 }
+
+#[tokio::test]
+async fn an_optional_layer_leaves_its_answer_to_a_missing_token_for_the_handler() {
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .realm("notes")
+        .optional(true)
+        .build()
+        .unwrap();
+    // A handler that requires claims after all answers as the layer would have.
+    let handler = tower::service_fn(|req: Request<Full<Bytes>>| async move {
+        let anonymous = req.extensions().get::<Unauthenticated<Full<Bytes>>>();
+        let res = match (req.extensions().get::<TestClaims>(), anonymous) {
+            (Some(_), None) => Response::new(Full::from("claims")),
+            (None, Some(anonymous)) => anonymous.response(req.headers()),
+            _ => panic!("either claims or the layer's answer, never both or neither"),
+        };
+        Ok::<_, Infallible>(res)
+    });
+    let svc = ServiceBuilder::new().layer(layer).service(handler);
+    let send = |headers: &[(&str, String)]| {
+        let mut req = Request::get("/");
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        svc.clone().oneshot(req.body(Full::default()).unwrap())
+    };
+    let res = send(&[]).await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"notes\"");
+    let grpc = send(&[("content-type", "application/grpc".into())])
+        .await
+        .unwrap();
+    assert_eq!(grpc.headers()["grpc-status"], "16");
+    let token = mint(&valid_claims());
+    let res = send(&[("authorization", bearer(&token))]).await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[test]
+fn the_service_gives_back_its_inner_service() {
+    let mut svc = layer().layer(Named("inner"));
+    assert_eq!(svc.get_ref().0, "inner");
+    svc.get_mut().0 = "changed";
+    assert_eq!(svc.into_inner().0, "changed");
+    let require = tower_jwt_auth::authorize::Require::<TestClaims>::authenticated()
+        .build()
+        .unwrap();
+    let mut svc = require.layer(Named("inner"));
+    assert_eq!(svc.get_ref().0, "inner");
+    svc.get_mut().0 = "changed";
+    assert_eq!(svc.into_inner().0, "changed");
+}
+
+/// A service that is only a name.
+#[derive(Clone)]
+struct Named(&'static str);
