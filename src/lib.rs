@@ -48,6 +48,13 @@
 //! For asymmetric keys, [`token_cache`](JwtAuthBuilder::token_cache) lets a token presented
 //! again skip the signature check.
 //!
+//! # Tokens that do not come in a request
+//! The layer runs a [`Verifier`], the verification core, which knows nothing of Tower:
+//! [`JwtAuthLayer::verifier`] gives it for a WebSocket message, a gRPC interceptor or a
+//! queue consumer, and [`Verifier::verify`] / [`Verifier::verify_async`] answer exactly as
+//! the layer would, with a [`Verified`] proof: the claims, the grants, the token's ids and
+//! lifetime. The crate's layout is described in `ARCHITECTURE.md`.
+//!
 //! # The token lifecycle
 //! [`TokenIssuer`] mints access tokens, and access + refresh pairs that rotate on each
 //! refresh (a replayed refresh token revokes its session); [`revocation`] refuses revoked

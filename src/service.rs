@@ -69,11 +69,8 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
-        let gated = match shared.decide(&req) {
-            Outcome::Authenticated(verified) => {
-                insert(verified, &mut req);
-                Gated::inner(self.inner.call(req))
-            }
+        let gated = match shared.decide(&mut req) {
+            Outcome::Authenticated => Gated::inner(self.inner.call(req)),
             Outcome::Anonymous => {
                 let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
                 req.extensions_mut().insert(Unauthenticated::new(answer));
@@ -83,10 +80,7 @@ where
             Outcome::Reject(err) => Gated::rejected(shared.reject(err, &req)),
             #[cfg(feature = "jwks")]
             Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req),
-            Outcome::AskRevocation(verified, answer) => {
-                let waiting = Waiting::Revocation(answer, Some(verified));
-                self.park(waiting, req)
-            }
+            Outcome::AskRevocation(answer) => self.park(Waiting::Revocation(answer), req),
         };
         ResponseFuture { gated }
     }
@@ -104,9 +98,10 @@ pub(crate) struct Shared<C, R> {
 }
 
 /// What the layer decided for a request, before calling anything.
-pub(crate) enum Outcome<C> {
-    /// The token is valid and not revoked: insert its claims, call the inner service.
-    Authenticated(Verified<C>),
+pub(crate) enum Outcome {
+    /// The token is valid and not revoked, and its claims are in the request: call the
+    /// inner service.
+    Authenticated,
     /// No token came and the layer is optional: call the inner service without claims.
     Anonymous,
     /// A CORS preflight, let through without a token.
@@ -116,26 +111,20 @@ pub(crate) enum Outcome<C> {
     /// The token names a key that is being fetched: decide again once the fetch ends.
     #[cfg(feature = "jwks")]
     WaitForKeys(KeysChanged),
-    /// The token is valid; the revocation store must be asked before it is let through.
-    AskRevocation(Verified<C>, BoxFuture<'static, Result<bool, StoreError>>),
-}
-
-impl<C> From<Checked<C>> for Outcome<C> {
-    fn from(checked: Checked<C>) -> Self {
-        match checked {
-            Checked::Authenticated(verified) => Outcome::Authenticated(verified),
-            Checked::AskRevocation(verified, answer) => Outcome::AskRevocation(verified, answer),
-            Checked::Reject(err) => Outcome::Reject(err),
-        }
-    }
+    /// The token is valid and its claims are in the request; the revocation store must be
+    /// asked before the request goes on (a refused request is dropped with its claims).
+    AskRevocation(BoxFuture<'static, Result<bool, StoreError>>),
 }
 
 impl<C, R> Shared<C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// The request path up to the inner service.
-    fn decide<B>(&self, req: &Request<B>) -> Outcome<C> {
+    /// The request path up to the inner service: the token, the verifier's answer, and,
+    /// for a valid token, its claims in the request (they go in here, where the verifier
+    /// hands them over, so that they are not moved around on the way).
+    #[inline]
+    fn decide<B>(&self, req: &mut Request<B>) -> Outcome {
         if self.cors_preflight && is_preflight(req) {
             return Outcome::Preflight;
         }
@@ -146,12 +135,20 @@ where
             Err(err) => return Outcome::Reject(err),
         };
         match self.verifier.check(token, now()) {
+            Checked::Authenticated(verified) => {
+                insert(verified, req);
+                Outcome::Authenticated
+            }
+            Checked::AskRevocation(verified, answer) => {
+                insert(verified, req);
+                Outcome::AskRevocation(answer)
+            }
             #[cfg(feature = "jwks")]
             Checked::Reject(AuthError::UnknownKey) => match self.verifier.refetch(token) {
                 Some(wait) => Outcome::WaitForKeys(wait),
                 None => Outcome::Reject(AuthError::UnknownKey),
             },
-            checked => checked.into(),
+            Checked::Reject(err) => Outcome::Reject(err),
         }
     }
 
@@ -172,6 +169,7 @@ where
 }
 
 /// Puts the verified claims, and the grants when the token has any, in the request.
+#[inline]
 fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut Request<B>) {
     let (claims, grants) = verified.into_parts();
     let extensions = req.extensions_mut();
@@ -215,7 +213,7 @@ fn is_preflight<B>(req: &Request<B>) -> bool {
 impl<S, C, R> JwtAuth<S, C, R> {
     fn park<ReqBody>(
         &mut self,
-        waiting: Waiting<C>,
+        waiting: Waiting,
         req: Request<ReqBody>,
     ) -> Gated<S, ReqBody, AuthGate<C, R>>
     where
@@ -230,21 +228,19 @@ impl<S, C, R> JwtAuth<S, C, R> {
 }
 
 /// What a parked request of [`JwtAuth`] waits for.
-enum Waiting<C> {
+enum Waiting {
     /// Keys being fetched; then the request is decided again.
     #[cfg(feature = "jwks")]
     Keys(KeysChanged),
-    /// The revocation store's answer about this verified token (taken once answered).
-    Revocation(
-        BoxFuture<'static, Result<bool, StoreError>>,
-        Option<Verified<C>>,
-    ),
+    /// The revocation store's answer about the verified token whose claims the request
+    /// already carries.
+    Revocation(BoxFuture<'static, Result<bool, StoreError>>),
 }
 
 /// The gate of a parked [`JwtAuth`] request.
 pub(crate) struct AuthGate<C, R> {
     shared: Arc<Shared<C, R>>,
-    waiting: Waiting<C>,
+    waiting: Waiting,
 }
 
 impl<C, R, ReqBody, ResBody> Gate<ReqBody, Response<ResBody>> for AuthGate<C, R>
@@ -258,29 +254,31 @@ where
         cx: &mut Context<'_>,
         req: &mut Request<ReqBody>,
     ) -> Poll<Result<(), Response<ResBody>>> {
-        let verified = match &mut self.waiting {
+        match &mut self.waiting {
             #[cfg(feature = "jwks")]
             Waiting::Keys(wait) => {
                 ready!(Pin::new(wait).poll(cx));
                 match self.shared.decide_again(req) {
-                    Checked::Authenticated(verified) => verified,
-                    Checked::Reject(err) => return Poll::Ready(Err(self.shared.reject(err, req))),
+                    Checked::Authenticated(verified) => {
+                        insert(verified, req);
+                        Poll::Ready(Ok(()))
+                    }
+                    Checked::Reject(err) => Poll::Ready(Err(self.shared.reject(err, req))),
                     Checked::AskRevocation(verified, answer) => {
-                        self.waiting = Waiting::Revocation(answer, Some(verified));
-                        return self.poll_gate(cx, req);
+                        insert(verified, req);
+                        self.waiting = Waiting::Revocation(answer);
+                        self.poll_gate(cx, req)
                     }
                 }
             }
-            Waiting::Revocation(answer, verified) => {
+            Waiting::Revocation(answer) => {
                 let answer = ready!(answer.as_mut().poll(cx));
-                if let Err(err) = self.shared.verifier.settle(answer) {
-                    return Poll::Ready(Err(self.shared.reject(err, req)));
+                match self.shared.verifier.settle(answer) {
+                    Ok(()) => Poll::Ready(Ok(())),
+                    Err(err) => Poll::Ready(Err(self.shared.reject(err, req))),
                 }
-                verified.take().expect("polled after completion")
             }
-        };
-        insert(verified, req);
-        Poll::Ready(Ok(()))
+        }
     }
 }
 

@@ -121,7 +121,7 @@ impl<C: Clone + 'static> TokenCache<C> {
         self.remember(Arc::clone(&entry));
         let mut shard = self.write(hash);
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
-            shard.retain(|_, e| e.verified.lifetime.exp.is_none_or(|exp| exp > now));
+            shard.retain(|_, e| e.verified.lifetime.exp().is_none_or(|exp| exp > now));
             if shard.len() >= self.per_shard
                 && let Some(victim) = shard.keys().next().copied()
             {
@@ -184,11 +184,7 @@ mod tests {
             claims,
             grants: crate::Grants::default(),
             id: None,
-            lifetime: Lifetime {
-                exp: Some(exp),
-                nbf: None,
-                iat: None,
-            },
+            lifetime: Lifetime::new(Some(exp), None, None),
         }
     }
 
@@ -203,7 +199,7 @@ mod tests {
         cache.insert("a.b.c", STAMP, &found("alice".to_owned(), 2_000), 1_000);
         let (hit, stamp) = cache.get("a.b.c").unwrap();
         assert_eq!(
-            (hit.claims.as_str(), hit.lifetime.exp, stamp),
+            (hit.claims.as_str(), hit.lifetime.exp(), stamp),
             ("alice", Some(2_000), STAMP)
         );
         assert!(cache.get("a.b.d").is_none());

@@ -160,6 +160,7 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
 
     /// Verifies `token` at time `now`, asking the revocation store when its local view
     /// cannot answer.
+    #[inline]
     pub(crate) fn check(&self, token: &str, now: u64) -> Checked<C> {
         let verified = match self.verify_at(token, now) {
             Ok(verified) => verified,
@@ -177,6 +178,7 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
 
     /// Verifies `token` at time `now`, through the cache when there is one; revocation is
     /// not checked.
+    #[inline]
     pub(crate) fn verify_at(&self, token: &str, now: u64) -> Result<Verified<C>, AuthError> {
         let Some(cache) = &self.cache else {
             return self
@@ -416,11 +418,7 @@ mod tests {
         assert_eq!(hit.as_ref().map(|h| h.1), Some(KeyStamp { store: 0, set }));
         assert_eq!(
             hit.map(|(v, _)| v.lifetime),
-            Some(Lifetime {
-                exp: Some(NOW + 100),
-                nbf: None,
-                iat: None,
-            })
+            Some(Lifetime::new(Some(NOW + 100), None, None))
         );
         assert_eq!(
             claims(verifier.verify_at(&t, NOW + 99)).unwrap()["sub"],
@@ -468,11 +466,7 @@ mod tests {
             claims: json!({"sub": "x"}),
             grants: Grants::default(),
             id: None,
-            lifetime: Lifetime {
-                exp: None,
-                nbf: None,
-                iat: None,
-            },
+            lifetime: Lifetime::new(None, None, None),
         };
         let stale = KeyStamp {
             store: 0,

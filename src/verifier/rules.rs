@@ -100,11 +100,58 @@ impl Rules {
 
 /// The validity window of a token: what must be checked again each time a verified token
 /// is presented anew.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Each date is kept in 8 bytes, `u64::MAX` standing for "absent" (the reader refuses any
+/// date beyond year 9999): a verified token is moved a few times on every request, and at
+/// 24 bytes instead of 48 the compiler copies it inline rather than calling `memcpy` (a
+/// cache hit: 5,236 → 5,127 instructions per request, callgrind, BENCHMARKS.md).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Lifetime {
-    pub(crate) exp: Option<u64>,
-    pub(crate) nbf: Option<u64>,
-    pub(crate) iat: Option<u64>,
+    exp: u64,
+    nbf: u64,
+    iat: u64,
+}
+
+impl Lifetime {
+    const ABSENT: u64 = u64::MAX;
+
+    pub(crate) fn new(exp: Option<u64>, nbf: Option<u64>, iat: Option<u64>) -> Self {
+        let date = |d: Option<u64>| d.unwrap_or(Self::ABSENT);
+        Lifetime {
+            exp: date(exp),
+            nbf: date(nbf),
+            iat: date(iat),
+        }
+    }
+
+    fn date(d: u64) -> Option<u64> {
+        (d != Self::ABSENT).then_some(d)
+    }
+
+    /// `exp`.
+    pub(crate) fn exp(self) -> Option<u64> {
+        Self::date(self.exp)
+    }
+
+    /// `nbf`.
+    pub(crate) fn nbf(self) -> Option<u64> {
+        Self::date(self.nbf)
+    }
+
+    /// `iat`.
+    pub(crate) fn iat(self) -> Option<u64> {
+        Self::date(self.iat)
+    }
+}
+
+impl std::fmt::Debug for Lifetime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lifetime")
+            .field("exp", &self.exp())
+            .field("nbf", &self.nbf())
+            .field("iat", &self.iat())
+            .finish()
+    }
 }
 
 impl Validation {
@@ -114,11 +161,7 @@ impl Validation {
         if !self.required.iter().all(|c| claims.has(*c)) {
             return Err(AuthError::MissingClaim);
         }
-        let lifetime = Lifetime {
-            exp: claims.exp,
-            nbf: claims.nbf,
-            iat: claims.iat,
-        };
+        let lifetime = Lifetime::new(claims.exp, claims.nbf, claims.iat);
         self.check_lifetime(lifetime, now)?;
         if let (Some(max), Some(exp), Some(iat)) = (self.max_lifetime, claims.exp, claims.iat)
             && exp.saturating_sub(iat) > max
@@ -156,18 +199,18 @@ impl Validation {
     pub(crate) fn check_lifetime(&self, lifetime: Lifetime, now: u64) -> Result<(), AuthError> {
         // RFC 7519 §4.1.4: not accepted "on or after" exp.
         if lifetime
-            .exp
+            .exp()
             .is_some_and(|exp| now >= exp.saturating_add(self.leeway))
         {
             return Err(AuthError::Expired);
         }
         if lifetime
-            .nbf
+            .nbf()
             .is_some_and(|nbf| now.saturating_add(self.leeway) < nbf)
         {
             return Err(AuthError::NotYetValid);
         }
-        if let (Some(max), Some(iat)) = (self.max_age, lifetime.iat) {
+        if let (Some(max), Some(iat)) = (self.max_age, lifetime.iat()) {
             // Issued in the future: as suspicious as a token not valid yet.
             if iat > now.saturating_add(self.leeway) {
                 return Err(AuthError::NotYetValid);
@@ -200,6 +243,23 @@ mod tests {
 
     fn check(rules: Rules, payload: &str) -> Result<(), AuthError> {
         check_at(&rules.check().unwrap(), payload)
+    }
+
+    #[test]
+    fn a_lifetime_keeps_every_date_the_reader_accepts() {
+        // The reader refuses dates beyond 253402300799 (year 9999): u64::MAX, which stands
+        // for "absent", is never a date.
+        let edges = [Some(0), Some(1), Some(253_402_300_799), None];
+        for exp in edges {
+            for iat in edges {
+                let lifetime = Lifetime::new(exp, None, iat);
+                assert_eq!(
+                    (lifetime.exp(), lifetime.nbf(), lifetime.iat()),
+                    (exp, None, iat)
+                );
+            }
+        }
+        assert_eq!(check(rules(), r#"{"exp":253402300799}"#), Ok(()));
     }
 
     #[test]

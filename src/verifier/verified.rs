@@ -59,17 +59,17 @@ impl<C> Verified<C> {
 
     /// `exp`, in seconds since the epoch.
     pub fn expires_at(&self) -> Option<u64> {
-        self.lifetime.exp
+        self.lifetime.exp()
     }
 
     /// `nbf`, in seconds since the epoch.
     pub fn not_before(&self) -> Option<u64> {
-        self.lifetime.nbf
+        self.lifetime.nbf()
     }
 
     /// `iat`, in seconds since the epoch.
     pub fn issued_at(&self) -> Option<u64> {
-        self.lifetime.iat
+        self.lifetime.iat()
     }
 }
 
