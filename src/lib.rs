@@ -64,6 +64,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod macros;
+
 // The verification core: no Tower, no request.
 mod error;
 mod verifier;
