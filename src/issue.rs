@@ -412,24 +412,25 @@ impl TokenIssuer {
     ) -> Result<(), IssueError> {
         let now = now();
         for member in SET_BY_ISSUER {
-            let value = match member {
-                Member::Iat | Member::Nbf => json!(now),
-                Member::Exp => json!(now + lifetime.as_secs()),
-                Member::Jti => json!(random_id()?),
-                Member::Sid => sid.map_or(Value::Null, |sid| json!(sid)),
-                Member::Iss => self.issuer.as_ref().map_or(Value::Null, |iss| json!(iss)),
-                Member::Aud => match self.audiences.as_slice() {
-                    [] => Value::Null,
-                    [one] => json!(one),
-                    many => json!(many),
-                },
-                _ => Value::Null,
-            };
-            // Null: not set for this token, and not left to the caller either.
-            match value {
-                Value::Null => payload.remove(member.name()),
-                value => payload.insert(member.name().to_owned(), value),
-            };
+            payload.remove(member.name());
+        }
+        let mut set = |member: Member, value: Value| {
+            payload.insert(member.name().to_owned(), value);
+        };
+        set(Member::Iat, json!(now));
+        set(Member::Nbf, json!(now));
+        set(Member::Exp, json!(now + lifetime.as_secs()));
+        set(Member::Jti, json!(random_id()?));
+        if let Some(sid) = sid {
+            set(Member::Sid, json!(sid));
+        }
+        if let Some(issuer) = &self.issuer {
+            set(Member::Iss, json!(issuer));
+        }
+        match self.audiences.as_slice() {
+            [] => {}
+            [one] => set(Member::Aud, json!(one)),
+            many => set(Member::Aud, json!(many)),
         }
         Ok(())
     }
