@@ -314,7 +314,13 @@ impl TokenIssuer {
     }
 
     /// Logs `subject` out everywhere: every token issued to it until now, access or
-    /// refresh, is refused from now on; tokens issued afterwards are not affected.
+    /// refresh, is refused from now on; tokens issued from the next second on are not
+    /// affected.
+    ///
+    /// `iat` counts whole seconds, so the tokens of the logout's own second are all revoked,
+    /// those minted just after it included: within that second, a token minted before the
+    /// logout (a thief's, say) cannot be told from one minted after it, and letting them
+    /// through would let the thief's through. A login in that same second must be repeated.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be reached.
@@ -323,7 +329,7 @@ impl TokenIssuer {
         self.store
             .revoke(Revocation::Subject {
                 sub: subject.to_owned(),
-                // `iat` has a one-second resolution: include tokens minted this second.
+                // `iat` counts whole seconds: revoke this whole second (see above).
                 issued_before: now + 1,
                 expires_at: now + 1 + self.longest_lifetime(),
             })

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::{Revocation, TokenId};
+use crate::error::MAX_LEEWAY;
 
 /// How many recent revocations are kept apart from the base before being folded into it.
 const RECENT: usize = 256;
@@ -17,6 +18,12 @@ const RECENT: usize = 256;
 #[derive(Debug, Default)]
 pub(crate) struct RevocationList {
     snapshot: ArcSwap<Snapshot>,
+}
+
+/// Until when a record must be kept for a token that expires at `expires_at`: a layer
+/// accepts a token until `exp` plus its leeway, at most [`MAX_LEEWAY`].
+pub(crate) fn kept_until(expires_at: u64) -> u64 {
+    expires_at.saturating_add(MAX_LEEWAY.as_secs())
 }
 
 #[derive(Debug, Default, Clone)]
@@ -44,11 +51,11 @@ impl Revoked {
         match revocation {
             Revocation::Token { jti, expires_at } => {
                 let until = self.tokens.entry(jti.clone()).or_default();
-                *until = (*until).max(*expires_at);
+                *until = (*until).max(kept_until(*expires_at));
             }
             Revocation::Session { sid, expires_at } => {
                 let until = self.sessions.entry(sid.clone()).or_default();
-                *until = (*until).max(*expires_at);
+                *until = (*until).max(kept_until(*expires_at));
             }
             Revocation::Subject {
                 sub,
@@ -57,7 +64,7 @@ impl Revoked {
             } => {
                 let (before, until) = self.subjects.entry(sub.clone()).or_default();
                 *before = (*before).max(*issued_before);
-                *until = (*until).max(*expires_at);
+                *until = (*until).max(kept_until(*expires_at));
             }
         }
     }
@@ -208,7 +215,9 @@ mod tests {
     }
 
     #[test]
-    fn revocations_are_forgotten_once_their_tokens_expired() {
+    fn revocations_are_forgotten_once_no_layer_accepts_their_tokens() {
+        // A layer accepts a token until `exp` plus its leeway, at most MAX_LEEWAY.
+        let grace = MAX_LEEWAY.as_secs();
         let list = RevocationList::default();
         let t = token("j1", "s1", "alice", Some(NOW));
         list.add(
@@ -218,20 +227,21 @@ mod tests {
             }],
             NOW,
         );
-        assert!(list.is_revoked(&t, NOW + 59));
-        assert!(!list.is_revoked(&t, NOW + 60));
+        assert!(list.is_revoked(&t, NOW + 60));
+        assert!(list.is_revoked(&t, NOW + 60 + grace - 1));
+        assert!(!list.is_revoked(&t, NOW + 60 + grace));
         // Expired records are dropped when the recent ones are folded into the base.
         for i in 0..=RECENT {
             let jti = format!("later-{i}");
             let revocation = Revocation::Token {
                 jti,
-                expires_at: NOW + 200,
+                expires_at: NOW + 200 + grace,
             };
-            list.add([&revocation], NOW + 100);
+            list.add([&revocation], NOW + 100 + grace);
         }
         assert_eq!(list.len(), RECENT + 1);
-        assert!(!list.is_revoked(&t, NOW + 100));
-        assert!(list.is_revoked(&token("later-0", "s", "a", None), NOW + 100));
+        assert!(!list.is_revoked(&t, NOW + 100 + grace));
+        assert!(list.is_revoked(&token("later-0", "s", "a", None), NOW + 100 + grace));
     }
 
     #[test]
@@ -301,7 +311,8 @@ mod tests {
         let op = prop_oneof![
             4 => revocation.prop_map(Op::Revoke),
             4 => token.prop_map(Op::Check),
-            1 => (0..5u64).prop_map(Op::Wait),
+            // Long enough waits to cross the 300 s a record outlives its tokens.
+            1 => (0..40u64).prop_map(Op::Wait),
         ];
         let config = ProptestConfig::with_cases(256);
         proptest!(config, |(ops in prop::collection::vec(op, 1..700))| {
@@ -318,10 +329,10 @@ mod tests {
                     Op::Check(t) => {
                         let by_id = all.iter().any(|r| match r {
                             Revocation::Token { jti, expires_at } => {
-                                *expires_at > now && t.jti.as_ref() == Some(jti)
+                                kept_until(*expires_at) > now && t.jti.as_ref() == Some(jti)
                             }
                             Revocation::Session { sid, expires_at } => {
-                                *expires_at > now && t.sid.as_ref() == Some(sid)
+                                kept_until(*expires_at) > now && t.sid.as_ref() == Some(sid)
                             }
                             Revocation::Subject { .. } => false,
                         });
@@ -331,7 +342,7 @@ mod tests {
                                 Revocation::Subject { sub, issued_before, expires_at }
                                     if t.sub.as_ref() == Some(sub) =>
                                 {
-                                    Some((*issued_before, *expires_at))
+                                    Some((*issued_before, kept_until(*expires_at)))
                                 }
                                 _ => None,
                             })

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::list::RevocationList;
+use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
 use crate::verifier::now;
 
@@ -66,7 +66,8 @@ impl RevocationStore for MemoryStore {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             used.retain(|_, until| *until > now);
-            used.insert(jti.to_owned(), expires_at).is_none()
+            used.insert(jti.to_owned(), kept_until(expires_at.max(now)))
+                .is_none()
         };
         Box::pin(async move { Ok(first) })
     }
@@ -92,6 +93,18 @@ mod tests {
         assert_eq!(block_on(store.use_once("r1", until)), Ok(true));
         assert_eq!(block_on(store.clone().use_once("r1", until)), Ok(false));
         assert_eq!(block_on(store.use_once("r2", until)), Ok(true));
+    }
+
+    #[test]
+    fn a_used_refresh_token_is_remembered_through_the_leeway_after_its_exp() {
+        // Expired 10 s ago: a layer with the default 30 s leeway still accepts it.
+        let store = MemoryStore::new();
+        let exp = now() - 10;
+        assert_eq!(block_on(store.use_once("late", exp)), Ok(true));
+        assert_eq!(block_on(store.use_once("late", exp)), Ok(false));
+        // Kept until the largest leeway has run out.
+        let used = store.inner.used.lock().unwrap();
+        assert!(used["late"] >= exp + crate::error::MAX_LEEWAY.as_secs());
     }
 
     #[test]

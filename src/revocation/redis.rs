@@ -1,8 +1,8 @@
 //! [`RedisStore`]: revocations and refresh-token uses shared by every replica through Redis
 //! (feature `redis`).
 //!
-//! Each revocation is a key with the token's expiry (`EXAT`), so Redis forgets it once it
-//! no longer matters, and a message on a pub/sub channel. Every store keeps a local copy
+//! Each revocation is a key that expires (`EXAT`) five minutes after the last token it can
+//! match (the largest leeway a layer grants), so Redis forgets it once it no longer matters, and a message on a pub/sub channel. Every store keeps a local copy
 //! of all live revocations: it subscribes, loads the keys, then applies each message; a
 //! request's check is then a lookup in memory. While the subscription is down the copy may
 //! be stale, so checks go to Redis itself (one `MGET`) until it is back and reloaded.
@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Value};
 
-use super::list::RevocationList;
+use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
 use crate::verifier::now;
 
@@ -190,6 +190,7 @@ impl RevocationStore for RedisStore {
                         .arg(&key)
                         .arg(issued_before)
                         .arg(expires_at)
+                        .arg(kept_until(*expires_at))
                         .ignore();
                 }
                 Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
@@ -197,7 +198,7 @@ impl RevocationStore for RedisStore {
                         .arg(&key)
                         .arg(expires_at)
                         .arg("EXAT")
-                        .arg(expires_at)
+                        .arg(kept_until(*expires_at))
                         .ignore();
                 }
             }
@@ -219,7 +220,7 @@ impl RevocationStore for RedisStore {
         let inner = Arc::clone(&self.inner);
         let key = format!("{}used:{jti}", inner.options.prefix);
         // Kept past `exp` by the largest leeway a layer may grant.
-        let until = expires_at.max(now()) + crate::error::MAX_LEEWAY.as_secs();
+        let until = kept_until(expires_at.max(now()));
         Box::pin(async move {
             let mut cmd = redis::cmd("SET");
             cmd.arg(&key).arg(1).arg("NX").arg("EXAT").arg(until);
@@ -231,10 +232,10 @@ impl RevocationStore for RedisStore {
     }
 }
 
-/// Sets `KEYS[1]` to "cut-off expiry" unless it holds a later cut-off.
+/// Sets `KEYS[1]` to "cut-off expiry", kept until `ARGV[3]`, unless it holds a later cut-off.
 const RAISE_CUT_OFF: &str = "local cur = redis.call('GET', KEYS[1]) \
     if cur and tonumber(string.match(cur, '^%d+')) >= tonumber(ARGV[1]) then return 0 end \
-    redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EXAT', ARGV[2]) return 1";
+    redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EXAT', ARGV[3]) return 1";
 
 impl Inner {
     /// The command connection, connected again if the last call failed.

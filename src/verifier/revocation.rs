@@ -33,8 +33,10 @@ impl TokenId {
     }
 }
 
-/// One revocation. Each says until when it must be remembered (`expires_at`, seconds since
-/// the epoch): after that, every token it could match has expired anyway.
+/// One revocation. Each says when the last token it can match expires (`expires_at`,
+/// seconds since the epoch). A store keeps it five minutes longer (the largest leeway a
+/// layer grants, see [`JwtAuthBuilder::leeway`](crate::JwtAuthBuilder::leeway)): a layer
+/// still accepts a token until `exp` plus its leeway, and the revocation must outlive it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Revocation {
@@ -80,6 +82,11 @@ impl std::error::Error for StoreError {}
 ///
 /// `check_local` runs on every request and must not block: answer from memory, or return
 /// `None` to have the request wait for `check`.
+///
+/// Every record — a revocation, a used refresh token — must be kept until five minutes
+/// (300 s, the largest leeway a layer accepts) after the `expires_at` it was given: layers
+/// accept a token until its `exp` plus their leeway, and a record that ends at `exp` would
+/// let a revoked or replayed token through in that window. Both stores of this crate do so.
 pub trait RevocationStore: Send + Sync + 'static {
     /// Whether the token is revoked, from a local view kept in sync, or `None` when the view
     /// cannot tell (not loaded yet, or out of touch with the shared store).
@@ -91,9 +98,10 @@ pub trait RevocationStore: Send + Sync + 'static {
     /// Records a revocation; every layer sharing the store refuses the tokens it matches.
     fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>>;
 
-    /// Records one use of the refresh token `jti`: `true` the first time, `false` if it was
-    /// used before (a replay: the caller revokes its family). Must be atomic across every
-    /// process sharing the store.
+    /// Records one use of the refresh token `jti`, which expires at `expires_at`: `true` the
+    /// first time, `false` if it was used before (a replay: the caller revokes its family).
+    /// Must be atomic across every process sharing the store, and remembered until five
+    /// minutes after `expires_at` (see above).
     fn use_once(&self, jti: &str, expires_at: u64) -> BoxFuture<'static, Result<bool, StoreError>>;
 }
 

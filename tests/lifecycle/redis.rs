@@ -94,6 +94,33 @@ async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Duratio
     start.elapsed()
 }
 
+/// Issue #12, item 2, with Redis: a revocation of a token past its `exp` but inside a
+/// layer's leeway is kept (the key outlives `exp`) and reaches the other replica.
+#[tokio::test]
+async fn a_revocation_holds_through_the_leeway_on_every_replica() {
+    let server = Server::start();
+    let (a, b) = (store(&server).await, store(&server).await);
+    let (app_a, app_b) = (app(a.clone()), app(b.clone()));
+    let exp = now() - 10;
+    let late = mint(&json!({ "jti": "late", "sub": "alice", "iat": exp - 60, "exp": exp }));
+    assert_eq!(status_of(&app_b, &late).await, 200);
+    a.revoke(Revocation::Token {
+        jti: "late".into(),
+        expires_at: exp,
+    })
+    .await
+    .unwrap();
+    assert_eq!(status_of(&app_a, &late).await, 401);
+    within(Duration::from_secs(2), async || {
+        status_of(&app_b, &late).await == 401
+    })
+    .await;
+    // A replica started now loads it from Redis: the key did not expire at `exp`.
+    let c = store(&server).await;
+    within(Duration::from_secs(5), async || c.is_synced()).await;
+    assert_eq!(status_of(&app(c), &late).await, 401);
+}
+
 #[tokio::test]
 async fn a_revocation_on_one_replica_is_refused_by_the_other() {
     let server = Server::start();

@@ -116,6 +116,29 @@ async fn a_replayed_refresh_token_revokes_its_whole_session() {
     assert!(issuer.refresh(&other_session.refresh_token).await.is_ok());
 }
 
+/// Issue #12, item 1: a refresh token is accepted until `exp` plus the leeway; its use
+/// must be remembered that long, or a replay after `exp` goes undetected.
+#[tokio::test]
+async fn a_refresh_token_replayed_after_its_exp_within_the_leeway_is_still_caught() {
+    let issuer = TokenIssuer::hmac(SECRET, Algorithm::HS256)
+        .refresh_lifetime(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let login = issuer.issue_pair(&alice()).unwrap();
+    // Past its `exp`, inside the 30 s leeway of the issuer's verifier.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let next = issuer.refresh(&login.refresh_token).await.unwrap();
+    assert!(matches!(
+        issuer.refresh(&login.refresh_token).await,
+        Err(RefreshError::Reused)
+    ));
+    let layer = issuer.layer::<Value>().unwrap();
+    assert_eq!(
+        layer.verify(&next.access_token).err(),
+        Some(AuthError::Revoked)
+    );
+}
+
 #[tokio::test]
 async fn logout_ends_the_session_of_either_token() {
     let issuer = issuer();

@@ -80,6 +80,47 @@ async fn revoked_tokens_are_refused_by_jti_session_and_subject() {
     assert_eq!(status(&app, &d).await, ok());
 }
 
+/// Issue #12, item 2: a token is accepted until `exp` plus the leeway, so every kind of
+/// revocation must hold that long; each record used to be dropped at `exp`.
+#[tokio::test]
+async fn a_revocation_holds_through_the_leeway_after_the_tokens_exp() {
+    let store = MemoryStore::new();
+    let app = ok_behind(builder().revocation(store.clone()).build().unwrap());
+    // Expired 10 s ago: within the default 30 s leeway, still accepted.
+    let exp = now() - 10;
+    let late = |jti: &str, sid: &str, sub: &str| {
+        mint(&json!({ "jti": jti, "sid": sid, "sub": sub, "iat": exp - 60, "exp": exp }))
+    };
+    let (a, b, c) = (
+        late("a", "s1", "ann"),
+        late("b", "s2", "ben"),
+        late("c", "s3", "cat"),
+    );
+    for t in [&a, &b, &c] {
+        assert_eq!(status(&app, t).await, ok());
+    }
+    for revocation in [
+        Revocation::Token {
+            jti: "a".into(),
+            expires_at: exp,
+        },
+        Revocation::Session {
+            sid: "s2".into(),
+            expires_at: exp,
+        },
+        Revocation::Subject {
+            sub: "cat".into(),
+            issued_before: exp,
+            expires_at: exp,
+        },
+    ] {
+        store.revoke(revocation).await.unwrap();
+    }
+    for t in [&a, &b, &c] {
+        assert_eq!(status(&app, t).await, revoked());
+    }
+}
+
 #[tokio::test]
 async fn a_cache_hit_is_still_checked_for_revocation() {
     let store = MemoryStore::new();
