@@ -390,10 +390,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// A [`ConfigError`] that says what to fix: no key, a key of the wrong family for its
     /// algorithm, a weak HMAC secret, an unreadable key, a leeway above 300 s, no crypto
     /// provider, …
-    pub fn build(self) -> Result<JwtAuthLayer<C, R>, ConfigError>
-    where
-        R: Clone,
-    {
+    pub fn build(mut self) -> Result<JwtAuthLayer<C, R>, ConfigError> {
+        let verifier = self.verifier()?;
         if self.sources.is_empty() {
             return Err(ConfigError::NoTokenSources);
         }
@@ -403,19 +401,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if !is_quotable(&self.realm) {
             return Err(ConfigError::InvalidRealm);
         }
-        let sources = self.sources.clone();
-        let (max_token_size, optional, cors_preflight) =
-            (self.max_token_size, self.optional, self.cors_preflight);
-        let rejections = Rejections::new(&self.realm);
-        let error_response = self.error_response.clone();
         Ok(JwtAuthLayer::from_shared(Shared {
-            verifier: self.build_verifier()?,
-            sources,
-            max_token_size,
-            optional,
-            cors_preflight,
-            rejections,
-            error_response,
+            verifier,
+            sources: self.sources,
+            optional: self.optional,
+            cors_preflight: self.cors_preflight,
+            rejections: Rejections::new(&self.realm),
+            error_response: self.error_response,
         }))
     }
 
@@ -426,19 +418,26 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///
     /// # Errors
     /// A [`ConfigError`], as [`build`](Self::build) gives.
-    pub fn build_verifier(self) -> Result<Verifier<C>, ConfigError> {
+    pub fn build_verifier(mut self) -> Result<Verifier<C>, ConfigError> {
+        self.verifier()
+    }
+
+    /// The verification core, from the options that belong to it (taken out of `self`,
+    /// which keeps the request side's for [`build`](Self::build)).
+    fn verifier(&mut self) -> Result<Verifier<C>, ConfigError> {
         let provider = match self.provider {
             Some(provider) => provider,
             None => install_crypto_provider()?,
         };
         let allowed = self.algorithms.as_deref();
-        let fixed = KeySet::entries(self.keys, allowed, provider)?;
+        let fixed = KeySet::entries(std::mem::take(&mut self.keys), allowed, provider)?;
         #[cfg(feature = "jwks")]
-        let (stores, tenants) = self.remote.stores(fixed, allowed, provider)?;
+        let (stores, tenants) =
+            std::mem::take(&mut self.remote).stores(fixed, allowed, provider)?;
         #[cfg(not(feature = "jwks"))]
         let (stores, tenants) = (vec![KeyStore::of_static_keys(fixed, allowed)?], Vec::new());
         // Remote issuers join the accepted issuers.
-        let mut rules = self.rules;
+        let mut rules = std::mem::take(&mut self.rules);
         rules.issuers.extend(tenants.iter().cloned());
         if self.max_token_size < 16 {
             return Err(ConfigError::MaxTokenSizeTooSmall);
@@ -448,15 +447,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
             Some(capacity) => Some(TokenCache::new(capacity)),
             None => None,
         };
+        let revocation = self.revocation.take();
         let config = Config {
             provider,
             stores,
             tenants,
             rules: rules.check()?,
-            required_typ: self.required_typ,
+            required_typ: self.required_typ.take(),
             max_token_size: self.max_token_size,
-            keep_id: self.revocation.is_some() || self.keep_token_ids,
-            revocation: self.revocation.map(|store| RevocationCheck {
+            keep_id: revocation.is_some() || self.keep_token_ids,
+            revocation: revocation.map(|store| RevocationCheck {
                 store,
                 on_error: self.on_store_error,
             }),

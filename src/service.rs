@@ -77,7 +77,6 @@ where
 pub(crate) struct Shared<C, R> {
     pub(crate) verifier: Verifier<C>,
     pub(crate) sources: Vec<TokenSource>,
-    pub(crate) max_token_size: usize,
     pub(crate) optional: bool,
     pub(crate) cors_preflight: bool,
     pub(crate) rejections: Rejections,
@@ -151,7 +150,8 @@ where
     }
 
     fn token<'r, B>(&self, req: &'r Request<B>) -> Result<Option<&'r str>, AuthError> {
-        extract::token(&self.sources, req.headers(), req.uri(), self.max_token_size)
+        let max_len = self.verifier.config.max_token_size;
+        extract::token(&self.sources, req.headers(), req.uri(), max_len)
     }
 }
 
