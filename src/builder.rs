@@ -264,6 +264,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Requires every token to declare this type in its header (`typ`), compared
     /// case-insensitively with `application/` optional: `"at+jwt"` accepts RFC 9068 access
     /// tokens and refuses refresh or ID tokens from the same issuer (RFC 8725 §3.11).
+    ///
+    /// Without it, any `typ` passes except the types that are never access tokens:
+    /// `refresh+jwt` (a [`TokenIssuer`](crate::TokenIssuer)'s refresh tokens, which carry the
+    /// same `iss`, `aud` and `sub`) and `dpop+jwt` (a DPoP proof).
     pub fn required_typ(mut self, typ: impl Into<String>) -> Self {
         self.required_typ = Some(typ.into());
         self

@@ -12,6 +12,9 @@ use serde_json::{Map, Value, json};
 
 use crate::revocation::{MemoryStore, Revocation, RevocationStore, StoreError};
 use crate::verifier::claims::Member;
+// Distinct from the access tokens' type, so that neither kind passes for the other (RFC 8725
+// §3.11); every layer refuses it unless it requires it.
+use crate::verifier::jws::REFRESH_TOKEN_TYPE;
 use crate::verifier::keys::check_hmac_strength;
 use crate::verifier::{Verifier, now};
 use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer, install_crypto_provider};
@@ -22,9 +25,6 @@ pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60)
 pub const DEFAULT_REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 /// The `typ` of the access tokens it mints (RFC 9068).
 const ACCESS_TOKEN_TYPE: &str = "at+jwt";
-/// The `typ` of its refresh tokens: distinct, so that neither kind passes for the other
-/// (RFC 8725 §3.11).
-const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
 /// The claims the issuer sets; any of the same name in the caller's claims is replaced, and
 /// they are not carried over from a refresh token to the tokens that replace it.
 const SET_BY_ISSUER: [Member; 7] = [

@@ -150,6 +150,13 @@ struct RawHeader<'a> {
     x5c: Option<()>,
 }
 
+/// The types of token that are never access tokens (RFC 8725 §3.11): refused by every layer,
+/// unless the layer requires that very type.
+const NEVER_ACCESS_TOKENS: [&str; 2] = [REFRESH_TOKEN_TYPE, "dpop+jwt"];
+
+/// The `typ` of a refresh token, as [`TokenIssuer`](crate::TokenIssuer) mints them.
+pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
+
 fn read_header(json: &[u8], typ: Option<&str>) -> Result<Header, AuthError> {
     if !json::is_object(json) {
         return Err(AuthError::MalformedToken);
@@ -173,12 +180,14 @@ fn read_header(json: &[u8], typ: Option<&str>) -> Result<Header, AuthError> {
     if raw.b64 == Some(false) || nested {
         return Err(AuthError::UnsupportedHeader);
     }
-    if let Some(wanted) = typ
-        && !raw
-            .typ
-            .as_deref()
-            .is_some_and(|t| same_media_type(t, wanted))
-    {
+    let declared = raw.typ.as_deref();
+    let refused = match typ {
+        Some(wanted) => !declared.is_some_and(|t| same_media_type(t, wanted)),
+        // A layer that names no type still never takes a refresh token or a DPoP proof for
+        // an access token: they carry the same `iss`, `aud` and `sub` as one.
+        None => declared.is_some_and(|t| NEVER_ACCESS_TOKENS.iter().any(|n| same_media_type(t, n))),
+    };
+    if refused {
         return Err(AuthError::InvalidType);
     }
     Ok(Header {
@@ -260,6 +269,27 @@ mod tests {
             typed(r#"{"alg":"HS256","typ":7}"#, "at+jwt"),
             Err(AuthError::MalformedToken)
         );
+    }
+
+    #[test]
+    fn refresh_tokens_and_proofs_are_refused_unless_their_type_is_required() {
+        for typ in ["refresh+jwt", "application/Refresh+JWT", "dpop+jwt"] {
+            let h = format!(r#"{{"alg":"HS256","typ":"{typ}"}}"#);
+            assert_eq!(
+                parse(&token(&h), None).unwrap_err(),
+                AuthError::InvalidType,
+                "{h}"
+            );
+        }
+        let refresh = token(r#"{"alg":"HS256","typ":"refresh+jwt"}"#);
+        assert!(parse(&refresh, Some("refresh+jwt")).is_ok());
+        for h in [
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt"}"#,
+            r#"{"alg":"HS256"}"#,
+        ] {
+            assert!(parse(&token(h), None).is_ok(), "{h}");
+        }
     }
 
     #[test]

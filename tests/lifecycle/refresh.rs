@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::jsonwebtoken::{Header, decode_header};
-use tower_jwt_auth::{Algorithm, AuthError, RefreshError, TokenIssuer};
+use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RefreshError, TokenIssuer};
 
 fn issuer() -> TokenIssuer {
     TokenIssuer::hmac(SECRET, Algorithm::HS256)
@@ -71,6 +71,54 @@ async fn a_pair_is_typed_apart_and_shares_a_session() {
     // Debug output never shows a token.
     let debug = format!("{pair:?}");
     assert!(!debug.contains(&pair.access_token[..20]), "{debug}");
+}
+
+// Issue #12, item 4: a refresh token carries the access token's `iss`, `aud`, `sub` and
+// claims, so a layer built by hand with the issuer's key and the usual checks (no
+// `required_typ`) took it for a 14-day access token.
+#[tokio::test]
+async fn a_hand_built_layer_refuses_a_refresh_token_as_an_access_token() {
+    let issuer = issuer();
+    let pair = issuer.issue_pair(&alice()).unwrap();
+    let hand_built = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .issuer("https://auth.example")
+        .audience("api")
+        .build()
+        .unwrap();
+    assert_eq!(
+        hand_built.verify(&pair.access_token).unwrap()["sub"],
+        "alice"
+    );
+    assert_eq!(
+        hand_built.verify(&pair.refresh_token).unwrap_err(),
+        AuthError::InvalidType
+    );
+    // Through the service too: a 401 that names the failure.
+    let answer = call(
+        &ok_behind(hand_built),
+        "/",
+        &[("authorization", &bearer(&pair.refresh_token))],
+    )
+    .await;
+    assert_eq!(answer.status, 401);
+    assert!(
+        answer.challenge().contains("invalid_token"),
+        "{}",
+        answer.challenge()
+    );
+    // Only a layer that asks for refresh tokens takes one.
+    let refresh_layer = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .issuer("https://auth.example")
+        .audience("api")
+        .required_typ("refresh+jwt")
+        .build()
+        .unwrap();
+    assert_eq!(
+        refresh_layer.verify(&pair.refresh_token).unwrap()["sub"],
+        "alice"
+    );
 }
 
 #[tokio::test]
