@@ -3,7 +3,8 @@
 //! memory, and Redis-backed (answered from its local view); the RS256 cache hit likewise.
 //! With feature `redis` and a `redis-server` on the PATH (started here on a free port):
 //! one direct question to Redis (`MGET`, what a check costs while the local view is
-//! down), and the delay for a revocation to reach another replica through pub/sub.
+//! down), and the delay for a revocation to reach another replica through pub/sub. Last,
+//! the cost of one refresh token's use in a memory store that remembers 100,000.
 //!
 //! `cargo bench --features redis --bench revocation`
 
@@ -45,6 +46,26 @@ fn revocations(now: u64) -> Vec<Revocation> {
 
 fn block_on<T>(runtime: &tokio::runtime::Runtime, f: impl Future<Output = T>) -> T {
     runtime.block_on(f)
+}
+
+/// One refresh's use of its token, in a memory store that already remembers 100,000 used
+/// refresh tokens of their 14 days: what every user's refresh pays for everyone's.
+fn use_once(c: &mut Criterion, runtime: &tokio::runtime::Runtime, now: u64) {
+    let store = MemoryStore::new();
+    let until = now + 14 * 24 * 3600;
+    for i in 0..100_000 {
+        assert!(block_on(runtime, store.use_once(&format!("used-{i}"), until)).unwrap());
+    }
+    let mut next = 0u64;
+    let mut group = c.benchmark_group("revocation/memory");
+    group.bench_function("use_once_100k", |b| {
+        b.iter(|| {
+            next += 1;
+            let jti = format!("new-{next}");
+            block_on(runtime, store.use_once(black_box(&jti), until)).unwrap()
+        })
+    });
+    group.finish();
 }
 
 fn bench(c: &mut Criterion) {
@@ -109,6 +130,7 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+    use_once(c, &runtime, now);
     #[cfg(feature = "redis")]
     if let Some((_server, store, other)) = &redis {
         redis_store::round_trips(c, &runtime, store, other, now);

@@ -31,8 +31,48 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     revoked: RevocationList,
-    /// Refresh-token `jti`s already used → until when to remember them.
-    used: Mutex<HashMap<String, u64>>,
+    used: Mutex<Used>,
+}
+
+/// Refresh-token `jti`s already used → until when to remember them. Expired records are
+/// swept only once the map has doubled since the last sweep, so each use costs O(1)
+/// amortised: one user looping login + refresh cannot slow everyone's refreshes down.
+#[derive(Debug, Default)]
+struct Used {
+    until: HashMap<String, u64>,
+    sweep_at: usize,
+    /// Records looked at by sweeps, for the tests of the amortised bound.
+    #[cfg(test)]
+    swept: usize,
+}
+
+impl Used {
+    /// The fewest records worth a sweep.
+    const MIN_SWEEP: usize = 1024;
+
+    /// Records `jti` as used until `until`; true if it was not in use before `now`.
+    fn first_use(&mut self, jti: &str, until: u64, now: u64) -> bool {
+        if self.until.len() >= self.sweep_at {
+            #[cfg(test)]
+            {
+                self.swept += self.until.len();
+            }
+            self.until.retain(|_, until| *until > now);
+            self.sweep_at = (2 * self.until.len()).max(Self::MIN_SWEEP);
+        }
+        match self.until.get_mut(jti) {
+            // Expired but not swept yet: as good as forgotten.
+            Some(kept) if *kept <= now => {
+                *kept = until;
+                true
+            }
+            Some(_) => false,
+            None => {
+                self.until.insert(jti.to_owned(), until);
+                true
+            }
+        }
+    }
 }
 
 impl MemoryStore {
@@ -65,9 +105,7 @@ impl RevocationStore for MemoryStore {
                 .used
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            used.retain(|_, until| *until > now);
-            used.insert(jti.to_owned(), kept_until(expires_at.max(now)))
-                .is_none()
+            used.first_use(jti, kept_until(expires_at.max(now)), now)
         };
         Box::pin(async move { Ok(first) })
     }
@@ -104,7 +142,33 @@ mod tests {
         assert_eq!(block_on(store.use_once("late", exp)), Ok(false));
         // Kept until the largest leeway has run out.
         let used = store.inner.used.lock().unwrap();
-        assert!(used["late"] >= exp + crate::error::MAX_LEEWAY.as_secs());
+        assert!(used.until["late"] >= exp + crate::error::MAX_LEEWAY.as_secs());
+    }
+
+    // Issue #12, item 5: every use swept the whole map (O(n) under the one lock), so n
+    // refreshes cost n²/2 record visits.
+    #[test]
+    fn sweeping_costs_a_constant_per_use_amortised() {
+        let mut used = Used::default();
+        let n = 100_000;
+        for i in 0..n {
+            // Half the records are expired when they are swept, half are still live.
+            let until = if i % 2 == 0 { 5 } else { 1_000 };
+            assert!(used.first_use(&i.to_string(), until, 10 + (i % 2) as u64));
+        }
+        assert!(used.swept <= 3 * n, "{} visits for {n} uses", used.swept);
+        // Expired records are dropped: the map holds at most twice the live ones.
+        assert!(used.until.len() <= 2 * (n / 2) + Used::MIN_SWEEP);
+    }
+
+    #[test]
+    fn a_record_expired_but_not_yet_swept_counts_as_forgotten() {
+        let mut used = Used::default();
+        assert!(used.first_use("j", 100, 50));
+        assert!(!used.first_use("j", 100, 99));
+        // At 100 the record has run out: a later use is a first use again, kept anew.
+        assert!(used.first_use("j", 200, 100));
+        assert!(!used.first_use("j", 200, 150));
     }
 
     #[test]
