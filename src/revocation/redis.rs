@@ -6,11 +6,18 @@
 //! of all live revocations: it subscribes, loads the keys, then applies each message; a
 //! request's check is then a lookup in memory. While the subscription is down the copy may
 //! be stale, so checks go to Redis itself (one `MGET`) until it is back and reloaded.
+//!
+//! A subscription that a NAT or a load balancer drops without closing it looks alive and
+//! delivers nothing. So the copy is trusted only as long as the subscription has recently
+//! proven itself: a `PING` on it every [`ping_interval`](RedisOptions::ping_interval), which
+//! must be answered within [`timeout`](RedisOptions::timeout). Past that deadline the copy
+//! counts as stale, whether or not the background task noticed (it may be gone with its
+//! runtime), and the subscription is made again.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
@@ -32,6 +39,12 @@ pub struct RedisOptions {
     pub timeout: Duration,
     /// How long to wait before reconnecting the subscription after it dropped (default 1 s).
     pub reconnect_delay: Duration,
+    /// How often the subscription proves it is alive with a `PING` (default 1 s). The local
+    /// copy is trusted for `ping_interval + timeout` after the last answer: a subscription
+    /// dropped silently (by a NAT, a load balancer) is noticed within that time, and checks
+    /// go to Redis itself until it is made again. A shorter interval narrows the window in
+    /// which this replica may miss another's revocation, for one `PING` more per interval.
+    pub ping_interval: Duration,
 }
 
 impl Default for RedisOptions {
@@ -40,6 +53,7 @@ impl Default for RedisOptions {
             prefix: "jwt-auth:".to_owned(),
             timeout: Duration::from_secs(1),
             reconnect_delay: Duration::from_secs(1),
+            ping_interval: Duration::from_secs(1),
         }
     }
 }
@@ -60,6 +74,12 @@ impl RedisOptions {
     /// Sets [`reconnect_delay`](Self::reconnect_delay).
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
         self.reconnect_delay = delay;
+        self
+    }
+
+    /// Sets [`ping_interval`](Self::ping_interval).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval;
         self
     }
 }
@@ -95,8 +115,11 @@ struct Inner {
     channel: String,
     /// The local copy of every live revocation.
     list: RevocationList,
-    /// Whether the copy is complete and kept current by the subscription.
-    synced: AtomicBool,
+    /// Until when (milliseconds after `started`) the copy is complete and known current:
+    /// the last proof of the subscription's life, plus `ping_interval + timeout`; 0 when
+    /// it is not.
+    synced_until: AtomicU64,
+    started: Instant,
     /// The command connection, made again after an error.
     connection: Mutex<Option<MultiplexedConnection>>,
 }
@@ -119,6 +142,9 @@ impl RedisStore {
     /// [`StoreError`] when the URL or the prefix is invalid, or Redis cannot be reached
     /// within the timeout.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        if options.ping_interval.is_zero() {
+            return Err(StoreError("the ping interval must not be zero".to_owned()));
+        }
         if options.prefix.contains(['*', '?', '[', ']', '\\']) {
             return Err(StoreError(format!(
                 "the key prefix {:?} has a glob character",
@@ -132,7 +158,8 @@ impl RedisStore {
             client,
             options,
             list: RevocationList::default(),
-            synced: AtomicBool::new(false),
+            synced_until: AtomicU64::new(0),
+            started: Instant::now(),
             connection: Mutex::new(None),
         });
         inner.connection().await?;
@@ -145,9 +172,10 @@ impl RedisStore {
         }
     }
 
-    /// Whether the local copy is complete and kept current (the subscription is up).
+    /// Whether the local copy is complete and kept current: the subscription is up and has
+    /// answered its last `PING` in time.
     pub fn is_synced(&self) -> bool {
-        self.inner.synced.load(Ordering::Acquire)
+        self.inner.is_synced()
     }
 }
 
@@ -238,6 +266,27 @@ const RAISE_CUT_OFF: &str = "local cur = redis.call('GET', KEYS[1]) \
     redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EXAT', ARGV[3]) return 1";
 
 impl Inner {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn is_synced(&self) -> bool {
+        self.elapsed_ms() < self.synced_until.load(Ordering::Acquire)
+    }
+
+    /// The subscription just proved itself: trust the copy for one more interval.
+    fn proven_alive(&self) {
+        let trusted = self.options.ping_interval + self.options.timeout;
+        let until = self
+            .elapsed_ms()
+            .saturating_add(u64::try_from(trusted.as_millis()).unwrap_or(u64::MAX));
+        self.synced_until.store(until, Ordering::Release);
+    }
+
+    fn unsynced(&self) {
+        self.synced_until.store(0, Ordering::Release);
+    }
+
     /// The command connection, connected again if the last call failed.
     async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
         if let Some(con) = self.lock().as_ref() {
@@ -433,7 +482,7 @@ async fn subscribe(store: Weak<Inner>, mut ready: Option<tokio::sync::oneshot::S
             Ok(()) => {}
             Err(err) => tracing::warn!(error = %err, "revocation sync with Redis failed"),
         }
-        inner.synced.store(false, Ordering::Release);
+        inner.unsynced();
         drop(inner);
         tokio::time::sleep(delay).await;
     }
@@ -454,18 +503,31 @@ async fn sync(
     // Subscribed before loading: a revocation made meanwhile is in the load or in a message.
     let all = inner.load().await?;
     inner.list.replace(&all, now());
-    inner.synced.store(true, Ordering::Release);
+    inner.proven_alive();
     if let Some(ready) = ready.take() {
         let _ = ready.send(());
     }
-    let mut messages = pubsub.on_message();
+    let (mut sink, mut messages) = pubsub.split();
+    let mut next_ping = tokio::time::Instant::now() + inner.options.ping_interval;
     loop {
-        // Wake up now and then to notice that the store was dropped.
-        let message = match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
+        let message = match tokio::time::timeout_at(next_ping, messages.next()).await {
             Ok(Some(message)) => message,
             Ok(None) => return Err(StoreError("the subscription was closed".to_owned())),
             Err(_) if Arc::strong_count(inner) == 1 => return Ok(()),
-            Err(_) => continue,
+            Err(_) => {
+                // Answered only if the connection still carries messages both ways.
+                match tokio::time::timeout(timeout, sink.ping::<Value>()).await {
+                    Ok(Ok(_)) => inner.proven_alive(),
+                    Ok(Err(e)) => return Err(failed(e)),
+                    Err(_) => {
+                        return Err(StoreError(
+                            "the subscription did not answer a ping in time".to_owned(),
+                        ));
+                    }
+                }
+                next_ping = tokio::time::Instant::now() + inner.options.ping_interval;
+                continue;
+            }
         };
         let payload: Option<String> = message.get_payload().ok();
         match payload.as_deref().and_then(decode_message) {

@@ -5,6 +5,8 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -283,6 +285,160 @@ async fn while_the_subscription_is_down_requests_ask_redis_itself() {
     revoke_jti(&other, "missed").await;
     assert_eq!(status_of(&app, &token("missed")).await, 401);
     assert_eq!(status_of(&app, &token("fine")).await, 200);
+}
+
+/// A TCP proxy to Redis that can stop forwarding without closing anything, as a NAT or a
+/// load balancer that forgot a flow does (`CLIENT KILL` closes cleanly and proves nothing).
+struct Proxy {
+    port: u16,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    /// Nothing is forwarded, on old or new connections.
+    black_hole: AtomicBool,
+    /// Connections opened before the last black hole stay dead for good.
+    generation: AtomicU64,
+}
+
+impl Proxy {
+    async fn start(upstream: u16) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(ProxyState::default());
+        let shared = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                else {
+                    continue;
+                };
+                let generation = shared.generation.load(Ordering::SeqCst);
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pipe(
+                    client_read,
+                    server_write,
+                    Arc::clone(&shared),
+                    generation,
+                ));
+                tokio::spawn(pipe(
+                    server_read,
+                    client_write,
+                    Arc::clone(&shared),
+                    generation,
+                ));
+            }
+        });
+        Proxy { port, state }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn black_hole(&self) {
+        self.state.black_hole.store(true, Ordering::SeqCst);
+        self.state.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn forward_new_connections(&self) {
+        self.state.black_hole.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Copies one direction; once the proxy forgets the flow, bytes are swallowed and both
+/// sockets held open forever.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    state: Arc<ProxyState>,
+    generation: u64,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let forgotten = state.black_hole.load(Ordering::SeqCst)
+            || state.generation.load(Ordering::SeqCst) != generation;
+        if forgotten {
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Issue #12, item 6: a subscription dropped silently (half-open) kept the local copy
+/// "in sync" forever, so a revocation made on another replica was never refused here.
+#[tokio::test]
+async fn a_subscription_dropped_silently_is_noticed_and_made_again() {
+    let server = Server::start();
+    let proxy = Proxy::start(server.port).await;
+    let options = RedisOptions::default()
+        .timeout(Duration::from_millis(300))
+        .reconnect_delay(Duration::from_millis(100))
+        .ping_interval(Duration::from_millis(200));
+    let a = RedisStore::connect_with(&proxy.url(), options)
+        .await
+        .unwrap();
+    let b = store(&server).await;
+    let app_a = app(a.clone());
+    assert_eq!(status_of(&app_a, &token("silent")).await, 200);
+    let id = TokenId {
+        jti: Some("silent".into()),
+        ..TokenId::default()
+    };
+    proxy.black_hole();
+    revoke_jti(&b, "silent").await;
+    // Within ping_interval + timeout the copy is no longer trusted; Redis cannot be asked
+    // either (the same proxy), so the request fails closed.
+    let noticed = within(Duration::from_secs(2), async || {
+        a.check_local(&id, now()).is_none()
+    })
+    .await;
+    println!("silent drop noticed after {noticed:?}");
+    assert!(!a.is_synced());
+    assert_eq!(status_of(&app_a, &token("silent")).await, 503);
+    // New connections get through: `a` subscribes again, reloads, and refuses the token.
+    proxy.forward_new_connections();
+    within(Duration::from_secs(5), async || {
+        a.check_local(&id, now()) == Some(true)
+    })
+    .await;
+    assert!(a.is_synced());
+    assert_eq!(status_of(&app_a, &token("silent")).await, 401);
+}
+
+/// The copy is trusted only until its deadline, not while a flag says so: when the runtime
+/// that ran the subscription is gone, nobody is left to clear a flag.
+#[test]
+fn a_copy_whose_subscription_task_is_gone_stops_being_trusted() {
+    let server = Server::start();
+    let options = RedisOptions::default()
+        .timeout(Duration::from_millis(200))
+        .ping_interval(Duration::from_millis(200));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let s = runtime
+        .block_on(RedisStore::connect_with(&server.url(), options))
+        .unwrap();
+    assert!(s.is_synced());
+    drop(runtime);
+    let id = TokenId {
+        jti: Some("j".into()),
+        ..TokenId::default()
+    };
+    let start = Instant::now();
+    while s.check_local(&id, now()).is_some() {
+        assert!(start.elapsed() < Duration::from_secs(2), "still trusted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!s.is_synced());
 }
 
 #[tokio::test]
