@@ -289,6 +289,9 @@ pub enum ConfigError {
     NoTokioRuntime,
     /// A JWKS or issuer URL cannot be parsed.
     InvalidUrl(String),
+    /// A JWKS or issuer URL is plain `http://` on a host other than loopback, and
+    /// [`JwksOptions::allow_http`](crate::jwks::JwksOptions::allow_http) is not set.
+    InsecureUrl(String),
     /// The token cache was given room for no token.
     EmptyTokenCache,
     /// A [`TokenIssuer`](crate::TokenIssuer) was given a lifetime under one second.
@@ -361,6 +364,12 @@ impl fmt::Display for ConfigError {
                  call build() inside a Tokio runtime (in `#[tokio::main]`, say)",
             ),
             ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
+            ConfigError::InsecureUrl(url) => write!(
+                f,
+                "{url:?} is plain http on a host other than loopback: keys fetched without TLS \
+                 can be replaced on the way; use https, or set JwksOptions::allow_http for a key \
+                 server inside a network you trust"
+            ),
             ConfigError::NoExpiry => f.write_str(
                 "a token issuer needs a lifetime of at least one second: tokens without expiry are never minted",
             ),

@@ -71,7 +71,8 @@ impl<C, R> JwtAuthLayer<C, R> {
 
 #[cfg(feature = "jwks")]
 impl<C, R> JwtAuthLayer<C, R> {
-    /// Whether every remote key source (`jwks_url`, `oidc_issuer`) has been fetched once;
+    /// Whether every remote key source (`jwks_url`, `oidc_issuer`) has keys: fetched once,
+    /// and not dropped as older than [`max_staleness`](crate::jwks::JwksOptions::max_staleness);
     /// always `true` with static keys alone. Until then, requests get `503` with
     /// `Retry-After`. Useful for a readiness probe.
     pub fn is_ready(&self) -> bool {

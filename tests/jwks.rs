@@ -319,6 +319,56 @@ async fn a_broken_key_server_never_costs_the_last_good_keys() {
     }
 }
 
+// Issue #12, item 7: the last fetched keys served forever while the key server was
+// unreachable, a key the provider removed included.
+#[tokio::test]
+async fn fetched_keys_serve_through_an_outage_until_max_staleness_then_are_dropped() {
+    let staleness = Duration::from_millis(1500);
+    let (server, layer) = started(
+        vec![jwk("k1")],
+        JwksOptions {
+            refresh_interval: Duration::from_millis(100),
+            max_staleness: Some(staleness),
+            ..fast_options()
+        },
+    )
+    .await;
+    let start = std::time::Instant::now();
+    server.set_mode(Mode::Status500);
+    // Before the limit: the last good keys serve.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+    assert!(layer.is_ready());
+    // After it: dropped; requests fail closed and the layer reports unready.
+    wait_for(|| !layer.is_ready()).await;
+    assert!(start.elapsed() >= staleness - Duration::from_millis(100));
+    let res = call(&layer, &token("k1"), false).await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    // The key server answers again: served at once.
+    server.set_mode(Mode::Ok);
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+#[tokio::test]
+async fn without_max_staleness_the_last_keys_serve_for_good() {
+    let (server, layer) = started(
+        vec![jwk("k1")],
+        JwksOptions {
+            refresh_interval: Duration::from_millis(100),
+            max_staleness: None,
+            ..fast_options()
+        },
+    )
+    .await;
+    server.set_mode(Mode::Status500);
+    let fetches = server.fetches();
+    wait_for(|| server.fetches() >= fetches + 5).await;
+    assert!(layer.is_ready());
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
 #[tokio::test]
 async fn an_empty_key_set_is_a_failure_not_a_wipe() {
     let (server, layer) = started(
@@ -545,6 +595,88 @@ fn remote_keys_need_a_tokio_runtime_and_valid_urls() {
         let built = JwtAuthLayer::<TestClaims>::builder().jwks_url(url).build();
         assert_eq!(built.unwrap_err(), ConfigError::InvalidUrl(url.into()));
     }
+}
+
+/// A key client that answers an issuer's discovery document with this `jwks_uri`, and
+/// remembers every URL it was asked for.
+#[derive(Clone)]
+struct Recording {
+    jwks_uri: &'static str,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl tower_jwt_auth::jwks::JwksClient for Recording {
+    fn get<'a>(
+        &'a self,
+        url: &'a http::Uri,
+        _max_body: usize,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<Output = Result<http::Response<Bytes>, tower_jwt_auth::jwks::BoxError>>
+                + Send
+                + 'a,
+        >,
+    > {
+        self.asked.lock().unwrap().push(url.to_string());
+        let doc = json!({ "issuer": "https://idp.example", "jwks_uri": self.jwks_uri });
+        Box::pin(async move { Ok(http::Response::new(Bytes::from(doc.to_string()))) })
+    }
+}
+
+// Issue #12, item 8: the `jwks_uri` of a discovery document was fetched as given, plain
+// http or on this machine's loopback (SSRF) included.
+#[tokio::test]
+async fn a_discovered_jwks_uri_over_plain_http_or_on_loopback_is_never_fetched() {
+    for jwks_uri in [
+        "http://keys.example/jwks.json",
+        "https://127.0.0.1:6379/",
+        "http://localhost:8080/admin",
+    ] {
+        let client = Recording {
+            jwks_uri,
+            asked: Arc::default(),
+        };
+        let layer = JwtAuthLayer::<TestClaims>::builder()
+            .oidc_issuer("https://idp.example")
+            .jwks_client(client.clone())
+            .jwks_options(fast_options())
+            .build()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!layer.is_ready(), "{jwks_uri}");
+        let asked = client.asked.lock().unwrap().clone();
+        assert!(!asked.is_empty(), "{jwks_uri}: discovery was read");
+        assert!(
+            asked
+                .iter()
+                .all(|url| url == "https://idp.example/.well-known/openid-configuration"),
+            "{jwks_uri}: {asked:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn key_urls_over_plain_http_need_allow_http_unless_on_loopback() {
+    let url = "http://idp.example/jwks.json";
+    let built = JwtAuthLayer::<TestClaims>::builder().jwks_url(url).build();
+    let err = built.unwrap_err();
+    assert_eq!(err, ConfigError::InsecureUrl(url.into()));
+    assert!(err.to_string().contains("allow_http"), "{err}");
+    let issuer = JwtAuthLayer::<TestClaims>::builder()
+        .oidc_issuer("http://idp.example")
+        .build();
+    assert_eq!(
+        issuer.unwrap_err(),
+        ConfigError::InsecureUrl("http://idp.example".into())
+    );
+    let allowed = JwtAuthLayer::<TestClaims>::builder()
+        .jwks_url(url)
+        .jwks_options(JwksOptions {
+            allow_http: true,
+            ..fast_options()
+        })
+        .build();
+    assert!(allowed.is_ok());
 }
 
 async fn wait_for(done: impl Fn() -> bool) {

@@ -29,8 +29,8 @@ pub trait JwksClient: Send + Sync + 'static {
 }
 
 /// The default [`JwksClient`]: HTTP/1.1 over rustls with the Mozilla root certificates
-/// (`webpki-roots`). Plain `http://` is accepted too, for a key server on loopback or
-/// inside a trusted network.
+/// (`webpki-roots`). Plain `http://` is spoken too, for the URLs the layer lets through: a
+/// key server on loopback, or any with [`JwksOptions::allow_http`](super::JwksOptions::allow_http).
 #[derive(Clone, Debug)]
 pub struct DefaultJwksClient {
     client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,

@@ -10,7 +10,9 @@
 //!   without that header;
 //! - after a failure (unreachable, timeout, non-2xx, not a JWKS, too large, no usable key) the
 //!   last good keys keep serving and the fetch is retried after 1 s, 2 s, 4 s… up to
-//!   [`JwksOptions::max_retry_backoff`];
+//!   [`JwksOptions::max_retry_backoff`] — for at most [`JwksOptions::max_staleness`] (one
+//!   day by default) after the last success: then the fetched keys are dropped, and
+//!   requests get `503` again until a fetch succeeds;
 //! - a token whose `kid` is not in the set triggers one refetch, shared by every request that
 //!   arrives while it runs; those requests wait for it (at most the fetch timeout), then are
 //!   checked against the new keys. Another refetch for an unknown key waits for
@@ -59,6 +61,21 @@ pub struct JwksOptions {
     pub max_body: usize,
     /// The longest wait between retries after failures. Default 60 s.
     pub max_retry_backoff: Duration,
+    /// Accepts plain `http://` key, issuer and `jwks_uri` URLs on hosts other than loopback
+    /// (a key server inside a network you trust). Default `false`: over plain HTTP anyone on
+    /// the path can replace the keys, and with them forge any token.
+    pub allow_http: bool,
+    /// How long after the last successful fetch the fetched keys may keep serving while
+    /// every refresh fails; then they are dropped, and requests they verified get `503`
+    /// until the key server answers again. `None` keeps them forever. Default 24 h.
+    ///
+    /// The trade-off: while the key server cannot be reached, the layer cannot learn that
+    /// a key was removed (after a compromise, say), so a longer staleness keeps serving
+    /// through a longer outage of the provider, and keeps a removed key alive that much
+    /// longer for whoever can keep this server from reaching the provider. One day rides out
+    /// any outage that a provider's own status page would call short, and caps how long a
+    /// withdrawn key can outlive its withdrawal.
+    pub max_staleness: Option<Duration>,
 }
 
 impl Default for JwksOptions {
@@ -71,6 +88,8 @@ impl Default for JwksOptions {
             timeout: Duration::from_secs(5),
             max_body: 256 * 1024,
             max_retry_backoff: Duration::from_secs(60),
+            allow_http: false,
+            max_staleness: Some(Duration::from_secs(24 * 60 * 60)),
         }
     }
 }
@@ -113,14 +132,15 @@ impl RemoteConfig {
             let (snapshot, remote) = Remote::start(parts, &runtime);
             KeyStore::remote(snapshot, remote)
         };
+        let allow_http = self.options.allow_http;
         let default = match &self.url {
-            Some(url) => start(Source::Jwks(http_url(url)?), fixed),
+            Some(url) => start(Source::Jwks(http_url(url, allow_http)?), fixed),
             None if fixed.is_empty() && self.issuers.is_empty() => return Err(ConfigError::NoKeys),
             None => KeyStore::fixed(KeySet::new(fixed, allowed)),
         };
         let mut stores = vec![default];
         for issuer in &self.issuers {
-            http_url(issuer)?;
+            http_url(issuer, allow_http)?;
             stores.push(start(
                 Source::Discovery {
                     issuer: issuer.clone(),
@@ -132,13 +152,39 @@ impl RemoteConfig {
     }
 }
 
-/// An absolute `http` or `https` URL.
-fn http_url(url: &str) -> Result<Uri, ConfigError> {
+/// An absolute `https` URL, or `http` on loopback (or anywhere, with `allow_http`).
+fn http_url(url: &str, allow_http: bool) -> Result<Uri, ConfigError> {
     let invalid = || ConfigError::InvalidUrl(url.to_owned());
     let uri: Uri = url.parse().map_err(|_| invalid())?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    if !scheme_ok || uri.authority().is_none() {
-        return Err(invalid());
+    match uri.scheme_str() {
+        _ if uri.host().is_none() => Err(invalid()),
+        Some("https") => Ok(uri),
+        Some("http") if allow_http || is_loopback(&uri) => Ok(uri),
+        Some("http") => Err(ConfigError::InsecureUrl(url.to_owned())),
+        _ => Err(invalid()),
+    }
+}
+
+/// Whether `uri` names this machine: `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(uri: &Uri) -> bool {
+    let Some(host) = uri.host() else { return false };
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The `jwks_uri` a discovery document names, if the layer may fetch it: a valid URL as
+/// [`http_url`] asks, and on loopback only when the issuer is on loopback too, so that a
+/// remote issuer cannot point the layer at this machine's own services. It may be on
+/// another host than the issuer: Google and Firebase serve their keys from
+/// `www.googleapis.com`, not from the issuer's host.
+fn jwks_uri_of(issuer: &str, jwks_uri: &str, allow_http: bool) -> Result<Uri, BoxError> {
+    let uri = http_url(jwks_uri, allow_http).map_err(|e| format!("the jwks_uri: {e}"))?;
+    let issuer_is_local = issuer.parse::<Uri>().is_ok_and(|i| is_loopback(&i));
+    if is_loopback(&uri) && !issuer_is_local {
+        return Err(format!("the jwks_uri {jwks_uri:?} is on loopback, the issuer is not").into());
     }
     Ok(uri)
 }
@@ -247,7 +293,7 @@ impl Remote {
         if doc.issuer != issuer {
             return Err(format!("the discovery document names the issuer {:?}", doc.issuer).into());
         }
-        Ok(doc.jwks_uri.parse()?)
+        jwks_uri_of(issuer, &doc.jwks_uri, self.options.allow_http)
     }
 
     /// `GET uri` with the timeout and size cap; a 2xx body and its `max-age`.
@@ -266,6 +312,24 @@ impl Remote {
         }
         let max_age = max_age(&response);
         Ok((response.into_body(), max_age))
+    }
+
+    /// How long the fetched keys may still serve, after the last successful fetch at
+    /// `last_success`: `None` when there is nothing to expire (never fetched, already
+    /// dropped, or no limit).
+    fn fresh_for(&self, last_success: Option<Instant>) -> Option<Duration> {
+        let limit = self.options.max_staleness?;
+        if !self.ready.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(limit.saturating_sub(last_success?.elapsed()))
+    }
+
+    /// Drops the fetched keys: they are older than `max_staleness`.
+    fn expire(&self) {
+        let fixed = KeySet::new(self.fixed.clone(), self.allowed.as_deref());
+        self.snapshot.store(Arc::new(fixed));
+        self.ready.store(false, Ordering::Release);
     }
 
     /// When the next regular refresh is due after a success.
@@ -320,12 +384,14 @@ impl Drop for Remote {
 async fn refresh(remote: Weak<Remote>) {
     let mut failures = 0u32;
     let mut jwks_uri = None;
+    let mut last_success = None;
     loop {
         let Some(r) = remote.upgrade() else { return };
         r.fetching.store(true, Ordering::Release);
         let delay = match r.fetch(&mut jwks_uri).await {
             Ok(max_age) => {
                 failures = 0;
+                last_success = Some(Instant::now());
                 tracing::debug!(source = ?r.source, "remote keys refreshed");
                 r.interval(max_age)
             }
@@ -333,8 +399,17 @@ async fn refresh(remote: Weak<Remote>) {
                 failures = failures.saturating_add(1);
                 let backoff = Duration::from_secs(1 << failures.min(16).saturating_sub(1))
                     .min(r.options.max_retry_backoff);
-                tracing::warn!(source = ?r.source, %why, retry_in = ?backoff, "fetching remote keys failed; the last good keys keep serving");
-                backoff
+                let fresh_for = r.fresh_for(last_success);
+                if fresh_for == Some(Duration::ZERO) {
+                    r.expire();
+                    tracing::error!(source = ?r.source, %why, retry_in = ?backoff, "fetching remote keys failed for longer than max_staleness; the fetched keys were dropped");
+                } else {
+                    tracing::warn!(source = ?r.source, %why, retry_in = ?backoff, "fetching remote keys failed; the last good keys keep serving");
+                }
+                // Woken in time to drop the keys when they go stale.
+                fresh_for
+                    .filter(|d| !d.is_zero())
+                    .map_or(backoff, |d| backoff.min(d))
             }
         };
         r.fetching.store(false, Ordering::Release);
@@ -366,6 +441,52 @@ mod tests {
             .header(CACHE_CONTROL, value)
             .body(Bytes::new())
             .unwrap()
+    }
+
+    #[test]
+    fn key_urls_are_https_or_loopback_unless_http_is_allowed() {
+        for url in [
+            "https://idp.example/jwks.json",
+            "http://127.0.0.1:8080/jwks.json",
+            "http://127.3.4.5/jwks.json",
+            "http://localhost/jwks.json",
+            "http://[::1]:9/jwks.json",
+        ] {
+            assert!(http_url(url, false).is_ok(), "{url}");
+        }
+        for url in ["http://idp.example/jwks.json", "http://10.0.0.5/jwks.json"] {
+            assert_eq!(
+                http_url(url, false).unwrap_err(),
+                ConfigError::InsecureUrl(url.into())
+            );
+            assert!(http_url(url, true).is_ok(), "{url}");
+        }
+        for url in ["ftp://idp.example/k", "/jwks.json", "https:///k"] {
+            assert_eq!(
+                http_url(url, true).unwrap_err(),
+                ConfigError::InvalidUrl(url.into())
+            );
+        }
+    }
+
+    #[test]
+    fn a_remote_issuer_cannot_name_keys_on_loopback_or_over_plain_http() {
+        let google = "https://accounts.google.com";
+        // Another host is fine: Google's own discovery document does it.
+        assert!(jwks_uri_of(google, "https://www.googleapis.com/oauth2/v3/certs", false).is_ok());
+        for refused in [
+            "http://www.googleapis.com/oauth2/v3/certs",
+            "https://127.0.0.1:6379/",
+            "http://localhost:8080/admin",
+            "https://[::1]/keys",
+            "jwks.json",
+        ] {
+            assert!(jwks_uri_of(google, refused, false).is_err(), "{refused}");
+        }
+        let local = "http://127.0.0.1:8080";
+        assert!(jwks_uri_of(local, "http://127.0.0.1:8080/jwks.json", false).is_ok());
+        assert!(jwks_uri_of(local, "http://keys.example/jwks.json", false).is_err());
+        assert!(jwks_uri_of(local, "http://keys.example/jwks.json", true).is_ok());
     }
 
     #[test]

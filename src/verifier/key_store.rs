@@ -15,7 +15,7 @@ use crate::{Algorithm, ConfigError};
 /// keys, without knowing how they are fetched.
 #[cfg(feature = "jwks")]
 pub(crate) trait RemoteKeys: Send + Sync {
-    /// Whether one fetch has succeeded.
+    /// Whether the source has keys: one fetch has succeeded, and they are not stale.
     fn is_ready(&self) -> bool;
 
     /// Asks for a refetch because a token names a key the set lacks. `None` when a refetch

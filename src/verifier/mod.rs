@@ -324,7 +324,8 @@ impl Config {
 
 #[cfg(feature = "jwks")]
 impl<C> Verifier<C> {
-    /// Whether every remote key source (`jwks_url`, `oidc_issuer`) has been fetched once;
+    /// Whether every remote key source (`jwks_url`, `oidc_issuer`) has keys: fetched once,
+    /// and not dropped as older than [`max_staleness`](crate::jwks::JwksOptions::max_staleness);
     /// always `true` with static keys alone.
     pub fn is_ready(&self) -> bool {
         self.config.stores.iter().all(KeyStore::is_ready)
