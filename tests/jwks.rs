@@ -246,6 +246,26 @@ async fn a_new_kid_is_accepted_on_its_first_request_after_publication() {
     assert_eq!(status(&layer, &token("k1")).await, 200);
 }
 
+// Issue #12, item 9: beside a key without `kid`, a new `kid` was tried with that key
+// alone, failed as a bad signature, and never asked for the keys to be fetched again.
+#[tokio::test]
+async fn a_new_kid_is_fetched_even_beside_a_key_without_kid() {
+    let mut anonymous = jwk("k1");
+    anonymous.as_object_mut().unwrap().remove("kid");
+    let (server, layer) = started(vec![anonymous.clone()], fast_options()).await;
+    // A token without `kid` is checked with the key that has none.
+    let no_kid = mint_with(
+        &Header::new(Algorithm::RS256),
+        &valid_claims(),
+        &private("k1"),
+    );
+    assert_eq!(status(&layer, &no_kid).await, 200);
+    server.set_keys(vec![anonymous, jwk("k2")]);
+    let fetches = server.fetches();
+    assert_eq!(status(&layer, &token("k2")).await, 200);
+    assert_eq!(server.fetches(), fetches + 1);
+}
+
 #[tokio::test]
 async fn verify_async_waits_for_the_refetch_a_new_kid_triggers() {
     let options = JwksOptions {

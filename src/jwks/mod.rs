@@ -233,7 +233,7 @@ impl Remote {
         parts: RemoteParts,
         runtime: &tokio::runtime::Handle,
     ) -> (Arc<ArcSwap<KeySet>>, Arc<Remote>) {
-        let first = KeySet::new(parts.fixed.clone(), parts.allowed.as_deref());
+        let first = KeySet::remote(parts.fixed.clone(), parts.allowed.as_deref());
         let snapshot = Arc::new(ArcSwap::from_pointee(first));
         let remote = Arc::new(Remote {
             source: parts.source,
@@ -327,7 +327,7 @@ impl Remote {
 
     /// Drops the fetched keys: they are older than `max_staleness`.
     fn expire(&self) {
-        let fixed = KeySet::new(self.fixed.clone(), self.allowed.as_deref());
+        let fixed = KeySet::remote(self.fixed.clone(), self.allowed.as_deref());
         self.snapshot.store(Arc::new(fixed));
         self.ready.store(false, Ordering::Release);
     }

@@ -57,7 +57,14 @@ impl KeyEntry {
 /// keys are refetched.
 ///
 /// Selection rule: when the token's `kid` names a key of the set, only the keys with that
-/// exact `kid` are candidates; otherwise only the keys configured without a `kid` are.
+/// exact `kid` are candidates. A token without `kid` is tried with the keys that have none.
+/// A token whose `kid` names no key is tried with the keys that have none in a set of static
+/// keys alone (a key configured without `kid` serves whatever `kid` its issuer writes); in a
+/// set with remote keys it has no candidate, so that the layer refetches the keys.
+///
+/// The work per request is bounded: a fetched set keeps at most
+/// [`MAX_FETCHED_WITHOUT_KID`] keys without `kid`, so a token cannot make the layer try
+/// every key of a large key set (whose size `max_body` bounds in turn).
 #[derive(Clone, Debug)]
 pub(crate) struct KeySet {
     /// Unique for the life of the process: what the token cache remembers.
@@ -65,7 +72,13 @@ pub(crate) struct KeySet {
     /// The allow-list: the configured one, or else every algorithm some key serves.
     algorithms: Vec<Algorithm>,
     keys: Vec<KeyEntry>,
+    /// Whether a token whose `kid` names no key falls back to the keys without `kid`.
+    unknown_kid_falls_back: bool,
 }
+
+/// The most keys without `kid` a fetched key set keeps; the rest are skipped with a log
+/// line. Providers that leave `kid` out publish one or two keys.
+pub(crate) const MAX_FETCHED_WITHOUT_KID: usize = 4;
 
 /// A key as the builder received it, checked and expanded at `build()`.
 #[derive(Clone, Debug)]
@@ -124,24 +137,46 @@ impl KeySet {
         provider: &CryptoProvider,
     ) -> KeySet {
         let mut keys = fixed.to_vec();
+        let mut without_kid = 0;
         for jwk in &fetched.keys {
+            if jwk.common.key_id.is_none() && without_kid == MAX_FETCHED_WITHOUT_KID {
+                tracing::warn!(
+                    max = MAX_FETCHED_WITHOUT_KID,
+                    "skipping a JWK without `kid`: the set has the most such keys a token may be tried with"
+                );
+                continue;
+            }
             let entry = jwk_key(jwk, allowed).and_then(|entry| match entry {
                 Some(entry) => admit(entry, &keys, provider).map(Some),
                 None => Ok(None),
             });
             match entry {
-                Ok(Some(entry)) => keys.push(entry),
+                Ok(Some(entry)) => {
+                    without_kid += usize::from(entry.kid.is_none());
+                    keys.push(entry);
+                }
                 Ok(None) => {}
                 Err(why) => {
                     tracing::warn!(kid = jwk.common.key_id.as_deref(), %why, "skipping JWK")
                 }
             }
         }
-        KeySet::new(keys, allowed)
+        KeySet::remote(keys, allowed)
     }
 
-    /// A snapshot of `keys`.
+    /// A snapshot of static `keys` alone.
     pub(crate) fn new(keys: Vec<KeyEntry>, allowed: Option<&[Algorithm]>) -> KeySet {
+        KeySet::with(keys, allowed, true)
+    }
+
+    /// A snapshot of the keys of a store that fetches keys: a token whose `kid` names none of
+    /// them is not tried with the keys without `kid`, so that it asks for a refetch.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn remote(keys: Vec<KeyEntry>, allowed: Option<&[Algorithm]>) -> KeySet {
+        KeySet::with(keys, allowed, false)
+    }
+
+    fn with(keys: Vec<KeyEntry>, allowed: Option<&[Algorithm]>, fall_back: bool) -> KeySet {
         let algorithms = match allowed {
             Some(allowed) => allowed.to_vec(),
             None => {
@@ -158,6 +193,7 @@ impl KeySet {
             id: signature::next_key_id(),
             algorithms,
             keys,
+            unknown_kid_falls_back: fall_back,
         }
     }
 
@@ -183,10 +219,14 @@ impl KeySet {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> impl Iterator<Item = &'s KeyEntry> {
-        let kid = kid.filter(|kid| self.keys.iter().any(|e| e.kid.as_deref() == Some(kid)));
-        self.keys
-            .iter()
-            .filter(move |e| e.kid.as_deref() == kid && e.algorithms.contains(&alg))
+        let known = kid.filter(|kid| self.keys.iter().any(|e| e.kid.as_deref() == Some(kid)));
+        let keys = if kid.is_some() && known.is_none() && !self.unknown_kid_falls_back {
+            &[][..]
+        } else {
+            &self.keys[..]
+        };
+        keys.iter()
+            .filter(move |e| e.kid.as_deref() == known && e.algorithms.contains(&alg))
     }
 }
 
@@ -347,5 +387,61 @@ fn jwk_curve_algorithm(params: &AlgorithmParameters) -> Option<Algorithm> {
             Some(Algorithm::EdDSA)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tests/data/ec_public.pem as a JWK, with this `kid`.
+    fn ec_jwk(kid: Option<&str>) -> serde_json::Value {
+        let mut jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": "GL5zS8QcTdYFmHFKpHjxrl1rqMERUYvNqPyXwE9JmpY",
+            "y": "FnzRvaYDZYfb6rr98cv7eKmZfYqrAUbTKi-7AK1ssD0",
+        });
+        if let Some(kid) = kid {
+            jwk["kid"] = kid.into();
+        }
+        jwk
+    }
+
+    fn fetched(keys: Vec<serde_json::Value>) -> KeySet {
+        let provider = crate::install_crypto_provider().unwrap();
+        let set: JwkSet = serde_json::from_value(serde_json::json!({ "keys": keys })).unwrap();
+        KeySet::with_fetched(&[], &set, None, provider)
+    }
+
+    // Issue #12, item 9: a JWKS of 1,500 keys without `kid` made every forged token cost
+    // 1,500 signature checks.
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn a_token_without_kid_is_tried_with_a_bounded_number_of_fetched_keys() {
+        let set = fetched(vec![ec_jwk(None); 1500]);
+        assert_eq!(set.len(), MAX_FETCHED_WITHOUT_KID);
+        assert_eq!(
+            set.select(None, Algorithm::ES256).count(),
+            MAX_FETCHED_WITHOUT_KID
+        );
+        // Keys with a `kid` are not limited: each is found by its own `kid`.
+        let named: Vec<_> = (0..50).map(|i| ec_jwk(Some(&format!("k{i}")))).collect();
+        let set = fetched(named);
+        assert_eq!(set.len(), 50);
+        assert_eq!(set.select(Some("k7"), Algorithm::ES256).count(), 1);
+    }
+
+    // Issue #12, item 9: a token naming an unknown `kid` was tried with the keys without
+    // `kid`, so it never asked for a refetch (a key the provider just published was missed).
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn an_unknown_kid_finds_no_fetched_key_but_falls_back_among_static_ones() {
+        let set = fetched(vec![ec_jwk(None), ec_jwk(Some("k1"))]);
+        assert_eq!(set.select(Some("new"), Algorithm::ES256).count(), 0);
+        assert_eq!(set.select(None, Algorithm::ES256).count(), 1);
+        assert_eq!(set.select(Some("k1"), Algorithm::ES256).count(), 1);
+        let static_keys = KeySet::new(set.keys.clone(), None);
+        assert_eq!(static_keys.select(Some("new"), Algorithm::ES256).count(), 1);
+        assert_eq!(static_keys.select(Some("k1"), Algorithm::ES256).count(), 1);
     }
 }
