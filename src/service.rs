@@ -155,14 +155,18 @@ where
     }
 }
 
-/// Puts the verified claims, and the grants when the token has any, in the request.
+/// Puts the verified claims and this token's grants in the request, replacing whatever an
+/// outer layer put there: `Require` must never combine one token's claims with another's
+/// grants.
 #[inline]
 fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut Request<B>) {
     let (claims, grants) = verified.into_parts();
     let extensions = req.extensions_mut();
     extensions.insert(claims);
     // Absent grants read as none: spare the insertion for tokens without them.
-    if grants != Grants::default() {
+    if grants == Grants::default() {
+        extensions.remove::<Grants>();
+    } else {
         extensions.insert(grants);
     }
 }

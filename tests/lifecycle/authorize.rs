@@ -221,3 +221,52 @@ mod extractor {
         );
     }
 }
+
+// Issue #12, item 10: grants were inserted only when non-empty and never removed, so an
+// inner layer's token without scopes was authorized with the outer layer's token's scopes.
+#[tokio::test]
+async fn an_inner_layer_leaves_its_own_grants_not_the_outer_layers() {
+    let calls = Calls::default();
+    let hit = calls.clone();
+    let inner = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .token_sources([tower_jwt_auth::TokenSource::header(
+            http::HeaderName::from_static("x-user-token"),
+        )])
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(move || async move {
+                hit.hit();
+                "ok"
+            }),
+        )
+        .route_layer(Require::<Value>::scopes(["admin"]).build().unwrap())
+        .layer(inner)
+        .layer(auth(false));
+    let service = with(json!({ "sub": "gateway", "scope": "admin" }));
+    let user = |claims: Value| {
+        let mut claims = claims;
+        claims["exp"] = json!(now() + 600);
+        mint(&claims)
+    };
+    let plain_user = user(json!({ "sub": "alice" }));
+    let res = call(
+        &app,
+        "/",
+        &[("authorization", &service), ("x-user-token", &plain_user)],
+    )
+    .await;
+    assert_eq!(res.status, 403, "alice's token grants no scope");
+    assert_eq!(calls.count(), 0);
+    let admin_user = user(json!({ "sub": "bob", "scope": "admin" }));
+    let res = call(
+        &app,
+        "/",
+        &[("authorization", &service), ("x-user-token", &admin_user)],
+    )
+    .await;
+    assert_eq!(res.status, 200);
+}
