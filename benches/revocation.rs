@@ -33,10 +33,12 @@ fn revocations(now: u64) -> Vec<Revocation> {
             },
             1 => Revocation::Session {
                 sid: format!("sid-{i}"),
+                iss: None,
                 expires_at: now + 3600,
             },
             _ => Revocation::Subject {
                 sub: format!("user-{i}"),
+                iss: None,
                 issued_before: now,
                 expires_at: now + 3600,
             },

@@ -329,6 +329,8 @@ impl TokenIssuer {
         self.store
             .revoke(Revocation::Subject {
                 sub: subject.to_owned(),
+                // This issuer's subject alone: another issuer's `alice` is someone else.
+                iss: self.issuer.clone(),
                 // `iat` counts whole seconds: revoke this whole second (see above).
                 issued_before: now + 1,
                 expires_at: now + 1 + self.longest_lifetime(),
@@ -345,7 +347,11 @@ impl TokenIssuer {
     async fn end_session(&self, sid: String) -> Result<(), RefreshError> {
         let expires_at = now() + self.longest_lifetime();
         self.store
-            .revoke(Revocation::Session { sid, expires_at })
+            .revoke(Revocation::Session {
+                sid,
+                iss: self.issuer.clone(),
+                expires_at,
+            })
             .await
             .map_err(RefreshError::Store)
     }

@@ -36,15 +36,54 @@ struct Snapshot {
 struct Revoked {
     /// `jti` → until when to remember it.
     tokens: HashMap<String, u64>,
-    /// `sid` → until when.
-    sessions: HashMap<String, u64>,
-    /// `sub` → (tokens issued before this are revoked, until when).
-    subjects: HashMap<String, (u64, u64)>,
+    /// `sid` → per issuer, until when.
+    sessions: HashMap<String, Scoped<u64>>,
+    /// `sub` → per issuer, (tokens issued before this are revoked, until when).
+    subjects: HashMap<String, Scoped<(u64, u64)>>,
+}
+
+/// The records of one id, one per issuer they are scoped to (`None`: every issuer). Almost
+/// always one.
+type Scoped<T> = Vec<(Option<String>, T)>;
+
+/// The record of `id` scoped to `iss`, made empty if there was none.
+fn scoped<'m, T: Default>(
+    map: &'m mut HashMap<String, Scoped<T>>,
+    id: &str,
+    iss: &Option<String>,
+) -> &'m mut T {
+    let records = map.entry(id.to_owned()).or_default();
+    let at = match records.iter().position(|(scope, _)| scope == iss) {
+        Some(at) => at,
+        None => {
+            records.push((iss.clone(), T::default()));
+            records.len() - 1
+        }
+    };
+    &mut records[at].1
+}
+
+/// The records of `id` that apply to a token of issuer `iss`.
+fn applying<'m, T>(
+    map: &'m HashMap<String, Scoped<T>>,
+    id: &Option<String>,
+    iss: &Option<String>,
+) -> impl Iterator<Item = &'m T> {
+    // An empty map is skipped before the id is hashed.
+    let records = id
+        .as_ref()
+        .filter(|_| !map.is_empty())
+        .and_then(|id| map.get(id));
+    (records.into_iter().flatten())
+        .filter(move |(scope, _)| scope.is_none() || scope == iss)
+        .map(|(_, record)| record)
 }
 
 impl Revoked {
     fn len(&self) -> usize {
-        self.tokens.len() + self.sessions.len() + self.subjects.len()
+        self.tokens.len()
+            + self.sessions.values().map(Vec::len).sum::<usize>()
+            + self.subjects.values().map(Vec::len).sum::<usize>()
     }
 
     fn add(&mut self, revocation: &Revocation) {
@@ -53,16 +92,21 @@ impl Revoked {
                 let until = self.tokens.entry(jti.clone()).or_default();
                 *until = (*until).max(kept_until(*expires_at));
             }
-            Revocation::Session { sid, expires_at } => {
-                let until = self.sessions.entry(sid.clone()).or_default();
+            Revocation::Session {
+                sid,
+                iss,
+                expires_at,
+            } => {
+                let until = scoped(&mut self.sessions, sid, iss);
                 *until = (*until).max(kept_until(*expires_at));
             }
             Revocation::Subject {
                 sub,
+                iss,
                 issued_before,
                 expires_at,
             } => {
-                let (before, until) = self.subjects.entry(sub.clone()).or_default();
+                let (before, until) = scoped(&mut self.subjects, sub, iss);
                 *before = (*before).max(*issued_before);
                 *until = (*until).max(kept_until(*expires_at));
             }
@@ -75,45 +119,45 @@ impl Revoked {
             let mine = self.tokens.entry(jti.clone()).or_default();
             *mine = (*mine).max(*until);
         }
-        for (sid, until) in &other.sessions {
-            let mine = self.sessions.entry(sid.clone()).or_default();
-            *mine = (*mine).max(*until);
+        for (sid, records) in &other.sessions {
+            for (iss, until) in records {
+                let mine = scoped(&mut self.sessions, sid, iss);
+                *mine = (*mine).max(*until);
+            }
         }
-        for (sub, (before, until)) in &other.subjects {
-            let mine = self.subjects.entry(sub.clone()).or_default();
-            mine.0 = mine.0.max(*before);
-            mine.1 = mine.1.max(*until);
+        for (sub, records) in &other.subjects {
+            for (iss, (before, until)) in records {
+                let mine = scoped(&mut self.subjects, sub, iss);
+                mine.0 = mine.0.max(*before);
+                mine.1 = mine.1.max(*until);
+            }
         }
     }
 
     /// Forgets revocations whose tokens have all expired.
     fn prune(&mut self, now: u64) {
         self.tokens.retain(|_, until| *until > now);
-        self.sessions.retain(|_, until| *until > now);
-        self.subjects.retain(|_, (_, until)| *until > now);
+        self.sessions.retain(|_, records| {
+            records.retain(|(_, until)| *until > now);
+            !records.is_empty()
+        });
+        self.subjects.retain(|_, records| {
+            records.retain(|(_, (_, until))| *until > now);
+            !records.is_empty()
+        });
     }
 
     fn is_revoked(&self, token: &TokenId, now: u64) -> bool {
-        // An empty map is skipped before the id is hashed.
-        let live = |map: &HashMap<String, u64>, id: &Option<String>| {
-            !map.is_empty()
-                && id
-                    .as_ref()
-                    .and_then(|id| map.get(id))
-                    .is_some_and(|until| *until > now)
-        };
-        if live(&self.tokens, &token.jti) || live(&self.sessions, &token.sid) {
-            return true;
-        }
-        if !self.subjects.is_empty()
-            && let Some(sub) = &token.sub
-            && let Some((before, until)) = self.subjects.get(sub)
-            && *until > now
-        {
-            // A token without `iat` cannot show it was issued after the cut-off.
-            return token.iat.is_none_or(|iat| iat < *before);
-        }
-        false
+        let by_jti = !self.tokens.is_empty()
+            && (token.jti.as_ref())
+                .and_then(|jti| self.tokens.get(jti))
+                .is_some_and(|until| *until > now);
+        by_jti
+            || applying(&self.sessions, &token.sid, &token.iss).any(|until| *until > now)
+            || applying(&self.subjects, &token.sub, &token.iss).any(|(before, until)| {
+                // A token without `iat` cannot show it was issued after the cut-off.
+                *until > now && token.iat.is_none_or(|iat| iat < *before)
+            })
     }
 }
 
@@ -177,6 +221,7 @@ mod tests {
             jti: Some(jti.into()),
             sid: Some(sid.into()),
             sub: Some(sub.into()),
+            iss: None,
             iat,
         }
     }
@@ -196,6 +241,7 @@ mod tests {
 
         let session = Revocation::Session {
             sid: "s1".into(),
+            iss: None,
             expires_at: NOW + 60,
         };
         list.add([&session], NOW);
@@ -204,6 +250,7 @@ mod tests {
 
         let everywhere = Revocation::Subject {
             sub: "alice".into(),
+            iss: None,
             issued_before: NOW - 5,
             expires_at: NOW + 60,
         };
@@ -212,6 +259,55 @@ mod tests {
         assert!(list.is_revoked(&token("j3", "s3", "alice", None), NOW));
         assert!(!list.is_revoked(&token("j3", "s3", "alice", Some(NOW - 5)), NOW));
         assert!(!list.is_revoked(&token("j3", "s3", "bob", Some(NOW - 6)), NOW));
+    }
+
+    // Issue #12, item 11: `sub` and `sid` are unique only within an issuer; revoking one
+    // issuer's `alice` revoked every issuer's.
+    #[test]
+    fn sessions_and_subjects_are_scoped_by_issuer() {
+        let list = RevocationList::default();
+        let of = |iss: Option<&str>, sid: &str, sub: &str| TokenId {
+            iss: iss.map(str::to_owned),
+            ..token("j", sid, sub, Some(NOW - 10))
+        };
+        let a = Some("https://a.example".to_owned());
+        list.add(
+            [
+                &Revocation::Subject {
+                    sub: "alice".into(),
+                    iss: a.clone(),
+                    issued_before: NOW,
+                    expires_at: NOW + 60,
+                },
+                &Revocation::Session {
+                    sid: "s1".into(),
+                    iss: a.clone(),
+                    expires_at: NOW + 60,
+                },
+            ],
+            NOW,
+        );
+        assert!(list.is_revoked(&of(a.as_deref(), "s9", "alice"), NOW));
+        assert!(list.is_revoked(&of(a.as_deref(), "s1", "bob"), NOW));
+        for other in [Some("https://b.example"), None] {
+            assert!(
+                !list.is_revoked(&of(other, "s9", "alice"), NOW),
+                "{other:?}"
+            );
+            assert!(!list.is_revoked(&of(other, "s1", "bob"), NOW), "{other:?}");
+        }
+        // Unscoped, a revocation matches every issuer's tokens.
+        list.add(
+            [&Revocation::Subject {
+                sub: "carol".into(),
+                iss: None,
+                issued_before: NOW,
+                expires_at: NOW + 60,
+            }],
+            NOW,
+        );
+        assert!(list.is_revoked(&of(Some("https://b.example"), "s9", "carol"), NOW));
+        assert!(list.is_revoked(&of(None, "s9", "carol"), NOW));
     }
 
     #[test]
@@ -249,6 +345,7 @@ mod tests {
         let list = RevocationList::default();
         let cut = |before| Revocation::Subject {
             sub: "alice".into(),
+            iss: None,
             issued_before: before,
             expires_at: NOW + 60,
         };
@@ -263,6 +360,7 @@ mod tests {
         let list = RevocationList::default();
         let cut = |before| Revocation::Subject {
             sub: "alice".into(),
+            iss: None,
             issued_before: before,
             expires_at: NOW + 60,
         };
@@ -286,28 +384,35 @@ mod tests {
             Wait(u64),
         }
         let id = || 0..6u8;
+        let issuer = || prop::option::of(prop_oneof![Just("a".to_owned()), Just("b".to_owned())]);
         let revocation = prop_oneof![
             (id(), 1..50u64).prop_map(|(i, d)| Revocation::Token {
                 jti: format!("j{i}"),
                 expires_at: NOW + d
             }),
-            (id(), 1..50u64).prop_map(|(i, d)| Revocation::Session {
+            (id(), issuer(), 1..50u64).prop_map(|(i, iss, d)| Revocation::Session {
                 sid: format!("s{i}"),
+                iss,
                 expires_at: NOW + d
             }),
-            (id(), 0..40u64, 1..50u64).prop_map(|(i, b, d)| Revocation::Subject {
-                sub: format!("u{i}"),
-                issued_before: NOW - 20 + b,
-                expires_at: NOW + d
+            (id(), issuer(), 0..40u64, 1..50u64).prop_map(|(i, iss, b, d)| {
+                Revocation::Subject {
+                    sub: format!("u{i}"),
+                    iss,
+                    issued_before: NOW - 20 + b,
+                    expires_at: NOW + d,
+                }
             }),
         ];
-        let token =
-            (id(), id(), id(), prop::option::of(0..40u64)).prop_map(|(j, s, u, iat)| TokenId {
+        let token = (id(), id(), id(), issuer(), prop::option::of(0..40u64)).prop_map(
+            |(j, s, u, iss, iat)| TokenId {
                 jti: Some(format!("j{j}")),
                 sid: Some(format!("s{s}")),
                 sub: Some(format!("u{u}")),
+                iss,
                 iat: iat.map(|i| NOW - 20 + i),
-            });
+            },
+        );
         let op = prop_oneof![
             4 => revocation.prop_map(Op::Revoke),
             4 => token.prop_map(Op::Check),
@@ -327,20 +432,24 @@ mod tests {
                     }
                     Op::Wait(d) => now += d,
                     Op::Check(t) => {
+                        // A record scoped to no issuer applies to every token.
+                        let applies = |iss: &Option<String>| iss.is_none() || *iss == t.iss;
                         let by_id = all.iter().any(|r| match r {
                             Revocation::Token { jti, expires_at } => {
                                 kept_until(*expires_at) > now && t.jti.as_ref() == Some(jti)
                             }
-                            Revocation::Session { sid, expires_at } => {
-                                kept_until(*expires_at) > now && t.sid.as_ref() == Some(sid)
+                            Revocation::Session { sid, iss, expires_at } => {
+                                kept_until(*expires_at) > now
+                                    && t.sid.as_ref() == Some(sid)
+                                    && applies(iss)
                             }
                             Revocation::Subject { .. } => false,
                         });
                         let cuts: Vec<(u64, u64)> = all
                             .iter()
                             .filter_map(|r| match r {
-                                Revocation::Subject { sub, issued_before, expires_at }
-                                    if t.sub.as_ref() == Some(sub) =>
+                                Revocation::Subject { sub, iss, issued_before, expires_at }
+                                    if t.sub.as_ref() == Some(sub) && applies(iss) =>
                                 {
                                     Some((*issued_before, kept_until(*expires_at)))
                                 }

@@ -182,6 +182,7 @@ mod tests {
         assert_eq!(other.check_local(&token, now()), Some(false));
         block_on(store.revoke(Revocation::Session {
             sid: "s".into(),
+            iss: None,
             expires_at: now() + 60,
         }))
         .unwrap();

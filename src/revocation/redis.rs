@@ -331,39 +331,30 @@ impl Inner {
         format!("{}{kind}:{id}", self.options.prefix)
     }
 
-    /// The key of a revocation, and the message that announces it: "kind expiry [cut-off]
-    /// id", the id last, as it may contain spaces.
+    /// The key of a revocation, and the message that announces it.
     fn encode(&self, revocation: &Revocation) -> (String, String) {
-        match revocation {
-            Revocation::Token { jti, expires_at } => {
-                (self.key("jti", jti), format!("jti {expires_at} {jti}"))
-            }
-            Revocation::Session { sid, expires_at } => {
-                (self.key("sid", sid), format!("sid {expires_at} {sid}"))
-            }
-            Revocation::Subject {
-                sub,
-                issued_before,
-                expires_at,
-            } => (
-                self.key("sub", sub),
-                format!("sub {expires_at} {issued_before} {sub}"),
-            ),
-        }
+        let (kind, id, message) = encode(revocation);
+        (self.key(kind, &id), message)
     }
 
-    /// Asks Redis whether `token` is revoked: one `MGET`.
+    /// Asks Redis whether `token` is revoked: one `MGET` of every record that could match it
+    /// (its session and subject both unscoped and scoped to its issuer).
     async fn ask(&self, token: &TokenId, now: u64) -> Result<bool, StoreError> {
         let mut keys = Vec::new();
         let mut wanted = Vec::new();
-        for (kind, id) in [
-            ("jti", &token.jti),
-            ("sid", &token.sid),
-            ("sub", &token.sub),
-        ] {
-            if let Some(id) = id {
-                keys.push(self.key(kind, id));
-                wanted.push((kind, id.clone()));
+        let mut want = |kind: &'static str, id: String| {
+            keys.push(self.key(kind, &id));
+            wanted.push((kind, id));
+        };
+        if let Some(jti) = &token.jti {
+            want("jti", jti.clone());
+        }
+        for (kind, id) in [("sid", &token.sid), ("sub", &token.sub)] {
+            let Some(id) = id else { continue };
+            want(kind, id.clone());
+            if let Some(iss) = &token.iss {
+                let (kind, id) = scoped(kind, Some(iss), id);
+                want(kind, id);
             }
         }
         if keys.is_empty() {
@@ -375,7 +366,7 @@ impl Inner {
         let found: Vec<Revocation> = wanted
             .into_iter()
             .zip(values)
-            .filter_map(|((kind, id), value)| decode_value(kind, id, &value?))
+            .filter_map(|((kind, id), value)| decode_value(kind, &id, &value?))
             .collect();
         let list = RevocationList::default();
         list.add(&found, now);
@@ -385,7 +376,7 @@ impl Inner {
     /// Every live revocation in Redis.
     async fn load(&self) -> Result<Vec<Revocation>, StoreError> {
         let mut all = Vec::new();
-        for kind in ["jti", "sid", "sub"] {
+        for kind in KINDS {
             let pattern = self.key(kind, "*");
             let prefix_len = pattern.len() - 1;
             let mut cursor = 0u64;
@@ -411,7 +402,7 @@ impl Inner {
                         })
                         .await?;
                     all.extend(keys.iter().zip(values).filter_map(|(key, value)| {
-                        decode_value(kind, key[prefix_len..].to_owned(), &value?)
+                        decode_value(kind, &key[prefix_len..], &value?)
                     }));
                 }
                 if next == 0 {
@@ -424,52 +415,114 @@ impl Inner {
     }
 }
 
-/// A revocation from its key's value: "expiry" for `jti` and `sid`, "cut-off expiry" for
-/// `sub`.
-fn decode_value(kind: &str, id: String, value: &str) -> Option<Revocation> {
-    let mut numbers = value.split(' ').map(str::parse::<u64>);
-    match kind {
-        "jti" => Some(Revocation::Token {
+/// The kind and id of a revocation's record, and the message that announces it: "kind
+/// expiry [cut-off] id", the id last, as it may contain spaces.
+fn encode(revocation: &Revocation) -> (&'static str, String, String) {
+    match revocation {
+        Revocation::Token { jti, expires_at } => {
+            ("jti", jti.clone(), format!("jti {expires_at} {jti}"))
+        }
+        Revocation::Session {
+            sid,
+            iss,
+            expires_at,
+        } => {
+            let (kind, id) = scoped("sid", iss.as_deref(), sid);
+            let message = format!("{kind} {expires_at} {id}");
+            (kind, id, message)
+        }
+        Revocation::Subject {
+            sub,
+            iss,
+            issued_before,
+            expires_at,
+        } => {
+            let (kind, id) = scoped("sub", iss.as_deref(), sub);
+            let message = format!("{kind} {expires_at} {issued_before} {id}");
+            (kind, id, message)
+        }
+    }
+}
+
+/// The kinds of record, as they appear in keys and messages: a session or a subject scoped
+/// to an issuer is an `isid` or `isub`, whose id is [`scoped`].
+const KINDS: [&str; 5] = ["jti", "sid", "sub", "isid", "isub"];
+
+/// The kind and id of a `sid` or `sub` record: as is without an issuer; otherwise `i`
+/// before the kind, and the issuer with its length before the id — "19:https://a.example"
+/// then "alice" — so that neither needs escaping.
+fn scoped(kind: &'static str, iss: Option<&str>, id: &str) -> (&'static str, String) {
+    match (kind, iss) {
+        (_, None) => (kind, id.to_owned()),
+        ("sid", Some(iss)) => ("isid", format!("{}:{iss}{id}", iss.len())),
+        (_, Some(iss)) => ("isub", format!("{}:{iss}{id}", iss.len())),
+    }
+}
+
+/// The issuer and the id of a [`scoped`] id.
+fn unscoped(id: &str) -> Option<(String, String)> {
+    let (len, rest) = id.split_once(':')?;
+    let len: usize = len.parse().ok()?;
+    let (iss, id) = (rest.get(..len)?, rest.get(len..)?);
+    Some((iss.to_owned(), id.to_owned()))
+}
+
+/// A revocation from its kind and id, its expiry, and for a subject its cut-off.
+fn revocation(kind: &str, id: &str, expires_at: u64, cut_off: Option<u64>) -> Option<Revocation> {
+    let (iss, id) = match kind {
+        "isid" | "isub" => {
+            let (iss, id) = unscoped(id)?;
+            (Some(iss), id)
+        }
+        _ => (None, id.to_owned()),
+    };
+    match (kind, cut_off) {
+        ("jti", None) => Some(Revocation::Token {
             jti: id,
-            expires_at: numbers.next()?.ok()?,
+            expires_at,
         }),
-        "sid" => Some(Revocation::Session {
+        ("sid" | "isid", None) => Some(Revocation::Session {
             sid: id,
-            expires_at: numbers.next()?.ok()?,
+            iss,
+            expires_at,
         }),
-        "sub" => Some(Revocation::Subject {
+        ("sub" | "isub", Some(issued_before)) => Some(Revocation::Subject {
             sub: id,
-            issued_before: numbers.next()?.ok()?,
-            expires_at: numbers.next()?.ok()?,
+            iss,
+            issued_before,
+            expires_at,
         }),
         _ => None,
     }
 }
 
-/// A revocation from a pub/sub message (see [`Inner::encode`]).
+fn is_subject(kind: &str) -> bool {
+    kind.ends_with("sub")
+}
+
+/// A revocation from its key's value: "expiry" for a `jti` or a session, "cut-off expiry"
+/// for a subject.
+fn decode_value(kind: &str, id: &str, value: &str) -> Option<Revocation> {
+    let mut numbers = value.split(' ').map(str::parse::<u64>);
+    let first = numbers.next()?.ok()?;
+    let second = numbers.next().map(Result::ok);
+    match (is_subject(kind), second) {
+        (false, None) => revocation(kind, id, first, None),
+        (true, Some(Some(expires_at))) => revocation(kind, id, expires_at, Some(first)),
+        _ => None,
+    }
+}
+
+/// A revocation from a pub/sub message (see [`Inner::encode`]): "kind expiry [cut-off] id".
 fn decode_message(message: &str) -> Option<Revocation> {
     let (kind, rest) = message.split_once(' ')?;
     let (expires_at, rest) = rest.split_once(' ')?;
     let expires_at = expires_at.parse().ok()?;
-    match kind {
-        "jti" => Some(Revocation::Token {
-            jti: rest.to_owned(),
-            expires_at,
-        }),
-        "sid" => Some(Revocation::Session {
-            sid: rest.to_owned(),
-            expires_at,
-        }),
-        "sub" => {
-            let (before, sub) = rest.split_once(' ')?;
-            Some(Revocation::Subject {
-                sub: sub.to_owned(),
-                issued_before: before.parse().ok()?,
-                expires_at,
-            })
-        }
-        _ => None,
+    if !is_subject(kind) {
+        return revocation(kind, rest, expires_at, None);
     }
+    let (cut_off, id) = rest.split_once(' ')?;
+    revocation(kind, id, expires_at, Some(cut_off.parse().ok()?))
 }
 
 /// Keeps the local copy in sync for as long as the store lives: subscribe, load, apply
@@ -543,45 +596,76 @@ mod tests {
 
     #[test]
     fn messages_and_values_round_trip() {
-        let inner_prefix = RedisOptions::default().prefix;
-        assert_eq!(inner_prefix, "jwt-auth:");
-        for (message, expected) in [
-            (
-                "jti 100 a b c",
-                Revocation::Token {
-                    jti: "a b c".into(),
-                    expires_at: 100,
-                },
-            ),
-            (
-                "sid 100 s",
-                Revocation::Session {
-                    sid: "s".into(),
-                    expires_at: 100,
-                },
-            ),
-            (
-                "sub 100 50 alice smith",
-                Revocation::Subject {
-                    sub: "alice smith".into(),
-                    issued_before: 50,
-                    expires_at: 100,
-                },
-            ),
+        let scoped_to = Some("https://idp.example/realms/a b:c".to_owned());
+        for revocation in [
+            Revocation::Token {
+                jti: "a b c".into(),
+                expires_at: 100,
+            },
+            Revocation::Session {
+                sid: "s".into(),
+                iss: None,
+                expires_at: 100,
+            },
+            Revocation::Session {
+                sid: "s 1".into(),
+                iss: scoped_to.clone(),
+                expires_at: 100,
+            },
+            Revocation::Subject {
+                sub: "alice smith".into(),
+                iss: None,
+                issued_before: 50,
+                expires_at: 100,
+            },
+            Revocation::Subject {
+                sub: "12:alice".into(),
+                iss: scoped_to.clone(),
+                issued_before: 50,
+                expires_at: 100,
+            },
         ] {
-            assert_eq!(decode_message(message), Some(expected));
-        }
-        for bad in ["", "jti", "jti x a", "zzz 1 a", "sub 100 alice"] {
-            assert_eq!(decode_message(bad), None, "{bad:?}");
+            let (kind, id, message) = encode(&revocation);
+            assert_eq!(
+                decode_message(&message),
+                Some(revocation.clone()),
+                "{message}"
+            );
+            // The value Redis keeps: the expiry, after the cut-off for a subject.
+            let value = match &revocation {
+                Revocation::Subject {
+                    issued_before,
+                    expires_at,
+                    ..
+                } => format!("{issued_before} {expires_at}"),
+                Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
+                    expires_at.to_string()
+                }
+            };
+            assert_eq!(decode_value(kind, &id, &value), Some(revocation), "{id}");
         }
         assert_eq!(
-            decode_value("sub", "bob".into(), "50 100"),
-            Some(Revocation::Subject {
-                sub: "bob".into(),
+            encode(&Revocation::Subject {
+                sub: "alice".into(),
+                iss: Some("https://a.example".into()),
                 issued_before: 50,
                 expires_at: 100,
             })
+            .1,
+            "17:https://a.examplealice"
         );
-        assert_eq!(decode_value("sid", "s".into(), "oops"), None);
+        for bad in [
+            "",
+            "jti",
+            "jti x a",
+            "zzz 1 a",
+            "sub 100 alice",
+            "isub 100 50 99:short",
+            "isid 100 x:a",
+        ] {
+            assert_eq!(decode_message(bad), None, "{bad:?}");
+        }
+        assert_eq!(decode_value("sid", "s", "oops"), None);
+        assert_eq!(decode_value("sub", "s", "100"), None);
     }
 }

@@ -305,6 +305,7 @@ impl Config {
                 jti: registered.jti.as_deref().map(str::to_owned),
                 sid: registered.sid.as_deref().map(str::to_owned),
                 sub: registered.sub.as_deref().map(str::to_owned),
+                iss: registered.iss.as_deref().map(str::to_owned),
                 iat: registered.iat,
             })
         });

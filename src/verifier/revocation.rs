@@ -13,7 +13,7 @@ use crate::AuthError;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What identifies a verified token for revocation: its registered claims `jti`, `sid`,
-/// `sub` and `iat`.
+/// `sub`, `iss` and `iat`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenId {
     /// The token's own id (`jti`).
@@ -22,6 +22,8 @@ pub struct TokenId {
     pub sid: Option<String>,
     /// Its subject (`sub`).
     pub sub: Option<String>,
+    /// Its issuer (`iss`): sessions and subjects are scoped by it.
+    pub iss: Option<String>,
     /// When it was issued (`iat`), in seconds since the epoch.
     pub iat: Option<u64>,
 }
@@ -33,7 +35,9 @@ impl TokenId {
     }
 }
 
-/// One revocation. Each says when the last token it can match expires (`expires_at`,
+/// One revocation. A token's `jti` is unique across issuers (RFC 7519 §4.1.7), so a
+/// [`Token`](Self::Token) revocation needs no issuer; a session or a subject is named by
+/// its issuer and its id. Each says when the last token it can match expires (`expires_at`,
 /// seconds since the epoch). A store keeps it five minutes longer (the largest leeway a
 /// layer grants, see [`JwtAuthBuilder::leeway`](crate::JwtAuthBuilder::leeway)): a layer
 /// still accepts a token until `exp` plus its leeway, and the revocation must outlive it.
@@ -51,6 +55,9 @@ pub enum Revocation {
     Session {
         /// The `sid`.
         sid: String,
+        /// The issuer whose session this is; `None` matches every issuer's. A `sid` is only
+        /// unique within its issuer (OpenID Connect Front-Channel Logout §3).
+        iss: Option<String>,
         /// When the last token of the session expires.
         expires_at: u64,
     },
@@ -59,6 +66,10 @@ pub enum Revocation {
     Subject {
         /// The `sub`.
         sub: String,
+        /// The issuer whose subject this is; `None` matches every issuer's. A `sub` is only
+        /// unique within its issuer (OpenID Connect Core §2): with several issuers, name it,
+        /// or one issuer's `alice` logs out every issuer's.
+        iss: Option<String>,
         /// Tokens with an earlier `iat` are revoked.
         issued_before: u64,
         /// When the last token issued before then expires.

@@ -169,10 +169,12 @@ async fn a_new_replica_loads_what_was_revoked_before_it_started() {
         },
         Revocation::Session {
             sid: "s 1".into(),
+            iss: None,
             expires_at: until,
         },
         Revocation::Subject {
             sub: "bob".into(),
+            iss: None,
             issued_before: now(),
             expires_at: until,
         },
@@ -185,6 +187,7 @@ async fn a_new_replica_loads_what_was_revoked_before_it_started() {
         jti: Some(jti.into()),
         sid: Some(sid.into()),
         sub: Some(sub.into()),
+        iss: None,
         iat: Some(iat),
     };
     let old = now() - 10;
@@ -213,6 +216,57 @@ async fn a_new_replica_loads_what_was_revoked_before_it_started() {
         late.check(&check("j", "s", "a", old), now()).await,
         Ok(false)
     );
+}
+
+/// Issue #12, item 11, through Redis: a session or subject revoked for one issuer reaches
+/// every replica (by message, by load, and by asking Redis) scoped to that issuer.
+#[tokio::test]
+async fn revocations_scoped_to_an_issuer_reach_every_replica_scoped() {
+    let server = Server::start();
+    let (a, b) = (store(&server).await, store(&server).await);
+    let issuer_a = "https://a.example/realms/one two";
+    let of = |iss: &str, sid: &str, sub: &str| TokenId {
+        sid: Some(sid.into()),
+        sub: Some(sub.into()),
+        iss: Some(iss.into()),
+        iat: Some(now() - 10),
+        ..TokenId::default()
+    };
+    a.revoke(Revocation::Subject {
+        sub: "alice".into(),
+        iss: Some(issuer_a.into()),
+        issued_before: now(),
+        expires_at: now() + 600,
+    })
+    .await
+    .unwrap();
+    a.revoke(Revocation::Session {
+        sid: "s1".into(),
+        iss: Some(issuer_a.into()),
+        expires_at: now() + 600,
+    })
+    .await
+    .unwrap();
+    within(Duration::from_secs(2), async || {
+        b.check_local(&of(issuer_a, "s1", "x"), now()) == Some(true)
+    })
+    .await;
+    let late = store(&server).await;
+    for replica in [&a, &b, &late] {
+        for (token, revoked) in [
+            (of(issuer_a, "s9", "alice"), true),
+            (of(issuer_a, "s1", "bob"), true),
+            (of("https://b.example", "s9", "alice"), false),
+            (of("https://b.example", "s1", "bob"), false),
+        ] {
+            assert_eq!(
+                replica.check_local(&token, now()),
+                Some(revoked),
+                "{token:?}"
+            );
+            assert_eq!(replica.check(&token, now()).await, Ok(revoked), "{token:?}");
+        }
+    }
 }
 
 #[tokio::test]

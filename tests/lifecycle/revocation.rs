@@ -60,6 +60,7 @@ async fn revoked_tokens_are_refused_by_jti_session_and_subject() {
     store
         .revoke(Revocation::Session {
             sid: "s1".into(),
+            iss: None,
             expires_at: until,
         })
         .await
@@ -70,6 +71,7 @@ async fn revoked_tokens_are_refused_by_jti_session_and_subject() {
     store
         .revoke(Revocation::Subject {
             sub: "alice".into(),
+            iss: None,
             issued_before: now,
             expires_at: until,
         })
@@ -106,10 +108,12 @@ async fn a_revocation_holds_through_the_leeway_after_the_tokens_exp() {
         },
         Revocation::Session {
             sid: "s2".into(),
+            iss: None,
             expires_at: exp,
         },
         Revocation::Subject {
             sub: "cat".into(),
+            iss: None,
             issued_before: exp,
             expires_at: exp,
         },
@@ -278,4 +282,38 @@ async fn a_waiting_request_calls_the_service_that_was_polled_ready() {
         let res = svc.ready().await.unwrap().call(req).await.unwrap();
         assert_eq!(res.status(), 200);
     }
+}
+
+// Issue #12, item 11: with several issuers behind one layer and one store, "log out
+// everywhere" for one issuer's `alice` logged out every issuer's `alice`.
+#[tokio::test]
+async fn a_subject_logged_out_at_one_issuer_stays_logged_in_at_another() {
+    let store = MemoryStore::new();
+    let issuer = |name: &str| {
+        tower_jwt_auth::TokenIssuer::hmac(SECRET, Algorithm::HS256)
+            .issuer(name)
+            .revocation_store(store.clone())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (issuer("https://a.example"), issuer("https://b.example"));
+    let app = ok_behind(
+        builder()
+            .issuers(["https://a.example", "https://b.example"])
+            .revocation(store.clone())
+            .build()
+            .unwrap(),
+    );
+    let alice = json!({ "sub": "alice" });
+    let (at_a, at_b) = (a.issue_pair(&alice).unwrap(), b.issue_pair(&alice).unwrap());
+    a.logout_everywhere("alice").await.unwrap();
+    assert_eq!(status(&app, &at_a.access_token).await, revoked());
+    assert_eq!(status(&app, &at_b.access_token).await, ok());
+    // Sessions likewise (the same `sid` at two issuers: `revocation::list`'s unit test).
+    let bob = json!({ "sub": "bob" });
+    let (bob_a, bob_b) = (a.issue_pair(&bob).unwrap(), b.issue_pair(&bob).unwrap());
+    a.logout(&bob_a.access_token).await.unwrap();
+    assert_eq!(status(&app, &bob_a.access_token).await, revoked());
+    assert_eq!(status(&app, &bob_b.access_token).await, ok());
+    assert!(b.refresh(&bob_b.refresh_token).await.is_ok());
 }
