@@ -204,6 +204,7 @@ mod redis_store {
             jti: Some("not-revoked".into()),
             sid: Some("no-session".into()),
             sub: Some("user-1234".into()),
+            iss: None,
             iat: Some(now),
         };
         group.bench_function("ask_redis", |b| {
