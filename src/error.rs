@@ -287,6 +287,11 @@ pub enum ConfigError {
     MaxTokenSizeTooSmall,
     /// Remote keys need a Tokio runtime to refresh in, and `build()` ran outside one.
     NoTokioRuntime,
+    /// An RSA key is shorter than 2048 bits.
+    WeakRsaKey {
+        /// The size of its modulus.
+        bits: usize,
+    },
     /// A JWKS or issuer URL cannot be parsed.
     InvalidUrl(String),
     /// A JWKS or issuer URL is plain `http://` on a host other than loopback, and
@@ -362,6 +367,11 @@ impl fmt::Display for ConfigError {
             ConfigError::NoTokioRuntime => f.write_str(
                 "remote keys (jwks_url, oidc_issuer) are refreshed by a background task: \
                  call build() inside a Tokio runtime (in `#[tokio::main]`, say)",
+            ),
+            ConfigError::WeakRsaKey { bits } => write!(
+                f,
+                "the RSA key has {bits} bits: at least 2048 are required (RFC 7518 §3.3); \
+                 shorter keys can be factored"
             ),
             ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
             ConfigError::InsecureUrl(url) => write!(

@@ -65,6 +65,10 @@ pub struct JwksOptions {
     /// (a key server inside a network you trust). Default `false`: over plain HTTP anyone on
     /// the path can replace the keys, and with them forge any token.
     pub allow_http: bool,
+    /// Accepts symmetric (`oct`) keys in a fetched key set. Default `false`: a document
+    /// served to anyone who asks must not carry a shared secret, and one that does is a
+    /// misconfiguration of the key server; such keys are skipped with a log line.
+    pub allow_hmac_keys: bool,
     /// How long after the last successful fetch the fetched keys may keep serving while
     /// every refresh fails; then they are dropped, and requests they verified get `503`
     /// until the key server answers again. `None` keeps them forever. Default 24 h.
@@ -89,6 +93,7 @@ impl Default for JwksOptions {
             max_body: 256 * 1024,
             max_retry_backoff: Duration::from_secs(60),
             allow_http: false,
+            allow_hmac_keys: false,
             max_staleness: Some(Duration::from_secs(24 * 60 * 60)),
         }
     }
@@ -265,8 +270,13 @@ impl Remote {
         let (body, max_age) = self.get(&uri).await?;
         let set: JwkSet =
             serde_json::from_slice(&body).map_err(|e| format!("not a JWKS document: {e}"))?;
-        let snapshot =
-            KeySet::with_fetched(&self.fixed, &set, self.allowed.as_deref(), self.provider);
+        let snapshot = KeySet::with_fetched(
+            &self.fixed,
+            &set,
+            self.allowed.as_deref(),
+            self.provider,
+            self.options.allow_hmac_keys,
+        );
         if snapshot.len() == self.fixed.len() {
             return Err("the JWKS has no usable signature key".into());
         }

@@ -4,7 +4,7 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyOperations, PublicKeyUse,
 };
-use jsonwebtoken::{AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{AlgorithmFamily, DecodingKey, DecodingKeyKind};
 
 use super::signature::{self, HmacKey};
 use crate::{Algorithm, ConfigError};
@@ -135,10 +135,20 @@ impl KeySet {
         fetched: &JwkSet,
         allowed: Option<&[Algorithm]>,
         provider: &CryptoProvider,
+        allow_hmac: bool,
     ) -> KeySet {
         let mut keys = fixed.to_vec();
         let mut without_kid = 0;
         for jwk in &fetched.keys {
+            // A published document that carries a shared secret is a misconfiguration: the
+            // secret is public, and with it anyone can mint tokens.
+            if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) && !allow_hmac {
+                tracing::warn!(
+                    kid = jwk.common.key_id.as_deref(),
+                    "skipping a symmetric (`oct`) JWK: a fetched key set must hold public keys alone"
+                );
+                continue;
+            }
             if jwk.common.key_id.is_none() && without_kid == MAX_FETCHED_WITHOUT_KID {
                 tracing::warn!(
                     max = MAX_FETCHED_WITHOUT_KID,
@@ -251,6 +261,16 @@ fn admit(
             "an Ed25519 public key is 32 bytes".into(),
         ));
     }
+    // aws-lc-rs never verifies with a shorter key, the RustCrypto backend does: refused
+    // here, the same whatever the backend (RFC 7518 §3.3 asks for 2048 bits at least).
+    if entry.key.family() == AlgorithmFamily::Rsa {
+        let bits = rsa_modulus_bits(&entry.key).ok_or_else(|| {
+            ConfigError::InvalidKey("the RSA public key is not a PKCS#1 RSAPublicKey".into())
+        })?;
+        if bits < MIN_RSA_BITS {
+            return Err(ConfigError::WeakRsaKey { bits });
+        }
+    }
     for alg in &entry.algorithms {
         (provider.verifier_factory)(alg, &entry.key)
             .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
@@ -297,6 +317,45 @@ pub(crate) fn check_hmac_strength(
         });
     }
     Ok(())
+}
+
+/// The shortest RSA modulus admitted, in bits.
+const MIN_RSA_BITS: usize = 2048;
+
+/// The size of an RSA key's modulus, from its components or its PKCS#1 DER
+/// (`RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`).
+fn rsa_modulus_bits(key: &DecodingKey) -> Option<usize> {
+    let modulus = match key.kind() {
+        DecodingKeyKind::RsaModulusExponent { n, .. } => n.as_slice(),
+        DecodingKeyKind::SecretOrDer(der) => {
+            let (sequence, _) = der_element(der, 0x30)?;
+            der_element(sequence, 0x02)?.0
+        }
+    };
+    let first = modulus.iter().position(|&b| b != 0)?;
+    let leading = usize::try_from(modulus[first].leading_zeros()).ok()?;
+    Some((modulus.len() - first) * 8 - leading)
+}
+
+/// One DER element with this tag at the start of `input`: its contents and what follows.
+fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(count);
+        let len = bytes.iter().fold(0usize, |n, &b| n << 8 | usize::from(b));
+        (len, rest)
+    };
+    (rest.len() >= len).then(|| rest.split_at(len))
 }
 
 /// Reads a JWK. `Ok(None)` skips a key that is not for verifying signatures, or of a type
@@ -410,7 +469,67 @@ mod tests {
     fn fetched(keys: Vec<serde_json::Value>) -> KeySet {
         let provider = crate::install_crypto_provider().unwrap();
         let set: JwkSet = serde_json::from_value(serde_json::json!({ "keys": keys })).unwrap();
-        KeySet::with_fetched(&[], &set, None, provider)
+        KeySet::with_fetched(&[], &set, None, provider, false)
+    }
+
+    // Issue #12, item 12: a JWKS could bring RSA keys under 2048 bits, and shared secrets.
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn short_rsa_keys_and_shared_secrets_are_skipped_in_a_fetched_set() {
+        let weak: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/rsa1024_public.jwk.json")).unwrap();
+        let mut weak_rs256 = weak.clone();
+        weak_rs256["alg"] = "RS256".into();
+        let secret = serde_json::json!({
+            "kty": "oct", "alg": "HS256", "kid": "shared",
+            "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0xMjM0NTY3ODkw",
+        });
+        let set = fetched(vec![weak_rs256, secret.clone(), ec_jwk(Some("ok"))]);
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.select(Some("ok"), Algorithm::ES256).count(), 1);
+        // Shared secrets only when asked for.
+        let provider = crate::install_crypto_provider().unwrap();
+        let with_secret: JwkSet =
+            serde_json::from_value(serde_json::json!({ "keys": [secret] })).unwrap();
+        let set = KeySet::with_fetched(&[], &with_secret, None, provider, true);
+        assert_eq!(set.select(Some("shared"), Algorithm::HS256).count(), 1);
+    }
+
+    #[test]
+    fn reads_the_size_of_an_rsa_modulus() {
+        let der = include_bytes!("../../tests/data/rsa_public_pkcs1.der");
+        assert_eq!(
+            rsa_modulus_bits(&DecodingKey::from_rsa_der(der)),
+            Some(2048)
+        );
+        let weak: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/rsa1024_public.jwk.json")).unwrap();
+        let (n, e) = (weak["n"].as_str().unwrap(), weak["e"].as_str().unwrap());
+        let key = DecodingKey::from_rsa_components(n, e).unwrap();
+        assert_eq!(rsa_modulus_bits(&key), Some(1024));
+        // A leading zero byte, and a top byte with leading zero bits.
+        let key = DecodingKey::from_rsa_raw_components(&[0, 0x01, 0xff, 0xff], &[1, 0, 1]);
+        assert_eq!(rsa_modulus_bits(&key), Some(17));
+        for bad in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x05\x02\x01",
+            b"\x31\x03\x02\x01\x01",
+            b"\x30\x84",
+        ] {
+            assert_eq!(
+                rsa_modulus_bits(&DecodingKey::from_rsa_der(bad)),
+                None,
+                "{bad:?}"
+            );
+        }
+        // Long-form lengths.
+        let mut long = vec![0x30, 0x82, 0x01, 0x04, 0x02, 0x82, 0x01, 0x00, 0x80];
+        long.extend([0u8; 255]);
+        assert_eq!(
+            rsa_modulus_bits(&DecodingKey::from_rsa_der(&long)),
+            Some(2048)
+        );
     }
 
     // Issue #12, item 9: a JWKS of 1,500 keys without `kid` made every forged token cost

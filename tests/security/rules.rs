@@ -230,6 +230,44 @@ fn short_hmac_secrets_are_refused_at_build() {
     ));
 }
 
+// Issue #12, item 12: RSA keys under 2048 bits were admitted (aws-lc-rs then never
+// verified with them; the RustCrypto backend did).
+#[test]
+fn rsa_keys_under_2048_bits_are_refused_at_build_in_every_form() {
+    let pem = include_bytes!("../data/rsa1024_public.pem");
+    let jwk = include_str!("../data/rsa1024_public.jwk.json");
+    let weak = ConfigError::WeakRsaKey { bits: 1024 };
+    let from_pem = builder().public_key_pem(pem, Algorithm::RS256).build();
+    assert_eq!(from_pem.unwrap_err(), weak);
+    let from_jwk = builder()
+        .jwks_json(&format!(r#"{{"keys":[{jwk}]}}"#))
+        .algorithms([Algorithm::PS256])
+        .build();
+    assert_eq!(from_jwk.unwrap_err(), weak);
+    assert!(weak.to_string().contains("at least 2048"), "{weak}");
+    // 2048 bits, as PEM, PKCS#1 DER and components: admitted.
+    assert!(
+        builder()
+            .public_key_pem(RSA_PUBLIC, Algorithm::RS256)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        builder()
+            .public_key_der(RSA_PUBLIC_PKCS1_DER, Algorithm::RS256)
+            .build()
+            .is_ok()
+    );
+    // Not an RSAPublicKey at all: said so at build, not at the first request.
+    let garbage = builder()
+        .public_key_der(b"\x30\x03\x02\x01", Algorithm::RS256)
+        .build();
+    assert!(
+        matches!(garbage, Err(ConfigError::InvalidKey(_))),
+        "{garbage:?}"
+    );
+}
+
 #[test]
 fn keys_with_a_kid_are_chosen_by_exact_kid() {
     let key1 = encoding_key(Algorithm::RS256);
