@@ -94,7 +94,7 @@ where
             return Ok(Claims(claims.clone()));
         }
         match parts.extensions.get::<Unauthenticated<Body>>() {
-            Some(anonymous) => Err(ClaimsRejection(anonymous.response(&parts.headers))),
+            Some(anonymous) => Err(ClaimsRejection(anonymous.response())),
             None => Err(missing_layer()),
         }
     }
@@ -204,7 +204,7 @@ where
             ));
         }
         let rejections = Rejections::new(P::REALM);
-        let grpc = is_grpc(&parts.headers);
+        let grpc = is_grpc(&parts.method, parts.version, &parts.headers);
         let response = rejections.respond_with(
             &DefaultErrorResponse,
             AuthError::InsufficientScope,

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, Version};
 
 use crate::AuthError;
 
@@ -58,6 +58,8 @@ where
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
+/// No rejection may be stored by a cache: it answers one request's credentials.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 /// gRPC's UNAUTHENTICATED.
 const UNAUTHENTICATED: HeaderValue = HeaderValue::from_static("16");
 /// gRPC's PERMISSION_DENIED.
@@ -142,6 +144,7 @@ impl Rejections {
             let mut res = Response::new(B::default());
             let headers = res.headers_mut();
             headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
+            headers.insert(CACHE_CONTROL, NO_STORE);
             let status = if err.is_unavailable() {
                 UNAVAILABLE
             } else if err == AuthError::InsufficientScope {
@@ -155,6 +158,7 @@ impl Rejections {
         }
         let mut res = custom.error_response(err);
         *res.status_mut() = err.status();
+        res.headers_mut().insert(CACHE_CONTROL, NO_STORE);
         if err.is_unavailable() {
             // Not the client's fault: no challenge, a hint to retry instead.
             res.headers_mut().insert(RETRY_AFTER, RETRY_AFTER_SECS);
@@ -188,29 +192,36 @@ pub(crate) trait AnswerMissingToken<B>: Send + Sync {
 ///         return Ok(claims.clone());
 ///     }
 ///     match req.extensions().get::<Unauthenticated<String>>() {
-///         Some(anonymous) => Err(anonymous.response(req.headers())),
+///         Some(anonymous) => Err(anonymous.response()),
 ///         None => Err(Response::builder().status(500).body(String::new()).unwrap()),
 ///     }
 /// }
 /// ```
-pub struct Unauthenticated<B>(Arc<dyn AnswerMissingToken<B>>);
+pub struct Unauthenticated<B> {
+    layer: Arc<dyn AnswerMissingToken<B>>,
+    grpc: bool,
+}
 
 impl<B> Unauthenticated<B> {
     /// Points at the layer's shared state: no allocation of the layer's own.
-    pub(crate) fn new(layer: Arc<dyn AnswerMissingToken<B>>) -> Self {
-        Unauthenticated(layer)
+    pub(crate) fn new(layer: Arc<dyn AnswerMissingToken<B>>, grpc: bool) -> Self {
+        Unauthenticated { layer, grpc }
     }
 
-    /// The layer's answer to a request without a token, with these headers: `401` with the
-    /// `WWW-Authenticate` challenge and the layer's error body, or the gRPC status.
-    pub fn response(&self, headers: &HeaderMap) -> Response<B> {
-        self.0.answer_missing_token(is_grpc(headers))
+    /// The layer's answer to the request without a token: `401` with the
+    /// `WWW-Authenticate` challenge and the layer's error body, or the gRPC status when the
+    /// request was gRPC.
+    pub fn response(&self) -> Response<B> {
+        self.layer.answer_missing_token(self.grpc)
     }
 }
 
 impl<B> Clone for Unauthenticated<B> {
     fn clone(&self) -> Self {
-        Unauthenticated(Arc::clone(&self.0))
+        Unauthenticated {
+            layer: Arc::clone(&self.layer),
+            grpc: self.grpc,
+        }
     }
 }
 
@@ -227,15 +238,21 @@ pub(crate) fn is_quotable(text: &str) -> bool {
         .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
-/// Whether the request is gRPC (`application/grpc`, `application/grpc+proto`, …), which
-/// must be answered with a gRPC status rather than an HTTP error. gRPC-Web is not: its
-/// status travels in the body.
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("application/grpc"))
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['+', ';']))
+/// Whether the request is gRPC, to be answered with a gRPC status (in an HTTP 200) rather
+/// than an HTTP error: a `POST` over HTTP/2 (the only way gRPC travels) whose content type is
+/// `application/grpc`, `application/grpc+proto`, …. The content type alone is the client's
+/// say: an HTTP/1.1 client that sends it gets the HTTP answer, never a 200 to a failure.
+/// `te: trailers` is not required, since proxies may drop it. gRPC-Web
+/// (`application/grpc-web…`) gets the HTTP answer too; its clients read `401` as
+/// `UNAUTHENTICATED` and `403` as `PERMISSION_DENIED`.
+pub(crate) fn is_grpc(method: &Method, version: Version, headers: &HeaderMap) -> bool {
+    version == Version::HTTP_2
+        && method == Method::POST
+        && headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("application/grpc"))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['+', ';']))
 }
 
 /// The gRPC spec's percent-encoding for `grpc-message`: every byte outside 0x20–0x7E, and `%`.
@@ -298,22 +315,41 @@ mod tests {
         assert_eq!(res.headers()[CONTENT_TYPE], "application/grpc");
         assert_eq!(res.headers()["grpc-status"], "16");
         assert_eq!(res.headers()["grpc-message"], "the token has expired");
+        assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
         assert!(res.body().is_empty());
     }
 
+    // Issue #12, item 13: a rejection answered with a 200 and no `Cache-Control` could be
+    // kept by a shared cache and served to everyone.
     #[test]
-    fn grpc_requests_are_recognised_by_content_type() {
-        let grpc = |ct: &str| {
+    fn no_rejection_may_be_stored_by_a_cache() {
+        let r = Rejections::new("api");
+        for err in AuthError::ALL {
+            for grpc in [false, true] {
+                let res: Response<String> = r.respond(&DefaultErrorResponse, err, grpc);
+                assert_eq!(res.headers()[CACHE_CONTROL], "no-store", "{err:?} {grpc}");
+            }
+        }
+    }
+
+    #[test]
+    fn grpc_requests_are_http2_posts_of_a_grpc_content_type() {
+        let grpc = |method: Method, version: Version, ct: &str| {
             let mut h = HeaderMap::new();
             h.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
-            is_grpc(&h)
+            is_grpc(&method, version, &h)
         };
-        assert!(grpc("application/grpc"));
-        assert!(grpc("application/grpc+proto"));
-        assert!(grpc("application/grpc;charset=utf-8"));
-        assert!(!grpc("application/grpc-web"));
-        assert!(!grpc("application/json"));
-        assert!(!is_grpc(&HeaderMap::new()));
+        let h2 = Version::HTTP_2;
+        assert!(grpc(Method::POST, h2, "application/grpc"));
+        assert!(grpc(Method::POST, h2, "application/grpc+proto"));
+        assert!(grpc(Method::POST, h2, "application/grpc;charset=utf-8"));
+        assert!(!grpc(Method::POST, h2, "application/grpc-web"));
+        assert!(!grpc(Method::POST, h2, "application/json"));
+        assert!(!is_grpc(&Method::POST, h2, &HeaderMap::new()));
+        // The content type alone is only the client's say.
+        assert!(!grpc(Method::POST, Version::HTTP_11, "application/grpc"));
+        assert!(!grpc(Method::GET, Version::HTTP_11, "application/grpc"));
+        assert!(!grpc(Method::GET, h2, "application/grpc"));
     }
 
     #[test]

@@ -60,7 +60,9 @@ where
             Outcome::Authenticated => Gated::inner(self.inner.call(req)),
             Outcome::Anonymous => {
                 let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
-                req.extensions_mut().insert(Unauthenticated::new(answer));
+                let grpc = is_grpc(req.method(), req.version(), req.headers());
+                req.extensions_mut()
+                    .insert(Unauthenticated::new(answer, grpc));
                 Gated::inner(self.inner.call(req))
             }
             Outcome::Preflight => Gated::inner(self.inner.call(req)),
@@ -178,7 +180,7 @@ impl<C, R> Shared<C, R> {
         R: ErrorResponse<ResBody>,
         ResBody: Default,
     {
-        let grpc = is_grpc(req.headers());
+        let grpc = is_grpc(req.method(), req.version(), req.headers());
         self.rejections.respond(&self.error_response, err, grpc)
     }
 }

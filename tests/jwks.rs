@@ -190,7 +190,10 @@ async fn call(
     });
     let mut req = http::Request::get("/").header("authorization", bearer(token));
     if grpc {
-        req = req.header("content-type", "application/grpc");
+        req = http::Request::post("/")
+            .version(http::Version::HTTP_2)
+            .header("authorization", bearer(token))
+            .header("content-type", "application/grpc");
     }
     layer
         .layer(inner)

@@ -52,7 +52,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let grpc = is_grpc(req.headers());
+        let grpc = is_grpc(req.method(), req.version(), req.headers());
         let rejections = &self.policy.rejections;
         let Some(claims) = req.extensions().get::<C>() else {
             // No claims: no token came to an optional layer (or the layer is missing).

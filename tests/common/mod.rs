@@ -196,6 +196,24 @@ pub async fn call(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> A
     read(res).await
 }
 
+/// Sends a gRPC-shaped request — `POST path` over HTTP/2, `content-type: application/grpc`
+/// — with these headers.
+pub async fn call_grpc(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> Answer {
+    use tower::ServiceExt;
+    let mut req = Request::post(path)
+        .version(http::Version::HTTP_2)
+        .header("content-type", "application/grpc");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    read(res).await
+}
+
 /// An inner service that fails the test if it is called without having been polled ready.
 #[derive(Default)]
 pub struct MustBeReady {

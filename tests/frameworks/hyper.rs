@@ -114,26 +114,40 @@ async fn an_optional_layer_leaves_its_answer_to_a_missing_token_for_the_handler(
         let anonymous = req.extensions().get::<Unauthenticated<Full<Bytes>>>();
         let res = match (req.extensions().get::<TestClaims>(), anonymous) {
             (Some(_), None) => Response::new(Full::from("claims")),
-            (None, Some(anonymous)) => anonymous.response(req.headers()),
+            (None, Some(anonymous)) => anonymous.response(),
             _ => panic!("either claims or the layer's answer, never both or neither"),
         };
         Ok::<_, Infallible>(res)
     });
     let svc = ServiceBuilder::new().layer(layer).service(handler);
-    let send = |headers: &[(&str, String)]| {
-        let mut req = Request::get("/");
+    let send_as = |method: http::Method, version: http::Version, headers: &[(&str, String)]| {
+        let mut req = Request::builder().method(method).version(version).uri("/");
         for (name, value) in headers {
             req = req.header(*name, value);
         }
         svc.clone().oneshot(req.body(Full::default()).unwrap())
     };
+    let send =
+        |headers: &[(&str, String)]| send_as(http::Method::GET, http::Version::HTTP_11, headers);
     let res = send(&[]).await.unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"notes\"");
-    let grpc = send(&[("content-type", "application/grpc".into())])
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let grpc_type = [("content-type", "application/grpc".to_owned())];
+    let grpc = send_as(http::Method::POST, http::Version::HTTP_2, &grpc_type)
         .await
         .unwrap();
     assert_eq!(grpc.headers()["grpc-status"], "16");
+    assert_eq!(grpc.headers()["cache-control"], "no-store");
+    // Issue #12, item 13: the content type alone turned the rejection into an empty 200
+    // that a cache keyed on the URL could keep. Not over HTTP/2, not a POST: not gRPC.
+    let forged = send(&grpc_type).await.unwrap();
+    assert_eq!(forged.status(), 401);
+    assert_eq!(
+        forged.headers()["www-authenticate"],
+        "Bearer realm=\"notes\""
+    );
+    assert_eq!(forged.headers()["cache-control"], "no-store");
     let token = mint(&valid_claims());
     let res = send(&[("authorization", bearer(&token))]).await.unwrap();
     assert_eq!(res.status(), 200);

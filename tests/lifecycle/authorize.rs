@@ -165,13 +165,10 @@ async fn without_claims_the_answer_is_the_401_challenge() {
 #[tokio::test]
 async fn grpc_requests_get_permission_denied() {
     let app = guarded(Require::scope("admin"), &Calls::default());
-    let res = call(
+    let res = call_grpc(
         &app,
         "/",
-        &[
-            ("authorization", &with(json!({ "scope": "read" }))),
-            ("content-type", "application/grpc"),
-        ],
+        &[("authorization", &with(json!({ "scope": "read" })))],
     )
     .await;
     assert_eq!(res.status, 200);

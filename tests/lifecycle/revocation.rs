@@ -203,15 +203,7 @@ async fn an_unreachable_store_fails_closed_with_503_by_default() {
     assert_eq!(res.headers["retry-after"], "1");
     assert!(res.headers.get("www-authenticate").is_none());
 
-    let grpc = call(
-        &closed,
-        "/",
-        &[
-            ("authorization", &bearer(&t)),
-            ("content-type", "application/grpc"),
-        ],
-    )
-    .await;
+    let grpc = call_grpc(&closed, "/", &[("authorization", &bearer(&t))]).await;
     assert_eq!(grpc.headers["grpc-status"], "14");
 
     let open = ok_behind(
