@@ -12,6 +12,13 @@
 //! token, say) is then found without hashing it, without any lock, and without writing
 //! anything another core reads: with a shard's read lock, the lock's state would move
 //! between the cores on every request.
+//!
+//! A last hit holds its entry (a token and its claims) until the thread's next verification
+//! through any cache, or the thread's end: at most one entry per thread. When a cache is
+//! dropped it releases the last hit of the thread that drops it; another thread's, which
+//! the cache cannot reach, goes at that thread's next verification. Holding a `Weak`
+//! instead would release it at once, but would write the entry's counters on every hit —
+//! the cross-core traffic the last hit exists to avoid.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -86,6 +93,17 @@ impl<C> TokenCache<C> {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().unwrap().len()).sum()
+    }
+}
+
+impl<C> Drop for TokenCache<C> {
+    fn drop(&mut self) {
+        // Taken out of the slot first: dropping the claims may run code that verifies.
+        let mine = LAST_HIT.try_with(|last| {
+            let mut last = last.try_borrow_mut().ok()?;
+            last.take_if(|hit| hit.cache == self.id)
+        });
+        drop(mine);
     }
 }
 
@@ -251,6 +269,35 @@ mod tests {
         other.insert("hot.token.sig", STAMP, &found(2, 2_000), 0);
         assert_eq!(claims(other.get("hot.token.sig")), Some(2));
         assert!(cache.get("hot.token.sig").is_none());
+    }
+
+    // Issue #12, item 14: a thread's last hit kept a token and its claims alive after the
+    // cache (the layer) was dropped.
+    #[test]
+    fn dropping_a_cache_releases_this_threads_last_hit() {
+        struct Counted(Arc<()>);
+        impl Clone for Counted {
+            fn clone(&self) -> Self {
+                Counted(Arc::clone(&self.0))
+            }
+        }
+        let live = Arc::new(());
+        let cache = TokenCache::new(16);
+        cache.insert(
+            "kept.token.sig",
+            STAMP,
+            &found(Counted(Arc::clone(&live)), 2_000),
+            0,
+        );
+        assert!(cache.get("kept.token.sig").is_some());
+        // Another cache's last hit on this thread is left alone.
+        let other = TokenCache::<Counted>::new(16);
+        drop(other);
+        let slot = || LAST_HIT.with(|last| last.borrow().as_ref().map(|hit| hit.cache));
+        assert_eq!(slot(), Some(cache.id));
+        drop(cache);
+        assert_eq!(Arc::strong_count(&live), 1, "the claims outlived the cache");
+        assert_eq!(slot(), None);
     }
 
     #[test]
