@@ -92,7 +92,9 @@ pub(crate) fn parse<'t>(token: &'t str, typ: Option<&str>) -> Result<Jws<'t>, Au
 }
 
 /// Decodes one segment: unpadded base64url whose unused trailing bits are zero, so each
-/// token has exactly one encoding (the `base64` engine refuses padding and non-zero bits).
+/// segment has exactly one encoding (the `base64` engine refuses padding and non-zero bits).
+/// A token may still have twins — an ECDSA signature's `(r, n − s)` verifies too — so its
+/// identity is its `jti`, never its string.
 pub(crate) fn decode(segment: &str) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD
         .decode(segment)

@@ -269,3 +269,50 @@ fn a_zero_refresh_lifetime_is_refused() {
         .build();
     assert_eq!(built.unwrap_err(), tower_jwt_auth::ConfigError::NoExpiry);
 }
+
+/// The twin of an ES256 token: the same header and payload, the signature `(r, n − s)`,
+/// which verifies as well as `(r, s)` (ECDSA signatures are malleable; P-256's order `n`).
+fn ecdsa_twin(token: &str) -> String {
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let mut signature = unb64(signature);
+    let s = &mut signature[32..];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = i16::from(N[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(d < 0);
+        s[i] = (d + 256 * borrow) as u8;
+    }
+    format!("{input}.{}", b64(&signature))
+}
+
+// Issue #12, item 15: ECDSA signatures are malleable, so a token string is not a token's
+// identity. Reuse detection and revocation key on `jti` and `sid`: a twin of a spent
+// refresh token is still a replay, and a logout refuses the twins of its tokens.
+#[tokio::test]
+async fn the_ecdsa_twin_of_a_token_is_the_same_token_to_reuse_detection_and_revocation() {
+    let issuer = TokenIssuer::private_key_pem(EC_PRIVATE, Algorithm::ES256)
+        .issuer("https://auth.example")
+        .audience("api")
+        .build()
+        .unwrap();
+    let layer = issuer.layer::<Value>().unwrap();
+    let pair = issuer.issue_pair(&alice()).unwrap();
+    let twin = ecdsa_twin(&pair.access_token);
+    assert_ne!(twin, pair.access_token);
+    // Both verify: refusing high-S would refuse tokens that many JOSE libraries mint.
+    assert_eq!(layer.verify(&twin).unwrap()["sub"], "alice");
+    let next = issuer.refresh(&pair.refresh_token).await.unwrap();
+    assert!(matches!(
+        issuer.refresh(&ecdsa_twin(&pair.refresh_token)).await,
+        Err(RefreshError::Reused)
+    ));
+    // The replay ended the session: the new pair and every twin are refused.
+    for token in [&next.access_token, &ecdsa_twin(&next.access_token), &twin] {
+        assert_eq!(layer.verify(token).unwrap_err(), AuthError::Revoked);
+    }
+}
