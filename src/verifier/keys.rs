@@ -63,7 +63,7 @@ impl KeyEntry {
 /// set with remote keys it has no candidate, so that the layer refetches the keys.
 ///
 /// The work per request is bounded: a fetched set keeps at most
-/// [`MAX_FETCHED_WITHOUT_KID`] keys without `kid`, so a token cannot make the layer try
+/// `MAX_FETCHED_WITHOUT_KID` (4) keys without `kid`, so a token cannot make the layer try
 /// every key of a large key set (whose size `max_body` bounds in turn).
 #[derive(Clone, Debug)]
 pub(crate) struct KeySet {
@@ -78,6 +78,7 @@ pub(crate) struct KeySet {
 
 /// The most keys without `kid` a fetched key set keeps; the rest are skipped with a log
 /// line. Providers that leave `kid` out publish one or two keys.
+#[cfg(feature = "jwks")]
 pub(crate) const MAX_FETCHED_WITHOUT_KID: usize = 4;
 
 /// A key as the builder received it, checked and expanded at `build()`.
@@ -454,6 +455,7 @@ mod tests {
     use super::*;
 
     /// tests/data/ec_public.pem as a JWK, with this `kid`.
+    #[cfg(feature = "jwks")]
     fn ec_jwk(kid: Option<&str>) -> serde_json::Value {
         let mut jwk = serde_json::json!({
             "kty": "EC", "crv": "P-256",
@@ -466,6 +468,7 @@ mod tests {
         jwk
     }
 
+    #[cfg(feature = "jwks")]
     fn fetched(keys: Vec<serde_json::Value>) -> KeySet {
         let provider = crate::install_crypto_provider().unwrap();
         let set: JwkSet = serde_json::from_value(serde_json::json!({ "keys": keys })).unwrap();
