@@ -85,6 +85,8 @@ mod axum;
 
 // Add-ons.
 pub mod authorize;
+#[cfg(any(feature = "jwks", feature = "redis"))]
+mod backoff;
 mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;

@@ -9,7 +9,8 @@
 //!   [`JwksOptions::max_refresh_interval`], or after [`JwksOptions::refresh_interval`]
 //!   without that header;
 //! - after a failure (unreachable, timeout, non-2xx, not a JWKS, too large, no usable key) the
-//!   last good keys keep serving and the fetch is retried after 1 s, 2 s, 4 s… up to
+//!   last good keys keep serving and the fetch is retried after about 1 s, 2 s, 4 s… (each
+//!   wait drawn at random from the upper half of its step, so that replicas spread out) up to
 //!   [`JwksOptions::max_retry_backoff`] — for at most [`JwksOptions::max_staleness`] (one
 //!   day by default) after the last success: then the fetched keys are dropped, and
 //!   requests get `503` again until a fetch succeeds;
@@ -39,6 +40,7 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 pub use self::client::{BoxError, DefaultJwksClient, JwksClient};
+use crate::backoff::Backoff;
 use crate::verifier::key_store::{KeyStore, RemoteKeys};
 use crate::verifier::keys::{KeyEntry, KeySet};
 use crate::verifier::wait::{Changes, KeysChanged};
@@ -392,7 +394,9 @@ impl Drop for Remote {
 
 /// The refresh task: fetch, wait, fetch again, until the layer is dropped.
 async fn refresh(remote: Weak<Remote>) {
-    let mut failures = 0u32;
+    let Some(r) = remote.upgrade() else { return };
+    let mut backoff = Backoff::new(Duration::from_secs(1), r.options.max_retry_backoff);
+    drop(r);
     let mut jwks_uri = None;
     let mut last_success = None;
     loop {
@@ -400,15 +404,13 @@ async fn refresh(remote: Weak<Remote>) {
         r.fetching.store(true, Ordering::Release);
         let delay = match r.fetch(&mut jwks_uri).await {
             Ok(max_age) => {
-                failures = 0;
+                backoff.reset();
                 last_success = Some(Instant::now());
                 tracing::debug!(source = ?r.source, "remote keys refreshed");
                 r.interval(max_age)
             }
             Err(why) => {
-                failures = failures.saturating_add(1);
-                let backoff = Duration::from_secs(1 << failures.min(16).saturating_sub(1))
-                    .min(r.options.max_retry_backoff);
+                let backoff = backoff.next();
                 let fresh_for = r.fresh_for(last_success);
                 if fresh_for == Some(Duration::ZERO) {
                     r.expire();

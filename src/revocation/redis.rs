@@ -25,6 +25,7 @@ use redis::{AsyncConnectionConfig, Client, Value};
 
 use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
+use crate::backoff::Backoff;
 use crate::verifier::now;
 
 /// Tunes a [`RedisStore`].
@@ -37,8 +38,13 @@ pub struct RedisOptions {
     /// How long one call to Redis may take before the store reports it unavailable
     /// (default 1 s).
     pub timeout: Duration,
-    /// How long to wait before reconnecting the subscription after it dropped (default 1 s).
+    /// How long to wait before reconnecting the subscription after it dropped (default
+    /// 1 s); each further failure in a row doubles it, up to
+    /// [`max_reconnect_delay`](Self::max_reconnect_delay), and each wait is drawn at random
+    /// from the upper half of its step, so that replicas do not reconnect in lockstep.
     pub reconnect_delay: Duration,
+    /// The longest wait between two reconnection attempts (default 30 s).
+    pub max_reconnect_delay: Duration,
     /// How often the subscription proves it is alive with a `PING` (default 1 s). The local
     /// copy is trusted for `ping_interval + timeout` after the last answer: a subscription
     /// dropped silently (by a NAT, a load balancer) is noticed within that time, and checks
@@ -53,6 +59,7 @@ impl Default for RedisOptions {
             prefix: "jwt-auth:".to_owned(),
             timeout: Duration::from_secs(1),
             reconnect_delay: Duration::from_secs(1),
+            max_reconnect_delay: Duration::from_secs(30),
             ping_interval: Duration::from_secs(1),
         }
     }
@@ -74,6 +81,12 @@ impl RedisOptions {
     /// Sets [`reconnect_delay`](Self::reconnect_delay).
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
         self.reconnect_delay = delay;
+        self
+    }
+
+    /// Sets [`max_reconnect_delay`](Self::max_reconnect_delay).
+    pub fn max_reconnect_delay(mut self, delay: Duration) -> Self {
+        self.max_reconnect_delay = delay;
         self
     }
 
@@ -528,16 +541,26 @@ fn decode_message(message: &str) -> Option<Revocation> {
 /// Keeps the local copy in sync for as long as the store lives: subscribe, load, apply
 /// messages; when the subscription drops, mark the copy stale and start again.
 async fn subscribe(store: Weak<Inner>, mut ready: Option<tokio::sync::oneshot::Sender<()>>) {
+    let Some(inner) = store.upgrade() else { return };
+    let (first, max) = (
+        inner.options.reconnect_delay,
+        inner.options.max_reconnect_delay,
+    );
+    let mut backoff = Backoff::new(first, max);
+    drop(inner);
     loop {
         let Some(inner) = store.upgrade() else { return };
-        let delay = inner.options.reconnect_delay;
-        match sync(&inner, &mut ready).await {
-            Ok(()) => {}
-            Err(err) => tracing::warn!(error = %err, "revocation sync with Redis failed"),
+        let mut synced = false;
+        if let Err(err) = sync(&inner, &mut ready, &mut synced).await {
+            tracing::warn!(error = %err, "revocation sync with Redis failed");
+        }
+        // A subscription that was up starts the waits over; failures in a row grow them.
+        if synced {
+            backoff.reset();
         }
         inner.unsynced();
         drop(inner);
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(backoff.next()).await;
     }
 }
 
@@ -545,6 +568,7 @@ async fn subscribe(store: Weak<Inner>, mut ready: Option<tokio::sync::oneshot::S
 async fn sync(
     inner: &Arc<Inner>,
     ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    synced: &mut bool,
 ) -> Result<(), StoreError> {
     let failed = |e: redis::RedisError| StoreError(format!("Redis subscription: {e}"));
     let timeout = inner.options.timeout;
@@ -557,6 +581,7 @@ async fn sync(
     let all = inner.load().await?;
     inner.list.replace(&all, now());
     inner.proven_alive();
+    *synced = true;
     if let Some(ready) = ready.take() {
         let _ = ready.send(());
     }
