@@ -135,10 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .issuer(&issuer_url)
         // A demo rotates far faster than a real issuer (days): refetch for a new key sooner
         // than the 30 s default allows.
-        .jwks_options(JwksOptions {
-            unknown_key_cooldown: Duration::from_secs(5),
-            ..JwksOptions::default()
-        })
+        .jwks_options(JwksOptions::default().unknown_key_cooldown(Duration::from_secs(5)))
         .build()?;
     if tokio::time::timeout(Duration::from_secs(5), auth.ready())
         .await

@@ -1,4 +1,4 @@
-//! Macros the middleware services share.
+//! Macros the middleware services and the option structs share.
 
 /// `get_ref`, `get_mut` and `into_inner` for a middleware service whose inner service is
 /// its `inner` field, as tower-http's services have them.
@@ -17,6 +17,23 @@ macro_rules! inner_service_accessors {
         /// The inner service, without the middleware.
         pub fn into_inner(self) -> S {
             self.inner
+        }
+    };
+}
+
+/// One setter per public field of an option struct (`#[non_exhaustive]`, so built from
+/// `Default` and these): `fn field(self, value) -> Self`.
+#[cfg(any(feature = "jwks", feature = "redis"))]
+macro_rules! option_setters {
+    ($ty:ty { $($field:ident: $value:ty),+ $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+                pub fn $field(mut self, value: $value) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )+
         }
     };
 }

@@ -143,15 +143,13 @@ fn token(kid: &str) -> String {
 }
 
 fn fast_options() -> JwksOptions {
-    JwksOptions {
-        refresh_interval: Duration::from_secs(60),
-        min_refresh_interval: Duration::from_millis(100),
-        unknown_key_cooldown: Duration::from_millis(200),
-        timeout: Duration::from_millis(500),
-        max_body: 64 * 1024,
-        max_retry_backoff: Duration::from_millis(200),
-        ..JwksOptions::default()
-    }
+    JwksOptions::default()
+        .refresh_interval(Duration::from_secs(60))
+        .min_refresh_interval(Duration::from_millis(100))
+        .unknown_key_cooldown(Duration::from_millis(200))
+        .timeout(Duration::from_millis(500))
+        .max_body(64 * 1024)
+        .max_retry_backoff(Duration::from_millis(200))
 }
 
 fn jwks_layer(server: &KeyServer, options: JwksOptions) -> JwtAuthLayer<TestClaims> {
@@ -271,10 +269,7 @@ async fn a_new_kid_is_fetched_even_beside_a_key_without_kid() {
 
 #[tokio::test]
 async fn verify_async_waits_for_the_refetch_a_new_kid_triggers() {
-    let options = JwksOptions {
-        unknown_key_cooldown: Duration::from_secs(60),
-        ..fast_options()
-    };
+    let options = fast_options().unknown_key_cooldown(Duration::from_secs(60));
     let (server, layer) = started(vec![jwk("k1")], options).await;
     server.set_keys(vec![jwk("k1"), jwk("k2")]);
     let verifier = layer.verifier();
@@ -299,10 +294,7 @@ async fn verify_async_waits_for_the_refetch_a_new_kid_triggers() {
 async fn a_removed_key_stops_being_accepted_after_the_next_refresh() {
     let (server, layer) = started(
         vec![jwk("k1"), jwk("k2")],
-        JwksOptions {
-            refresh_interval: Duration::from_millis(300),
-            ..fast_options()
-        },
+        fast_options().refresh_interval(Duration::from_millis(300)),
     )
     .await;
     assert_eq!(status(&layer, &token("k1")).await, 200);
@@ -349,11 +341,9 @@ async fn fetched_keys_serve_through_an_outage_until_max_staleness_then_are_dropp
     let staleness = Duration::from_millis(1500);
     let (server, layer) = started(
         vec![jwk("k1")],
-        JwksOptions {
-            refresh_interval: Duration::from_millis(100),
-            max_staleness: Some(staleness),
-            ..fast_options()
-        },
+        fast_options()
+            .refresh_interval(Duration::from_millis(100))
+            .max_staleness(Some(staleness)),
     )
     .await;
     let start = std::time::Instant::now();
@@ -378,11 +368,9 @@ async fn fetched_keys_serve_through_an_outage_until_max_staleness_then_are_dropp
 async fn without_max_staleness_the_last_keys_serve_for_good() {
     let (server, layer) = started(
         vec![jwk("k1")],
-        JwksOptions {
-            refresh_interval: Duration::from_millis(100),
-            max_staleness: None,
-            ..fast_options()
-        },
+        fast_options()
+            .refresh_interval(Duration::from_millis(100))
+            .max_staleness(None),
     )
     .await;
     server.set_mode(Mode::Status500);
@@ -396,10 +384,7 @@ async fn without_max_staleness_the_last_keys_serve_for_good() {
 async fn an_empty_key_set_is_a_failure_not_a_wipe() {
     let (server, layer) = started(
         vec![jwk("k1")],
-        JwksOptions {
-            refresh_interval: Duration::from_millis(100),
-            ..fast_options()
-        },
+        fast_options().refresh_interval(Duration::from_millis(100)),
     )
     .await;
     server.set_keys(vec![
@@ -414,10 +399,7 @@ async fn an_empty_key_set_is_a_failure_not_a_wipe() {
 async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
     let (server, layer) = started(
         vec![jwk("k1")],
-        JwksOptions {
-            unknown_key_cooldown: Duration::from_secs(30),
-            ..fast_options()
-        },
+        fast_options().unknown_key_cooldown(Duration::from_secs(30)),
     )
     .await;
     let fetches = server.fetches();
@@ -455,11 +437,9 @@ async fn a_flood_of_unknown_kids_costs_one_fetch_per_cooldown() {
 async fn cache_control_max_age_sets_the_refresh_pace() {
     let server = KeyServer::start(vec![jwk("k1")]).await;
     *server.max_age.lock().unwrap() = Some(0);
-    let options = JwksOptions {
-        refresh_interval: Duration::from_secs(3600),
-        min_refresh_interval: Duration::from_millis(200),
-        ..fast_options()
-    };
+    let options = fast_options()
+        .refresh_interval(Duration::from_secs(3600))
+        .min_refresh_interval(Duration::from_millis(200));
     let layer = jwks_layer(&server, options);
     ready(&layer).await;
     let fetches = server.fetches();
@@ -587,10 +567,7 @@ async fn static_keys_serve_beside_remote_ones() {
 async fn dropping_the_layer_ends_its_refreshes() {
     let (server, layer) = started(
         vec![jwk("k1")],
-        JwksOptions {
-            refresh_interval: Duration::from_millis(100),
-            ..fast_options()
-        },
+        fast_options().refresh_interval(Duration::from_millis(100)),
     )
     .await;
     let fetches = server.fetches();
@@ -694,12 +671,74 @@ async fn key_urls_over_plain_http_need_allow_http_unless_on_loopback() {
     );
     let allowed = JwtAuthLayer::<TestClaims>::builder()
         .jwks_url(url)
-        .jwks_options(JwksOptions {
-            allow_http: true,
-            ..fast_options()
-        })
+        .jwks_options(fast_options().allow_http(true))
         .build();
     assert!(allowed.is_ok());
+}
+
+/// A proxy that records the head of each request it gets, then hangs up.
+async fn recording_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://proxy-user:secret@{}",
+        listener.local_addr().unwrap()
+    );
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&heads);
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.ends_with(b"\r\n\r\n") {
+                match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+        }
+    });
+    (url, heads)
+}
+
+// Issue #15: the default client had no proxy support. `https://` fetches are tunnelled
+// through the proxy (`CONNECT`, RFC 9110 §9.3.6) unless `NO_PROXY` names the host; `new()`
+// reads the same rules from the environment.
+#[tokio::test]
+async fn the_default_client_tunnels_https_fetches_through_a_proxy() {
+    use tower_jwt_auth::jwks::DefaultJwksClient;
+    let (proxy, heads) = recording_proxy().await;
+    let _layer = JwtAuthLayer::<TestClaims>::builder()
+        .jwks_url("https://keys.example/jwks.json")
+        .jwks_client(DefaultJwksClient::with_proxy(&proxy, "localhost"))
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    wait_for(|| !heads.lock().unwrap().is_empty()).await;
+    let head = heads.lock().unwrap()[0].clone();
+    assert!(
+        head.starts_with("CONNECT keys.example:443 HTTP/1.1\r\n"),
+        "{head}"
+    );
+    // The credentials of the proxy URL, as Basic (proxy-user:secret).
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("proxy-authorization: basic chjvehktdxnlcjpzzwnyzxq="),
+        "{head}"
+    );
+    // A host that NO_PROXY names is fetched directly.
+    let (proxy, heads) = recording_proxy().await;
+    let _layer = JwtAuthLayer::<TestClaims>::builder()
+        .jwks_url("https://keys.example/jwks.json")
+        .jwks_client(DefaultJwksClient::with_proxy(&proxy, "example"))
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(heads.lock().unwrap().is_empty());
 }
 
 async fn wait_for(done: impl Fn() -> bool) {

@@ -1,8 +1,11 @@
-//! The default HTTP client for remote keys: hyper with rustls.
+//! The default HTTP client for remote keys: hyper with rustls, the TLS backend following the
+//! crate's crypto feature, and a proxy from the environment.
 
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
@@ -10,14 +13,17 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::crypto::CryptoProvider;
+use tokio::net::TcpStream;
 
 /// The error type a [`JwksClient`] returns.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// The HTTP client that fetches JWKS and discovery documents. The default,
-/// [`DefaultJwksClient`], speaks HTTPS through rustls with the Mozilla roots; bring your own
-/// for a private CA, a proxy or another transport.
+/// [`DefaultJwksClient`], speaks HTTPS through rustls; bring your own for another transport.
 pub trait JwksClient: Send + Sync + 'static {
     /// Sends `GET url` and returns the response, reading at most `max_body` bytes of its body
     /// (a longer body is an error). The layer adds its own timeout around the call.
@@ -28,25 +34,50 @@ pub trait JwksClient: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>>;
 }
 
-/// The default [`JwksClient`]: HTTP/1.1 over rustls with the Mozilla root certificates
-/// (`webpki-roots`). Plain `http://` is spoken too, for the URLs the layer lets through: a
-/// key server on loopback, or any with [`JwksOptions::allow_http`](super::JwksOptions::allow_http).
+/// The default [`JwksClient`]: HTTP/1.1 over rustls.
+///
+/// - **TLS** uses the crypto backend the crate was built with: aws-lc-rs with feature
+///   `aws-lc-rs`, *ring* with `rust-crypto` alone (rustls has no production-ready RustCrypto
+///   provider; *ring* builds with a C compiler but no cmake, and never pulls aws-lc in).
+///   Without either, the process's default rustls provider, if one was installed.
+/// - **Roots**: the Mozilla roots (`webpki-roots`), or the system's store with feature
+///   `native-roots` (for a corporate CA).
+/// - **Proxy**: [`new`](Self::new) follows the environment as curl does — `HTTPS_PROXY` /
+///   `https_proxy`, `ALL_PROXY`, and `NO_PROXY` — tunnelling `https://` fetches through the
+///   proxy with `CONNECT` (credentials in the proxy URL are sent as `Proxy-Authorization`).
+///   Plain `http://` fetches (loopback, or with `allow_http`) go direct.
 #[derive(Clone, Debug)]
 pub struct DefaultJwksClient {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Result<Client<HttpsConnector<Connector>, Empty<Bytes>>, Arc<str>>,
 }
 
 impl DefaultJwksClient {
-    /// A client with its own connection pool.
+    /// A client with its own connection pool, its proxy read from the environment.
     pub fn new() -> Self {
-        let https = HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
-        DefaultJwksClient {
-            client: Client::builder(TokioExecutor::new()).build(https),
+        DefaultJwksClient::with_matcher(Matcher::from_env())
+    }
+
+    /// A client that sends `https://` fetches through the proxy at `https_proxy` (an
+    /// `http://` URL, with optional `user:password@`), except for hosts matched by
+    /// `no_proxy` (comma-separated domains, IPs or subnets, as `NO_PROXY`).
+    pub fn with_proxy(https_proxy: &str, no_proxy: &str) -> Self {
+        let matcher = Matcher::builder().https(https_proxy).no(no_proxy).build();
+        DefaultJwksClient::with_matcher(matcher)
+    }
+
+    /// A client that never uses a proxy, whatever the environment says.
+    pub fn without_proxy() -> Self {
+        DefaultJwksClient::with_matcher(Matcher::builder().build())
+    }
+
+    fn with_matcher(matcher: Matcher) -> Self {
+        let client = https_connector(Connector::new(matcher))
+            .map(|https| Client::builder(TokioExecutor::new()).build(https))
+            .map_err(|e| Arc::from(e.to_string()));
+        if let Err(why) = &client {
+            tracing::error!(%why, "the JWKS client cannot speak TLS");
         }
+        DefaultJwksClient { client }
     }
 }
 
@@ -56,6 +87,31 @@ impl Default for DefaultJwksClient {
     }
 }
 
+/// The rustls provider of the crate's crypto backend (aws-lc-rs first, as for tokens), or the
+/// process default.
+fn provider() -> Result<Arc<CryptoProvider>, BoxError> {
+    #[cfg(feature = "aws-lc-rs")]
+    return Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    return Ok(Arc::new(rustls::crypto::ring::default_provider()));
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+    return CryptoProvider::get_default()
+        .cloned()
+        .ok_or_else(|| "no rustls crypto provider: enable `aws-lc-rs` or `rust-crypto`".into());
+}
+
+fn https_connector(connector: Connector) -> Result<HttpsConnector<Connector>, BoxError> {
+    let builder = HttpsConnectorBuilder::new();
+    #[cfg(feature = "native-roots")]
+    let builder = builder.with_provider_and_native_roots(provider()?)?;
+    #[cfg(not(feature = "native-roots"))]
+    let builder = builder.with_provider_and_webpki_roots(provider()?)?;
+    Ok(builder
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector))
+}
+
 impl JwksClient for DefaultJwksClient {
     fn get<'a>(
         &'a self,
@@ -63,13 +119,64 @@ impl JwksClient for DefaultJwksClient {
         max_body: usize,
     ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>> {
         Box::pin(async move {
+            let client = self.client.as_ref().map_err(|why| why.to_string())?;
             let request = Request::get(url.clone())
                 .header(http::header::ACCEPT, "application/json")
                 .body(Empty::new())?;
-            let response = self.client.request(request).await?;
+            let response = client.request(request).await?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, max_body).collect().await?.to_bytes();
             Ok(Response::from_parts(parts, body))
         })
+    }
+}
+
+/// TCP to the key server, or through a `CONNECT` tunnel when the proxy rules say so.
+#[derive(Clone, Debug)]
+struct Connector {
+    direct: HttpConnector,
+    proxies: Arc<Matcher>,
+}
+
+impl Connector {
+    fn new(proxies: Matcher) -> Self {
+        let mut direct = HttpConnector::new();
+        // The TLS connector wraps this one: it must let `https://` through.
+        direct.enforce_http(false);
+        Connector {
+            direct,
+            proxies: Arc::new(proxies),
+        }
+    }
+}
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.direct.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let proxy = (dst.scheme_str() == Some("https"))
+            .then(|| self.proxies.intercept(&dst))
+            .flatten();
+        let Some(proxy) = proxy else {
+            let connecting = self.direct.call(dst);
+            return Box::pin(async move { Ok(connecting.await?) });
+        };
+        if !matches!(proxy.uri().scheme_str(), Some("http" | "https")) {
+            let scheme = proxy.uri().scheme_str().unwrap_or("").to_owned();
+            return Box::pin(async move {
+                Err(format!("a {scheme:?} proxy is not supported: use an HTTP proxy").into())
+            });
+        }
+        let mut tunnel = Tunnel::new(proxy.uri().clone(), self.direct.clone());
+        if let Some(auth) = proxy.basic_auth() {
+            tunnel = tunnel.with_auth(auth.clone());
+        }
+        Box::pin(async move { Ok(tunnel.call(dst).await?) })
     }
 }

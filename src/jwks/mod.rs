@@ -46,8 +46,20 @@ use crate::verifier::keys::{KeyEntry, KeySet};
 use crate::verifier::wait::{Changes, KeysChanged};
 use crate::{Algorithm, ConfigError};
 
-/// How remote keys are fetched and refreshed; see the [module documentation](self).
+/// How remote keys are fetched and refreshed; see the [module documentation](self). Start
+/// from the defaults and change what you need:
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::jwks::JwksOptions;
+///
+/// let options = JwksOptions::default()
+///     .timeout(Duration::from_secs(2))
+///     .max_staleness(Some(Duration::from_secs(6 * 60 * 60)));
+/// assert_eq!(options.refresh_interval, Duration::from_secs(300));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct JwksOptions {
     /// Between two refreshes when the response has no `Cache-Control: max-age`. Default 5 min.
     pub refresh_interval: Duration,
@@ -100,6 +112,19 @@ impl Default for JwksOptions {
         }
     }
 }
+
+option_setters!(JwksOptions {
+    refresh_interval: Duration,
+    min_refresh_interval: Duration,
+    max_refresh_interval: Duration,
+    unknown_key_cooldown: Duration,
+    timeout: Duration,
+    max_body: usize,
+    max_retry_backoff: Duration,
+    max_staleness: Option<Duration>,
+    allow_http: bool,
+    allow_hmac_keys: bool,
+});
 
 /// What the builder collected about remote keys.
 #[derive(Default)]

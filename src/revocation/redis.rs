@@ -71,31 +71,14 @@ impl RedisOptions {
         self.prefix = prefix.into();
         self
     }
-
-    /// Sets [`timeout`](Self::timeout).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets [`reconnect_delay`](Self::reconnect_delay).
-    pub fn reconnect_delay(mut self, delay: Duration) -> Self {
-        self.reconnect_delay = delay;
-        self
-    }
-
-    /// Sets [`max_reconnect_delay`](Self::max_reconnect_delay).
-    pub fn max_reconnect_delay(mut self, delay: Duration) -> Self {
-        self.max_reconnect_delay = delay;
-        self
-    }
-
-    /// Sets [`ping_interval`](Self::ping_interval).
-    pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.ping_interval = interval;
-        self
-    }
 }
+
+option_setters!(RedisOptions {
+    timeout: Duration,
+    reconnect_delay: Duration,
+    max_reconnect_delay: Duration,
+    ping_interval: Duration,
+});
 
 /// A [`RevocationStore`] in Redis, for several replicas of one API (feature `redis`).
 ///
