@@ -6,12 +6,15 @@
 #   3. no backend at all: building a layer must fail with a ConfigError, not panic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# tests/redis.rs starts its own redis-server: install it from Debian's packages if missing.
-if ! command -v redis-server >/dev/null; then
-  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
-  $sudo_ apt-get install -y -q redis-server >/dev/null 2>&1 ||
-    { $sudo_ apt-get update -q >/dev/null && $sudo_ apt-get install -y -q redis-server >/dev/null; }
-fi
+# tests/lifecycle/redis.rs starts its own redis-server (and makes TLS certificates with
+# openssl): install them from Debian's packages if missing.
+for tool in redis-server openssl; do
+  if ! command -v $tool >/dev/null; then
+    sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+    $sudo_ apt-get install -y -q $tool >/dev/null 2>&1 ||
+      { $sudo_ apt-get update -q >/dev/null && $sudo_ apt-get install -y -q $tool >/dev/null; }
+  fi
+done
 cargo test --all-features
 cargo test --no-default-features --features rust-crypto,axum
 cargo test --no-default-features --test no_backend

@@ -91,9 +91,15 @@ mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 pub mod revocation;
+#[cfg(any(feature = "jwks", feature = "redis"))]
+mod tls;
 
 pub use jsonwebtoken;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+/// The `redis` crate, for [`RedisStore::from_client`](revocation::RedisStore::from_client)
+/// and [`with_connection_manager`](revocation::RedisStore::with_connection_manager).
+#[cfg(feature = "redis")]
+pub use redis;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::{Authorized, Claims, ClaimsRejection, Permission};

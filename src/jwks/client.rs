@@ -16,8 +16,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::crypto::CryptoProvider;
 use tokio::net::TcpStream;
+
+use crate::tls;
 
 /// The error type a [`JwksClient`] returns.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -87,25 +88,12 @@ impl Default for DefaultJwksClient {
     }
 }
 
-/// The rustls provider of the crate's crypto backend (aws-lc-rs first, as for tokens), or the
-/// process default.
-fn provider() -> Result<Arc<CryptoProvider>, BoxError> {
-    #[cfg(feature = "aws-lc-rs")]
-    return Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
-    return Ok(Arc::new(rustls::crypto::ring::default_provider()));
-    #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
-    return CryptoProvider::get_default()
-        .cloned()
-        .ok_or_else(|| "no rustls crypto provider: enable `aws-lc-rs` or `rust-crypto`".into());
-}
-
 fn https_connector(connector: Connector) -> Result<HttpsConnector<Connector>, BoxError> {
     let builder = HttpsConnectorBuilder::new();
     #[cfg(feature = "native-roots")]
-    let builder = builder.with_provider_and_native_roots(provider()?)?;
+    let builder = builder.with_provider_and_native_roots(tls::provider()?)?;
     #[cfg(not(feature = "native-roots"))]
-    let builder = builder.with_provider_and_webpki_roots(provider()?)?;
+    let builder = builder.with_provider_and_webpki_roots(tls::provider()?)?;
     Ok(builder
         .https_or_http()
         .enable_http1()

@@ -13,6 +13,15 @@
 //! must be answered within [`timeout`](RedisOptions::timeout). Past that deadline the copy
 //! counts as stale, whether or not the background task noticed (it may be gone with its
 //! runtime), and the subscription is made again.
+//!
+//! **TLS**: `rediss://` URLs speak TLS through rustls, with the crypto backend's provider;
+//! the server's certificate is checked against the system's roots, or the root you give
+//! [`Client::build_with_tls`] and [`RedisStore::from_client`]. **Redis Cluster is not
+//! supported**: a check reads a token's records with one `MGET`, whose keys live in
+//! different hash slots (a cluster answers `CROSSSLOT`), and the first sync loads every
+//! record with `SCAN`, which a cluster runs per node. The records are small (one key per
+//! revocation): a single primary — a managed service's primary endpoint, with replicas
+//! for failover — holds millions.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,12 +29,13 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Value};
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisFuture, Value};
 
 use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
 use crate::backoff::Backoff;
+use crate::tls;
 use crate::verifier::now;
 
 /// Tunes a [`RedisStore`].
@@ -116,12 +126,55 @@ struct Inner {
     /// it is not.
     synced_until: AtomicU64,
     started: Instant,
-    /// The command connection, made again after an error.
-    connection: Mutex<Option<MultiplexedConnection>>,
+    commands: Commands,
+}
+
+/// How commands reach Redis.
+enum Commands {
+    /// The store's own connection, made again after an error.
+    Own(Mutex<Option<MultiplexedConnection>>),
+    /// The application's connection manager, which reconnects by itself.
+    Managed(ConnectionManager),
+}
+
+/// One connection for one exchange.
+#[derive(Clone)]
+enum Connection {
+    Own(MultiplexedConnection),
+    Managed(ConnectionManager),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Own(con) => con.req_packed_command(cmd),
+            Connection::Managed(con) => con.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Own(con) => con.req_packed_commands(pipeline, offset, count),
+            Connection::Managed(con) => con.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Own(con) => con.get_db(),
+            Connection::Managed(con) => con.get_db(),
+        }
+    }
 }
 
 impl RedisStore {
-    /// Connects to Redis at `url` (`redis://host:port/db`), loads the revocations and
+    /// Connects to Redis at `url` — `redis://host:port/db`, or `rediss://` for TLS, the
+    /// server's certificate checked against the system's roots — loads the revocations and
     /// subscribes to new ones, with [`RedisOptions::default`].
     ///
     /// # Errors
@@ -138,6 +191,60 @@ impl RedisStore {
     /// [`StoreError`] when the URL or the prefix is invalid, or Redis cannot be reached
     /// within the timeout.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        tls::install_default_provider();
+        let client =
+            Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
+        RedisStore::from_client(client, options).await
+    }
+
+    /// A store on a [`Client`] you configured: TLS with your own root certificate or client
+    /// certificate ([`Client::build_with_tls`]), a username and password, a database.
+    ///
+    /// ```no_run
+    /// # async fn demo(ca_pem: Vec<u8>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::revocation::{RedisOptions, RedisStore};
+    /// use tower_jwt_auth::redis::{Client, TlsCertificates};
+    ///
+    /// let tls = TlsCertificates { client_tls: None, root_cert: Some(ca_pem) };
+    /// let client = Client::build_with_tls("rediss://redis.internal:6380/", tls)?;
+    /// let store = RedisStore::from_client(client, RedisOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`connect_with`](Self::connect_with).
+    pub async fn from_client(
+        client: Client,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError> {
+        RedisStore::start(client, Commands::Own(Mutex::new(None)), options).await
+    }
+
+    /// A store whose commands go through the application's [`ConnectionManager`]; `client`
+    /// (the one the manager was made from) opens the subscription, which a connection
+    /// manager cannot carry.
+    ///
+    /// # Errors
+    /// As [`connect_with`](Self::connect_with).
+    pub async fn with_connection_manager(
+        client: Client,
+        manager: ConnectionManager,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError> {
+        RedisStore::start(client, Commands::Managed(manager), options).await
+    }
+
+    async fn start(
+        client: Client,
+        commands: Commands,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError> {
+        if matches!(
+            client.get_connection_info().addr(),
+            ConnectionAddr::TcpTls { .. }
+        ) {
+            tls::install_default_provider();
+        }
         if options.ping_interval.is_zero() {
             return Err(StoreError("the ping interval must not be zero".to_owned()));
         }
@@ -147,8 +254,6 @@ impl RedisStore {
                 options.prefix
             )));
         }
-        let client =
-            Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
         let inner = Arc::new(Inner {
             channel: format!("{}revocations", options.prefix),
             client,
@@ -156,7 +261,7 @@ impl RedisStore {
             list: RevocationList::default(),
             synced_until: AtomicU64::new(0),
             started: Instant::now(),
-            connection: Mutex::new(None),
+            commands,
         });
         inner.connection().await?;
         let (ready, synced) = tokio::sync::oneshot::channel();
@@ -284,9 +389,13 @@ impl Inner {
     }
 
     /// The command connection, connected again if the last call failed.
-    async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        if let Some(con) = self.lock().as_ref() {
-            return Ok(con.clone());
+    async fn connection(&self) -> Result<Connection, StoreError> {
+        let own = match &self.commands {
+            Commands::Managed(manager) => return Ok(Connection::Managed(manager.clone())),
+            Commands::Own(own) => own,
+        };
+        if let Some(con) = lock(own).as_ref() {
+            return Ok(Connection::Own(con.clone()));
         }
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.options.timeout))
@@ -296,21 +405,15 @@ impl Inner {
             .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(|e| StoreError(format!("cannot connect to Redis: {e}")))?;
-        *self.lock() = Some(con.clone());
-        Ok(con)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        *lock(own) = Some(con.clone());
+        Ok(Connection::Own(con))
     }
 
     /// Runs one exchange with Redis within the timeout; after a failure, the next call
     /// connects again.
     async fn run<T, F, Fut>(&self, exchange: F) -> Result<T, StoreError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let con = self.connection().await?;
@@ -319,7 +422,9 @@ impl Inner {
             Ok(Err(e)) => StoreError(format!("Redis: {e}")),
             Err(_) => StoreError("Redis did not answer in time".to_owned()),
         };
-        *self.lock() = None;
+        if let Commands::Own(own) = &self.commands {
+            *lock(own) = None;
+        }
         Err(failed)
     }
 
@@ -409,6 +514,12 @@ impl Inner {
         }
         Ok(all)
     }
+}
+
+fn lock(
+    connection: &Mutex<Option<MultiplexedConnection>>,
+) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+    connection.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The kind and id of a revocation's record, and the message that announces it: "kind

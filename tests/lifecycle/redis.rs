@@ -15,6 +15,21 @@ use serde_json::{Value, json};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, Revocation, RevocationStore, TokenId};
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RefreshError, TokenIssuer};
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
 /// A `redis-server` of this test alone, stopped when dropped.
 struct Server {
     port: u16,
@@ -23,17 +38,124 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Server::on(port)
+        Server::on(free_port())
     }
 
     fn on(port: u16) -> Server {
+        Server::with_args(port, &["--port", &port.to_string()])
+    }
+
+    /// A server that speaks TLS alone, with a certificate for 127.0.0.1 issued by a CA made
+    /// for this test; returns the CA's certificate (PEM).
+    fn tls() -> (Server, Vec<u8>) {
+        let dir = std::env::temp_dir().join(format!(
+            "tower-jwt-auth-redis-tls-{}-{}",
+            std::process::id(),
+            now_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl must be installed: scripts/test-all.sh installs it");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let p256 = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &p256,
+                &[
+                    "-subj",
+                    "/CN=test-ca",
+                    "-days",
+                    "1",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &p256,
+                &[
+                    "-subj",
+                    "/CN=localhost",
+                    "-keyout",
+                    "key.pem",
+                    "-out",
+                    "req.csr",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "req.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "cert.pem",
+        ]);
+        let port = free_port();
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let server = Server::with_args(
+            port,
+            &[
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--tls-cert-file",
+                &path("cert.pem"),
+                "--tls-key-file",
+                &path("key.pem"),
+                "--tls-ca-cert-file",
+                &path("ca.pem"),
+                "--tls-auth-clients",
+                "no",
+            ],
+        );
+        let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+        // The server read its files when it started.
+        let _ = std::fs::remove_dir_all(&dir);
+        (server, ca)
+    }
+
+    fn with_args(port: u16, args: &[&str]) -> Server {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
@@ -493,6 +615,43 @@ fn a_copy_whose_subscription_task_is_gone_stops_being_trusted() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!s.is_synced());
+}
+
+// Issue #15: `rediss://` failed (plain TCP only), and a store could only be made from a URL.
+// Managed Redis services require TLS; the server's certificate is checked.
+#[tokio::test]
+async fn replicas_share_revocations_over_tls_with_the_servers_certificate_checked() {
+    use tower_jwt_auth::redis::{Client, TlsCertificates};
+    let (server, ca) = Server::tls();
+    let url = format!("rediss://127.0.0.1:{}/", server.port);
+    let options = || RedisOptions::default().timeout(Duration::from_millis(500));
+    // The system's roots do not know the test CA: refused, not connected in the clear.
+    assert!(RedisStore::connect_with(&url, options()).await.is_err());
+    let client = || {
+        let tls = TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca.clone()),
+        };
+        Client::build_with_tls(url.as_str(), tls).unwrap()
+    };
+    let a = RedisStore::from_client(client(), options()).await.unwrap();
+    // A store on the application's connection manager.
+    let managed = client().get_connection_manager().await.unwrap();
+    let b = RedisStore::with_connection_manager(client(), managed, options())
+        .await
+        .unwrap();
+    let id = TokenId {
+        jti: Some("over-tls".into()),
+        ..TokenId::default()
+    };
+    revoke_jti(&a, "over-tls").await;
+    within(Duration::from_secs(2), async || {
+        b.check_local(&id, now()) == Some(true)
+    })
+    .await;
+    assert_eq!(b.check(&id, now()).await, Ok(true));
+    assert_eq!(b.use_once("r1", now() + 60).await, Ok(true));
+    assert_eq!(a.use_once("r1", now() + 60).await, Ok(false));
 }
 
 #[tokio::test]
