@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --example axum
+//! cargo run --example axum --features metrics   # and GET /metrics (Prometheus)
 //! ```
 //!
 //! Users: `demo`/`demo` may read notes (scope `notes:read`), `editor`/`editor` may also
@@ -88,6 +89,8 @@ async fn main() {
         .route("/refresh", post(refresh))
         .route("/logout", post(logout))
         .route("/health", get(|| async { "ok" }))
+        // With `--features metrics`: the layer's counters for Prometheus.
+        .merge(common::metrics())
         .with_state(Arc::new(issuer));
 
     let listener = tokio::net::TcpListener::bind(&addr)

@@ -10,6 +10,8 @@
 //! The issuer listens on 127.0.0.1:3010, the API on 127.0.0.1:3011; `ROTATE_SECS` sets the
 //! rotation period (default 20; keep it above the 5 s unknown-key cooldown set below). The two RSA key pairs are the demo keys of `tests/data`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -143,7 +145,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         eprintln!("warning: the issuer's keys are not reachable yet");
     }
-    let api = Router::new().route("/me", get(me)).route_layer(auth);
+    let api = Router::new()
+        .route("/me", get(me))
+        .route_layer(auth)
+        // With `--features metrics`: key fetches, keys in use, requests, for Prometheus.
+        .merge(common::metrics());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3011").await?;
     println!("issuer on {issuer_url} (rotates every {period:?}), API on http://127.0.0.1:3011");
     println!(

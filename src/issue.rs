@@ -274,6 +274,7 @@ impl TokenIssuer {
             .map_err(RefreshError::Store)?
         {
             tracing::warn!("a refresh token was used twice: its session is revoked");
+            crate::metrics::refresh_reuse();
             self.end_session(sid).await?;
             return Err(RefreshError::Reused);
         }

@@ -90,6 +90,7 @@ mod backoff;
 mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;
+mod metrics;
 pub mod revocation;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod tls;

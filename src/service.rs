@@ -23,7 +23,7 @@ use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
 use crate::verifier::{Checked, Verified, Verifier, now};
-use crate::{AuthError, Grants};
+use crate::{AuthError, Grants, metrics};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {
@@ -57,8 +57,12 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
         let gated = match shared.decide(&mut req) {
-            Outcome::Authenticated => Gated::inner(self.inner.call(req)),
+            Outcome::Authenticated => {
+                metrics::request(Ok(true));
+                Gated::inner(self.inner.call(req))
+            }
             Outcome::Anonymous => {
+                metrics::request(Ok(false));
                 let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
                 let grpc = is_grpc(req.method(), req.version(), req.headers());
                 req.extensions_mut()
@@ -180,6 +184,7 @@ impl<C, R> Shared<C, R> {
         R: ErrorResponse<ResBody>,
         ResBody: Default,
     {
+        metrics::request(Err(err));
         let grpc = is_grpc(req.method(), req.version(), req.headers());
         self.rejections.respond(&self.error_response, err, grpc)
     }
@@ -254,6 +259,7 @@ where
                 match self.shared.decide_again(req) {
                     Checked::Authenticated(verified) => {
                         insert(verified, req);
+                        metrics::request(Ok(true));
                         Poll::Ready(Ok(()))
                     }
                     Checked::Reject(err) => Poll::Ready(Err(self.shared.reject(err, req))),
@@ -267,7 +273,10 @@ where
             Waiting::Revocation(answer) => {
                 let answer = ready!(answer.as_mut().poll(cx));
                 match self.shared.verifier.settle(answer) {
-                    Ok(()) => Poll::Ready(Ok(())),
+                    Ok(()) => {
+                        metrics::request(Ok(true));
+                        Poll::Ready(Ok(()))
+                    }
                     Err(err) => Poll::Ready(Err(self.shared.reject(err, req))),
                 }
             }

@@ -44,7 +44,7 @@ use crate::backoff::Backoff;
 use crate::verifier::key_store::{KeyStore, RemoteKeys};
 use crate::verifier::keys::{KeyEntry, KeySet};
 use crate::verifier::wait::{Changes, KeysChanged};
-use crate::{Algorithm, ConfigError};
+use crate::{Algorithm, ConfigError, metrics};
 
 /// How remote keys are fetched and refreshed; see the [module documentation](self). Start
 /// from the defaults and change what you need:
@@ -427,7 +427,11 @@ async fn refresh(remote: Weak<Remote>) {
     loop {
         let Some(r) = remote.upgrade() else { return };
         r.fetching.store(true, Ordering::Release);
-        let delay = match r.fetch(&mut jwks_uri).await {
+        let start = Instant::now();
+        let fetched = r.fetch(&mut jwks_uri).await;
+        let keys = fetched.is_ok().then(|| r.snapshot.load().len());
+        metrics::key_fetch(start.elapsed(), keys);
+        let delay = match fetched {
             Ok(max_age) => {
                 backoff.reset();
                 last_success = Some(Instant::now());

@@ -44,7 +44,7 @@ use self::revocation::{BoxFuture, Decision, RevocationCheck, StoreError, TokenId
 use self::rules::Validation;
 use self::verified::KeyStamp;
 pub use self::verified::Verified;
-use crate::AuthError;
+use crate::{AuthError, metrics};
 
 /// Verifies tokens: signature, algorithm, claims and, when a store is configured,
 /// revocation. What [`JwtAuthLayer`](crate::JwtAuthLayer) runs for every request, without
@@ -188,10 +188,12 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         if let Some((verified, stamp)) = cache.get(token)
             && self.config.is_current(stamp)
         {
+            metrics::cache_lookup(true);
             // The signature and the other claims were checked; time has moved on since.
             self.config.rules.check_lifetime(verified.lifetime, now)?;
             return Ok(verified);
         }
+        metrics::cache_lookup(false);
         let (verified, stamp) = self.verify_uncached(token, now)?;
         cache.insert(token, stamp, &verified, now);
         Ok(verified)

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::AuthError;
+use crate::{AuthError, metrics};
 
 /// A boxed, sendable future, as the store's methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -148,8 +148,11 @@ impl RevocationCheck {
             return Decision::Decided(Ok(()));
         }
         match self.store.check_local(token, now) {
-            Some(revoked) => Decision::Decided(verdict(revoked)),
-            None => Decision::Ask(self.store.check(token, now)),
+            Some(revoked) => {
+                metrics::revocation_check(Some(revoked), None);
+                Decision::Decided(verdict(revoked))
+            }
+            None => Decision::Ask(timed(self.store.check(token, now))),
         }
     }
 
@@ -166,6 +169,27 @@ impl RevocationCheck {
             }
         }
     }
+}
+
+/// The store's answer, its latency recorded (feature `metrics`).
+#[cfg(feature = "metrics")]
+fn timed(
+    asked: BoxFuture<'static, Result<bool, StoreError>>,
+) -> BoxFuture<'static, Result<bool, StoreError>> {
+    Box::pin(async move {
+        let start = std::time::Instant::now();
+        let answer = asked.await;
+        metrics::revocation_check(answer.as_ref().ok().copied(), Some(start.elapsed()));
+        answer
+    })
+}
+
+#[cfg(not(feature = "metrics"))]
+#[inline(always)]
+fn timed(
+    asked: BoxFuture<'static, Result<bool, StoreError>>,
+) -> BoxFuture<'static, Result<bool, StoreError>> {
+    asked
 }
 
 fn verdict(revoked: bool) -> Result<(), AuthError> {
