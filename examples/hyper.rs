@@ -5,12 +5,14 @@
 //! cargo run --example hyper
 //! ```
 //!
-//! `JWT_SECRET` sets the HMAC secret, `ADDR` the address (default `127.0.0.1:3001`).
-//! Tokens minted by the axum example (same secret) work here too.
+//! `JWT_SECRET` sets the HMAC secret, `ADDR` the address (default `127.0.0.1:3001`). It
+//! prints a one-hour demo token to try it with; tokens minted by the axum example (same
+//! secret) work here too.
 
 mod common;
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -20,7 +22,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use tower::ServiceBuilder;
-use tower_jwt_auth::{Algorithm, JwtAuthLayer};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer, TokenIssuer};
 
 #[derive(Clone, Debug, Deserialize)]
 struct Caller {
@@ -38,20 +40,28 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let secret = common::secret();
     let auth = JwtAuthLayer::<Caller>::builder()
-        .hmac_secret(common::secret(), Algorithm::HS256)
+        .hmac_secret(&secret, Algorithm::HS256)
         .build()?;
+    // A token to try the server with, as a login endpoint would mint it.
+    let demo_token = TokenIssuer::hmac(&secret, Algorithm::HS256)
+        .lifetime(Duration::from_secs(3600))
+        .build()?
+        .issue(&serde_json::json!({ "sub": "demo" }))?;
     let service = ServiceBuilder::new()
         .layer(auth)
         .service(tower::service_fn(hello));
 
     let addr = common::addr("127.0.0.1:3001");
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    println!(
-        "  curl -i http://{}/ -H \"Authorization: Bearer $TOKEN\"",
-        listener.local_addr()?
-    );
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}\n");
+    println!("a demo token for `demo`, valid for one hour:");
+    println!("  TOKEN={demo_token}");
+    println!("call the server with it (200), and without (401):");
+    println!("  curl -i http://{addr}/ -H \"Authorization: Bearer $TOKEN\"");
+    println!("  curl -i http://{addr}/");
     loop {
         let (stream, _) = listener.accept().await?;
         let service = TowerToHyperService::new(service.clone());
