@@ -95,6 +95,11 @@ pub mod revocation;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod tls;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use jsonwebtoken;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 /// The `redis` crate, for [`RedisStore::from_client`](revocation::RedisStore::from_client)
