@@ -183,26 +183,24 @@ pub fn invalid_token(description: &str) -> String {
 
 /// Sends `GET path` with these headers straight to an axum router, without a socket.
 pub async fn call(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> Answer {
-    use tower::ServiceExt;
-    let mut req = Request::get(path);
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let res = app
-        .clone()
-        .oneshot(req.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
-    read(res).await
+    call_with(app, Request::get(path), headers).await
 }
 
 /// Sends a gRPC-shaped request — `POST path` over HTTP/2, `content-type: application/grpc`
 /// — with these headers.
 pub async fn call_grpc(app: &axum::Router, path: &str, headers: &[(&str, &str)]) -> Answer {
-    use tower::ServiceExt;
-    let mut req = Request::post(path)
+    let req = Request::post(path)
         .version(http::Version::HTTP_2)
         .header("content-type", "application/grpc");
+    call_with(app, req, headers).await
+}
+
+async fn call_with(
+    app: &axum::Router,
+    mut req: http::request::Builder,
+    headers: &[(&str, &str)],
+) -> Answer {
+    use tower::ServiceExt;
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
