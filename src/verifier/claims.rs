@@ -87,14 +87,81 @@ impl Registered<'_> {
     }
 }
 
-/// A NumericDate (RFC 7519 §2), read strictly: a non-negative integer up to year 9999.
-pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    // `u64` refuses strings, floats, negatives, null and numbers beyond u64.
-    let secs = u64::deserialize(d)?;
-    if secs > MAX_NUMERIC_DATE {
-        return Err(serde::de::Error::custom("NumericDate beyond year 9999"));
+/// Which way a non-integer NumericDate becomes whole seconds (the layer's clock counts
+/// whole seconds): `exp` up, `nbf` and `iat` down, so that no valid token is refused for
+/// its fraction — an `exp` of `now + 0.5` is valid now — and an `iat` is never later than
+/// the token's issuance (a "log out everywhere" cut-off still catches it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Round {
+    Up,
+    Down,
+}
+
+impl Round {
+    /// The rounding of a registered date claim: up for `exp`, down for the others.
+    pub(crate) fn of(member: Member) -> Round {
+        if member == Member::Exp {
+            Round::Up
+        } else {
+            Round::Down
+        }
     }
-    Ok(secs)
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, integer or not, neither negative
+/// nor beyond year 9999. Strings, booleans, `null`, objects, arrays, negatives and
+/// out-of-range numbers are refused.
+pub(crate) fn numeric_date<'de, D: Deserializer<'de>>(d: D, round: Round) -> Result<u64, D::Error> {
+    d.deserialize_any(DateVisitor(round))
+}
+
+struct DateVisitor(Round);
+
+impl<'de> serde::de::Visitor<'de> for DateVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a NumericDate: a non-negative number of seconds up to year 9999")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, secs: u64) -> Result<u64, E> {
+        if secs > MAX_NUMERIC_DATE {
+            return Err(E::custom("NumericDate beyond year 9999"));
+        }
+        Ok(secs)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, secs: i64) -> Result<u64, E> {
+        let secs = u64::try_from(secs).map_err(|_| E::custom("negative NumericDate"))?;
+        self.visit_u64(secs)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, secs: f64) -> Result<u64, E> {
+        // JSON has no NaN or infinity; a number too large for an f64 never gets here.
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(E::custom("negative NumericDate"));
+        }
+        let whole = match self.0 {
+            Round::Up => secs.ceil(),
+            Round::Down => secs.floor(),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        if whole > MAX_NUMERIC_DATE as f64 {
+            return Err(E::custom("NumericDate beyond year 9999"));
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        Ok(whole as u64)
+    }
+}
+
+/// `exp` of [`RegisteredClaims`]: rounded up.
+fn expiry<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    numeric_date(d, Round::Up).map(Some)
+}
+
+/// `nbf` and `iat` of [`RegisteredClaims`]: rounded down.
+fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    numeric_date(d, Round::Down).map(Some)
 }
 
 /// The registered claims (RFC 7519 §4.1). Flatten them into your own claims type:
@@ -124,14 +191,26 @@ pub struct RegisteredClaims {
     /// Audience: whom the token is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
-    /// Expiration time, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Expiration time, in seconds since the Unix epoch (a non-integer one rounded up).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "expiry"
+    )]
     pub exp: Option<u64>,
-    /// Not-before time, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Not-before time, in seconds since the Unix epoch (a non-integer one rounded down).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "instant"
+    )]
     pub nbf: Option<u64>,
-    /// Issued-at time, in seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Issued-at time, in seconds since the Unix epoch (a non-integer one rounded down).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "instant"
+    )]
     pub iat: Option<u64>,
     /// JWT ID: a unique identifier of the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ use serde::de::{
 };
 use serde::forward_to_deserialize_any;
 
-use super::claims::{Member, Registered, numeric_date};
+use super::claims::{Member, Registered, Round, numeric_date};
 use super::json::{self, StrSeed};
 
 /// `C` from one pass over `payload`, the registered claims read into `registered` on the
@@ -142,7 +142,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
         let r = &mut *self.registered;
         let replay = match member {
             Member::Exp | Member::Nbf | Member::Iat => {
-                let date = self.map.next_value_seed(DateSeed)?;
+                let date = self.map.next_value_seed(DateSeed(Round::of(member)))?;
                 match member {
                     Member::Exp => r.exp = Some(date),
                     Member::Nbf => r.nbf = Some(date),
@@ -181,14 +181,14 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     }
 }
 
-/// A NumericDate, as the validator reads it.
-struct DateSeed;
+/// A NumericDate, as the validator reads it; `C` then sees it in whole seconds.
+struct DateSeed(Round);
 
 impl<'de> DeserializeSeed<'de> for DateSeed {
     type Value = u64;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        numeric_date(d)
+        numeric_date(d, self.0)
     }
 }
 
@@ -321,7 +321,14 @@ mod tests {
                 Value::Array(items) => items.iter().map(text).collect::<Option<Vec<_>>>(),
                 one => Some(vec![text(one)?]),
             };
-            let date = |v: &Value| v.as_u64().filter(|d| *d <= 253_402_300_799);
+            let date = |v: &Value, up: bool| {
+                let secs = v.as_u64().or_else(|| {
+                    let f = v.as_f64().filter(|f| *f >= 0.0 && v.is_f64())?;
+                    let whole = if up { f.ceil() } else { f.floor() };
+                    (whole <= 253_402_300_799.0).then_some(whole as u64)
+                })?;
+                (secs <= 253_402_300_799).then_some(secs)
+            };
             match member {
                 Member::Iss => r.iss = Some(text(&value)?),
                 Member::Sub => r.sub = Some(text(&value)?),
@@ -331,9 +338,9 @@ mod tests {
                 Member::Aud => r.aud = Some(list(&value)?),
                 Member::Scp => r.scp = Some(list(&value)?),
                 Member::Roles => r.roles = Some(list(&value)?),
-                Member::Exp => r.exp = Some(date(&value)?),
-                Member::Nbf => r.nbf = Some(date(&value)?),
-                Member::Iat => r.iat = Some(date(&value)?),
+                Member::Exp => r.exp = Some(date(&value, true)?),
+                Member::Nbf => r.nbf = Some(date(&value, false)?),
+                Member::Iat => r.iat = Some(date(&value, false)?),
             }
         }
         Some(r)
@@ -415,13 +422,51 @@ mod tests {
         })
     }
 
+    /// The payload as `C` sees it through the tee: a non-integer date in whole seconds
+    /// (`exp` up, `nbf` and `iat` down); the bytes unchanged when there is none, or when a
+    /// member repeats (serde_json's `Value` would keep only the last).
+    fn as_c_sees_it(payload: &[u8]) -> Vec<u8> {
+        let Ok(Members(members)) = serde_json::from_slice(payload) else {
+            return payload.to_vec();
+        };
+        let mut changed = false;
+        let mut object = serde_json::Map::new();
+        for (name, value) in members {
+            let value = match (Member::of(&name), value.as_f64()) {
+                (Some(m @ (Member::Exp | Member::Nbf | Member::Iat)), Some(secs))
+                    if value.is_f64() && secs >= 0.0 =>
+                {
+                    changed = true;
+                    let whole = if m == Member::Exp {
+                        secs.ceil()
+                    } else {
+                        secs.floor()
+                    };
+                    Value::from(whole as u64)
+                }
+                _ => value,
+            };
+            if object.insert(name, value).is_some() {
+                return payload.to_vec();
+            }
+        }
+        if changed {
+            serde_json::to_vec(&object).unwrap()
+        } else {
+            payload.to_vec()
+        }
+    }
+
     /// The tee answers when, and only when, the registered claims are well typed and
     /// serde_json reads `C` from the payload; and then it answers exactly as they do.
     fn same<C: DeserializeOwned + PartialEq + fmt::Debug>(
         payload: &str,
     ) -> Result<(), TestCaseError> {
         let bytes = payload.as_bytes();
-        let theirs = serde_json::from_slice::<C>(bytes).ok().zip(expected(bytes));
+        let as_seen = as_c_sees_it(bytes);
+        let theirs = serde_json::from_slice::<C>(&as_seen)
+            .ok()
+            .zip(expected(bytes));
         match (one_pass::<C>(bytes), theirs) {
             (Some((claims, registered)), Some((their_claims, their_registered))) => {
                 prop_assert_eq!(claims, their_claims, "{}", payload);

@@ -2,8 +2,10 @@
 //! claims as the payload reader read them.
 //!
 //! Claims are read strictly (see [`payload`](super::payload)): a registered claim of the
-//! wrong JSON type (a string `exp`, a `null` `nbf`, a float, a negative number, a number
-//! beyond year 9999) rejects the token instead of being ignored.
+//! wrong JSON type (a string `exp`, a `null` `nbf`, a negative number, a number beyond year
+//! 9999) rejects the token instead of being ignored. A non-integer NumericDate is a number
+//! (RFC 7519 §2) and passes, in whole seconds: `exp` rounded up, `nbf` and `iat` down, so
+//! that no valid token is refused for its fraction.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -299,14 +301,45 @@ mod tests {
         assert_eq!(check(r(), r#"{"exp":1800000000,"nbf":1700000000}"#), Ok(()));
     }
 
+    // Issue #13: RFC 7519 §2 defines a NumericDate as a JSON number, "non-integer values can
+    // be represented"; they were refused as the wrong type.
+    #[test]
+    fn non_integer_dates_pass_and_compare_on_the_right_side_of_each_edge() {
+        let exact = || Rules {
+            leeway: Duration::ZERO,
+            ..rules()
+        };
+        // `exp` half a second ahead is still valid; half a second behind, expired.
+        assert_eq!(check(exact(), r#"{"exp":1700000000.5}"#), Ok(()));
+        assert_eq!(
+            check(exact(), r#"{"exp":1699999999.5}"#),
+            Err(AuthError::Expired)
+        );
+        // `nbf` more than a second ahead is not yet valid; in the past, valid.
+        assert_eq!(
+            check(exact(), r#"{"exp":1800000000,"nbf":1700000001.5}"#),
+            Err(AuthError::NotYetValid)
+        );
+        assert_eq!(
+            check(exact(), r#"{"exp":1800000000,"nbf":1699999999.25}"#),
+            Ok(())
+        );
+        // `iat` with a fraction, and exponent notation: numbers all the same.
+        assert_eq!(
+            check(exact(), r#"{"exp":1.8e9,"iat":1699999000.123456}"#),
+            Ok(())
+        );
+    }
+
     #[test]
     fn registered_claims_of_the_wrong_type_are_refused() {
         for (claim, value) in [
             ("exp", r#""1800000000""#),
             ("exp", "null"),
             ("exp", "-1"),
-            ("exp", "1800000000.5"),
-            ("exp", "1.8e9"),
+            ("exp", "-0.5"),
+            ("exp", "253402300799.5"),
+            ("exp", "1e300"),
             ("exp", "true"),
             ("exp", "{}"),
             ("exp", "[1800000000]"),

@@ -662,6 +662,33 @@ fn leeway_applies_to_exp_and_nbf() {
     );
 }
 
+// Issue #13: RFC 7519 §2 — "a JSON numeric value … non-integer values can be represented".
+// Some libraries write `exp` and `iat` with a fraction (python-jose and PyJWT from a float
+// `time.time()`, for instance); such tokens were refused as `invalid_claim`.
+#[test]
+fn non_integer_dates_pass_through_the_layer_and_reach_the_claims_in_whole_seconds() {
+    #[derive(Clone, serde::Deserialize)]
+    struct Plain {
+        exp: u64,
+        iat: u64,
+    }
+    let now = now();
+    let exact = || {
+        JwtAuthLayer::<Plain>::builder()
+            .hmac_secret(SECRET, Algorithm::HS256)
+            .leeway(std::time::Duration::ZERO)
+    };
+    let layer = exact().build().unwrap();
+    let token = mint(&json!({ "sub": "a", "exp": now as f64 + 0.5, "iat": now as f64 - 0.25 }));
+    let claims = layer.verify(&token).unwrap();
+    // A plain `u64` field reads it: `exp` rounded up, `iat` down.
+    assert_eq!((claims.exp, claims.iat), (now + 1, now - 1));
+    let expired = mint(&json!({ "sub": "a", "exp": now as f64 - 0.5 }));
+    assert_eq!(layer.verify(&expired).err(), Some(AuthError::Expired));
+    // The claims type that flattens `RegisteredClaims` reads them too.
+    assert_eq!(verify(&hs().build().unwrap(), &token), Ok("a".into()));
+}
+
 #[test]
 fn tampering_with_header_or_payload_breaks_the_signature() {
     let layer = hs().build().unwrap();
@@ -700,7 +727,7 @@ fn claims_of_the_wrong_type_or_shape_are_refused() {
     for payload in [
         r#"{"sub":"a","exp":"9999999999"}"#.to_owned(),
         r#"{"sub":"a","exp":null}"#.to_owned(),
-        format!(r#"{{"sub":"a","exp":{}.5}}"#, now() + 600),
+        format!(r#"{{"sub":"a","exp":-{}.5}}"#, now() + 600),
         format!(r#"{{"sub":"a","exp":{},"nbf":"0"}}"#, now() + 600),
         format!(r#"{{"sub":7,"exp":{}}}"#, now() + 600),
         format!(r#"[{}]"#, now() + 600),
