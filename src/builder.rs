@@ -19,6 +19,7 @@ use crate::service::Shared;
 #[cfg(not(feature = "jwks"))]
 use crate::verifier::key_store::KeyStore;
 use crate::verifier::keys::{KeyInput, KeySet};
+use crate::verifier::mapping::GrantSources;
 use crate::verifier::revocation::{OnStoreError, RevocationCheck, RevocationStore};
 use crate::verifier::rules::Rules;
 use crate::verifier::{Claim, Config, TokenCache, Verifier, install_crypto_provider};
@@ -84,6 +85,7 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     revocation: Option<Arc<dyn RevocationStore>>,
     on_store_error: OnStoreError,
     keep_token_ids: bool,
+    grants: GrantSources,
     #[cfg(feature = "jwks")]
     remote: crate::jwks::RemoteConfig,
     error_response: R,
@@ -107,6 +109,7 @@ impl<C> JwtAuthBuilder<C> {
             revocation: None,
             on_store_error: OnStoreError::default(),
             keep_token_ids: false,
+            grants: GrantSources::default(),
             #[cfg(feature = "jwks")]
             remote: crate::jwks::RemoteConfig::default(),
             error_response: DefaultErrorResponse,
@@ -381,6 +384,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             revocation: self.revocation,
             on_store_error: self.on_store_error,
             keep_token_ids: self.keep_token_ids,
+            grants: self.grants,
             #[cfg(feature = "jwks")]
             remote: self.remote,
             error_response,
@@ -464,8 +468,49 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 store,
                 on_error: self.on_store_error,
             }),
+            mapping: std::mem::take(&mut self.grants).build()?,
         };
         Ok(Verifier::new(config, cache))
+    }
+
+    /// Reads the token's scopes from these claim paths instead of `scope` and `scp`.
+    ///
+    /// A path is a JSON pointer (RFC 6901) into the claims: `/scp`, `/permissions`,
+    /// `/cognito:groups`, `/realm_access/roles`; `{client_id}` stands for the value given to
+    /// [`client_id`](Self::client_id). At the end of a path, a string grants each of its
+    /// space-separated words, an array each of its strings; anything else grants nothing.
+    /// The top-level members the paths start with are read in the payload's one pass, and a
+    /// token that repeats one is refused.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+    ///
+    /// // Auth0 with RBAC: the API's permissions are in `permissions`.
+    /// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+    ///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+    ///     .scopes_from(["/scope", "/permissions"])
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn scopes_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.grants.scopes = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Reads the token's roles from these claim paths instead of `roles` (see
+    /// [`scopes_from`](Self::scopes_from) for the paths): Keycloak's
+    /// `/realm_access/roles` and `/resource_access/{client_id}/roles`, Okta's `/groups`,
+    /// Cognito's `/cognito:groups`.
+    pub fn roles_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.grants.roles = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The value of `{client_id}` in claim paths: your application's client id at the
+    /// identity provider.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.grants.client_id = Some(client_id.into());
+        self
     }
 
     /// Keeps every verified token's ids even without a revocation store (the

@@ -297,6 +297,14 @@ pub enum ConfigError {
     /// A JWKS or issuer URL is plain `http://` on a host other than loopback, and
     /// [`JwksOptions::allow_http`](crate::jwks::JwksOptions::allow_http) is not set.
     InsecureUrl(String),
+    /// A claim path (`scopes_from`, `roles_from`) is not a JSON pointer, or names a
+    /// variable without a value.
+    InvalidClaimPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The token cache was given room for no token.
     EmptyTokenCache,
     /// A [`TokenIssuer`](crate::TokenIssuer) was given a lifetime under one second.
@@ -373,6 +381,9 @@ impl fmt::Display for ConfigError {
                 "the RSA key has {bits} bits: at least 2048 are required (RFC 7518 §3.3); \
                  shorter keys can be factored"
             ),
+            ConfigError::InvalidClaimPath { path, why } => {
+                write!(f, "the claim path {path:?} is invalid: {why}")
+            }
             ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
             ConfigError::InsecureUrl(url) => write!(
                 f,

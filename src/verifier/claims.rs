@@ -70,6 +70,8 @@ pub(crate) struct Registered<'a> {
     pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) scp: Option<Vec<Cow<'a, str>>>,
     pub(crate) roles: Option<Vec<Cow<'a, str>>>,
+    /// The members a claim mapping asked for, by their index in its list of captures.
+    pub(crate) captured: Vec<(usize, serde_json::Value)>,
 }
 
 impl Registered<'_> {

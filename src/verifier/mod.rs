@@ -19,6 +19,7 @@ mod json;
 pub(crate) mod jws;
 pub(crate) mod key_store;
 pub(crate) mod keys;
+pub(crate) mod mapping;
 mod payload;
 pub(crate) mod revocation;
 pub(crate) mod rules;
@@ -40,6 +41,7 @@ pub use self::claims::{Audience, Claim, RegisteredClaims};
 pub use self::crypto::install_crypto_provider;
 pub use self::grants::Grants;
 use self::key_store::KeyStore;
+use self::mapping::Mapping;
 use self::revocation::{BoxFuture, Decision, RevocationCheck, StoreError, TokenId};
 use self::rules::Validation;
 use self::verified::KeyStamp;
@@ -91,6 +93,8 @@ pub(crate) struct Config {
     pub(crate) keep_id: bool,
     /// The revocation step, if a store was configured.
     pub(crate) revocation: Option<RevocationCheck>,
+    /// Where grants come from, when not the standard `scope`, `scp` and `roles`.
+    pub(crate) mapping: Option<Mapping>,
 }
 
 /// What [`Verifier::check`] decided without waiting.
@@ -287,7 +291,8 @@ impl Config {
         now: u64,
     ) -> Result<Verified<C>, AuthError> {
         let mut registered = Registered::default();
-        let Some(claims) = payload::read::<C>(payload, &mut registered) else {
+        let captures = self.mapping.as_ref().map_or(&[][..], Mapping::captures);
+        let Some(claims) = payload::read_capturing::<C>(payload, &mut registered, captures) else {
             // Say why exactly: a registered claim of the wrong type, missing or out of
             // date comes before "`C` does not fit".
             let mut registered = Registered::default();
@@ -297,11 +302,14 @@ impl Config {
             return Err(AuthError::InvalidClaims);
         };
         let lifetime = self.rules.check(&registered, now)?;
-        let grants = Grants::from_claims(
-            registered.scope.as_deref(),
-            registered.scp.as_deref(),
-            registered.roles.as_deref(),
-        );
+        let grants = match &self.mapping {
+            None => Grants::from_claims(
+                registered.scope.as_deref(),
+                registered.scp.as_deref(),
+                registered.roles.as_deref(),
+            ),
+            Some(mapping) => mapping.grants(&registered),
+        };
         let id = self.keep_id.then(|| {
             Arc::new(TokenId {
                 jti: registered.jti.as_deref().map(str::to_owned),

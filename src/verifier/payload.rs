@@ -30,12 +30,23 @@ pub(crate) fn read<'de, C: DeserializeOwned>(
     payload: &'de [u8],
     registered: &mut Registered<'de>,
 ) -> Option<C> {
+    read_capturing(payload, registered, &[])
+}
+
+/// [`read`], capturing on the way the top-level members named in `captures` (a claim
+/// mapping's) into `registered.captured`.
+pub(crate) fn read_capturing<'de, C: DeserializeOwned>(
+    payload: &'de [u8],
+    registered: &mut Registered<'de>,
+    captures: &[Box<str>],
+) -> Option<C> {
     let mut complete = false;
     let mut de = serde_json::Deserializer::from_slice(payload);
     let tee = Tee {
         de: &mut de,
         registered,
         complete: &mut complete,
+        captures,
     };
     let claims = C::deserialize(tee).ok()?;
     de.end().ok()?;
@@ -46,6 +57,7 @@ struct Tee<'a, 'de> {
     de: &'a mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
     registered: &'a mut Registered<'de>,
     complete: &'a mut bool,
+    captures: &'a [Box<str>],
 }
 
 impl<'de> Deserializer<'de> for Tee<'_, 'de> {
@@ -56,6 +68,7 @@ impl<'de> Deserializer<'de> for Tee<'_, 'de> {
             visitor,
             registered: self.registered,
             complete: self.complete,
+            captures: self.captures,
         };
         self.de.deserialize_map(tee)
     }
@@ -84,6 +97,7 @@ struct TeeVisitor<'a, 'de, V> {
     visitor: V,
     registered: &'a mut Registered<'de>,
     complete: &'a mut bool,
+    captures: &'a [Box<str>],
 }
 
 impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, V> {
@@ -98,7 +112,9 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, 'de, V> {
             map,
             registered: self.registered,
             complete: self.complete,
+            captures: self.captures,
             current: None,
+            capturing: None,
             seen: 0,
         })
     }
@@ -108,8 +124,11 @@ struct TeeMap<'a, 'de, A> {
     map: A,
     registered: &'a mut Registered<'de>,
     complete: &'a mut bool,
+    captures: &'a [Box<str>],
     /// The registered member whose value comes next, if the last key named one.
     current: Option<Member>,
+    /// The captured member whose value comes next (its index in `captures`).
+    capturing: Option<usize>,
     /// The registered members seen: a second one is refused, as the validator does.
     seen: u16,
 }
@@ -126,13 +145,26 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
             return Ok(None);
         };
         self.current = Member::of(&key);
+        if self.current.is_none() && !self.captures.is_empty() {
+            self.capturing = self.captures.iter().position(|c| **c == *key);
+        }
         seed.deserialize(Replay::Str(key).into_deserializer())
             .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         let Some(member) = self.current.take() else {
-            return self.map.next_value_seed(seed);
+            let Some(at) = self.capturing.take() else {
+                return self.map.next_value_seed(seed);
+            };
+            // A captured member twice could give `C` one value and the grants another.
+            if self.registered.captured.iter().any(|(i, _)| *i == at) {
+                return Err(de::Error::custom("duplicate mapped claim"));
+            }
+            let value: serde_json::Value = self.map.next_value()?;
+            let claims = seed.deserialize(value.clone()).map_err(de::Error::custom);
+            self.registered.captured.push((at, value));
+            return claims;
         };
         let bit = 1 << member as u16;
         if self.seen & bit != 0 {
