@@ -217,7 +217,7 @@ impl Mapping {
             Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(Value::as_str)
-                .for_each(|text| found(text)),
+                .for_each(found),
             _ => {}
         }
     }
