@@ -191,6 +191,55 @@ fn floor(c: &mut Criterion, token: &str, decoding: &tower_jwt_auth::DecodingKey,
     group.finish();
 }
 
+/// Grants read from the standard `scope` claim, against the same grants read through a
+/// claim mapping from a nested member (Keycloak's `realm_access.roles`), in the same token:
+/// the mapping's cost.
+fn grants(c: &mut Criterion) {
+    install_crypto_provider().unwrap();
+    #[derive(Clone, serde::Deserialize)]
+    struct User {
+        #[allow(dead_code)]
+        sub: String,
+    }
+    let now = jsonwebtoken::get_current_timestamp();
+    let (encoding, decoding) = keys(Algorithm::HS256);
+    let mint = |extra: serde_json::Value| {
+        let mut claims = serde_json::json!({
+            "sub": "user-1234", "exp": now + 3600, "iat": now, "name": "Jane Doe",
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding);
+        HeaderValue::try_from(format!("Bearer {}", token.unwrap())).unwrap()
+    };
+    // One token carries both, so that both layers check the same signature over the same
+    // bytes: only where the grants are read from differs.
+    let token = mint(serde_json::json!({
+        "scope": "notes:read notes:write",
+        "realm_access": { "roles": ["notes:read", "notes:write"] }
+    }));
+    let (scope, nested) = (token.clone(), token);
+    let builder = || JwtAuthLayer::<User>::builder().key(decoding.clone(), Algorithm::HS256);
+    let mut standard = builder().build().unwrap().layer(Noop);
+    let mut mapped = builder()
+        .scopes_from(["/realm_access/roles"])
+        .build()
+        .unwrap()
+        .layer(Noop);
+    assert_eq!(call(&mut standard, &scope), 200);
+    assert_eq!(call(&mut mapped, &nested), 200);
+    let mut group = c.benchmark_group("HS256_grants");
+    group.bench_function("scope_claim", |b| {
+        b.iter(|| call(&mut standard, black_box(&scope)))
+    });
+    group.bench_function("mapped_nested", |b| {
+        b.iter(|| call(&mut mapped, black_box(&nested)))
+    });
+    group.finish();
+}
+
 /// The worst a client can send: each answered without any signature check, or with one.
 fn hostile(c: &mut Criterion) {
     install_crypto_provider().unwrap();
@@ -242,5 +291,5 @@ fn hostile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, hostile);
+criterion_group!(benches, bench, grants, hostile);
 criterion_main!(benches);

@@ -70,8 +70,9 @@ pub(crate) struct Registered<'a> {
     pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) scp: Option<Vec<Cow<'a, str>>>,
     pub(crate) roles: Option<Vec<Cow<'a, str>>>,
-    /// The members a claim mapping asked for, by their index in its list of captures.
-    pub(crate) captured: Vec<(usize, serde_json::Value)>,
+    /// The members a claim mapping asked for, by their index in its list of captures: their
+    /// JSON as the payload has it.
+    pub(crate) captured: Vec<(usize, &'a str)>,
 }
 
 impl Registered<'_> {

@@ -7,11 +7,17 @@
 //! for the registered claims; the paths are then walked in those values. Without a mapping,
 //! nothing is captured and the grants come from the registered claims as before.
 
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::claims::{Member, Registered};
 use super::grants::Grants;
-use crate::ConfigError;
+use super::json::StrSeed;
+use crate::{AuthError, ConfigError};
 
 /// A path to a claim: the top-level member, then the keys inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +55,6 @@ impl ClaimPath {
     /// The top-level member the path starts with.
     pub(crate) fn top(&self) -> &str {
         &self.segments[0]
-    }
-
-    /// The value at the end of the path, from the top-level member's value.
-    fn find<'v>(&self, top: &'v Value) -> Option<&'v Value> {
-        self.segments[1..]
-            .iter()
-            .try_fold(top, |value, key| value.as_object()?.get(key))
     }
 }
 
@@ -163,63 +162,200 @@ impl Mapping {
         &self.captures
     }
 
-    /// The grants of a token whose payload was read with [`captures`](Self::captures).
-    pub(crate) fn grants(&self, registered: &Registered<'_>) -> Grants {
+    /// The grants of a token whose payload was read with [`captures`](Self::captures);
+    /// `Err` when a mapped member repeats a key on the path, which the claims type might
+    /// read otherwise than the grants.
+    pub(crate) fn grants(&self, registered: &Registered<'_>) -> Result<Grants, AuthError> {
         let mut scopes = Vec::new();
         for path in &self.scopes {
             self.each(path, registered, &mut |text| {
-                scopes.extend(text.split_whitespace().map(str::to_owned));
-            });
+                for scope in text.split_whitespace() {
+                    scopes.push(scope.to_owned());
+                }
+            })?;
         }
         let mut roles = Vec::new();
         for path in &self.roles {
-            self.each(path, registered, &mut |text| roles.push(text.to_owned()));
+            self.each(path, registered, &mut |text| roles.push(text.to_owned()))?;
         }
         if scopes.is_empty() && roles.is_empty() {
-            return Grants::default();
+            return Ok(Grants::default());
         }
-        Grants::new(scopes, roles)
+        Ok(Grants::new(scopes, roles))
     }
 
     /// Calls `found` with each string at `path`: a string, or each string of an array.
     /// Anything else there grants nothing: a grant is never guessed.
-    fn each(&self, path: &ClaimPath, r: &Registered<'_>, found: &mut impl FnMut(&str)) {
+    fn each(
+        &self,
+        path: &ClaimPath,
+        r: &Registered<'_>,
+        found: &mut dyn FnMut(&str),
+    ) -> Result<(), AuthError> {
         if let Some(member) = Member::of(path.top()) {
             // Registered members were read typed; they have no inside.
-            if path.segments.len() > 1 {
-                return;
+            if path.segments.len() == 1 {
+                let one = match member {
+                    Member::Scope => &r.scope,
+                    Member::Iss => &r.iss,
+                    Member::Sub => &r.sub,
+                    Member::Jti => &r.jti,
+                    Member::Sid => &r.sid,
+                    _ => &None,
+                };
+                let list = match member {
+                    Member::Scp => &r.scp,
+                    Member::Roles => &r.roles,
+                    Member::Aud => &r.aud,
+                    _ => &None,
+                };
+                one.iter()
+                    .chain(list.iter().flatten())
+                    .for_each(|s| found(s));
             }
-            let one = match member {
-                Member::Scope => &r.scope,
-                Member::Iss => &r.iss,
-                Member::Sub => &r.sub,
-                Member::Jti => &r.jti,
-                Member::Sid => &r.sid,
-                _ => &None,
-            };
-            let list = match member {
-                Member::Scp => &r.scp,
-                Member::Roles => &r.roles,
-                Member::Aud => &r.aud,
-                _ => &None,
-            };
-            one.iter()
-                .chain(list.iter().flatten())
-                .for_each(|s| found(s));
-            return;
+            return Ok(());
         }
-        let Some(at) = self.captures.iter().position(|c| **c == *path.top()) else {
-            return;
+        let at = self.captures.iter().position(|c| **c == *path.top());
+        let raw = at.and_then(|at| r.captured.iter().find(|(i, _)| *i == at));
+        let Some((_, raw)) = raw else { return Ok(()) };
+        let mut de = serde_json::Deserializer::from_str(raw);
+        At {
+            path: &path.segments[1..],
+            found,
+        }
+        .deserialize(&mut de)
+        .map_err(|_| AuthError::InvalidClaims)
+    }
+}
+
+/// Walks a captured member's JSON down `path` without building it, and hands each string at
+/// the end to `found`. A key of the path that repeats is an error; other shapes are skipped.
+struct At<'p, 'f> {
+    path: &'p [String],
+    found: &'f mut dyn FnMut(&str),
+}
+
+impl<'de> DeserializeSeed<'de> for At<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for At<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some((key, rest)) = self.path.split_first() else {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
         };
-        let captured = r.captured.iter().find(|(i, _)| *i == at);
-        match captured.and_then(|(_, top)| path.find(top)) {
-            Some(Value::String(text)) => found(text),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .for_each(found),
-            _ => {}
+        let mut seen = false;
+        while let Some(name) = map.next_key_seed(StrSeed)? {
+            if *name != **key {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if std::mem::replace(&mut seen, true) {
+                return Err(de::Error::custom("a mapped key repeats"));
+            }
+            map.next_value_seed(At {
+                path: rest,
+                found: &mut *self.found,
+            })?;
         }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if !self.path.is_empty() {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
+        // Each string of the array; other items grant nothing.
+        while let Some(item) = seq.next_element::<Item>()? {
+            if let Item(Some(text)) = item {
+                (self.found)(&text);
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        if self.path.is_empty() {
+            (self.found)(text);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// An array item: a string, or anything else (skipped).
+struct Item<'de>(Option<Cow<'de, str>>);
+
+impl<'de> Deserialize<'de> for Item<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = Item<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Item<'de>, E> {
+                Ok(Item(Some(Cow::Borrowed(text))))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Item<'de>, E> {
+                Ok(Item(Some(Cow::Owned(text.to_owned()))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Item<'de>, E> {
+                Ok(Item(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item<'de>, E> {
+                Ok(Item(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item<'de>, E> {
+                Ok(Item(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item<'de>, E> {
+                Ok(Item(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Item<'de>, E> {
+                Ok(Item(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Item(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Item(None))
+            }
+        }
+        d.deserialize_any(ItemVisitor)
     }
 }
 

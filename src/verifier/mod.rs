@@ -308,7 +308,7 @@ impl Config {
                 registered.scp.as_deref(),
                 registered.roles.as_deref(),
             ),
-            Some(mapping) => mapping.grants(&registered),
+            Some(mapping) => mapping.grants(&registered)?,
         };
         let id = self.keep_id.then(|| {
             Arc::new(TokenId {

@@ -161,9 +161,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
             if self.registered.captured.iter().any(|(i, _)| *i == at) {
                 return Err(de::Error::custom("duplicate mapped claim"));
             }
-            let value: serde_json::Value = self.map.next_value()?;
-            let claims = seed.deserialize(value.clone()).map_err(de::Error::custom);
-            self.registered.captured.push((at, value));
+            let raw: &'de serde_json::value::RawValue = self.map.next_value()?;
+            let claims = seed
+                .deserialize(RawReplay(raw.get()))
+                .map_err(de::Error::custom);
+            self.registered.captured.push((at, raw.get()));
             return claims;
         };
         let bit = 1 << member as u16;
@@ -210,6 +212,45 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
             }
         };
         seed.deserialize(replay.into_deserializer())
+    }
+}
+
+/// A captured member's JSON, handed to `C` as the payload had it: parsed again only if `C`
+/// reads it, not if it ignores it.
+struct RawReplay<'de>(&'de str);
+
+/// Each `deserialize_*` of [`RawReplay`], on a parser of its JSON.
+macro_rules! replay_raw {
+    ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, serde_json::Error> {
+                (&mut serde_json::Deserializer::from_str(self.0)).$method($($arg,)* visitor)
+            }
+        )*
+    };
+}
+
+impl<'de> Deserializer<'de> for RawReplay<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_unit()
+    }
+
+    replay_raw! {
+        deserialize_any(), deserialize_bool(), deserialize_i8(), deserialize_i16(),
+        deserialize_i32(), deserialize_i64(), deserialize_i128(), deserialize_u8(),
+        deserialize_u16(), deserialize_u32(), deserialize_u64(), deserialize_u128(),
+        deserialize_f32(), deserialize_f64(), deserialize_char(), deserialize_str(),
+        deserialize_string(), deserialize_bytes(), deserialize_byte_buf(),
+        deserialize_option(), deserialize_unit(), deserialize_seq(), deserialize_map(),
+        deserialize_identifier(),
+        deserialize_unit_struct(name: &'static str),
+        deserialize_newtype_struct(name: &'static str),
+        deserialize_tuple(len: usize),
+        deserialize_tuple_struct(name: &'static str, len: usize),
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
     }
 }
 
