@@ -23,7 +23,7 @@ use crate::verifier::mapping::GrantSources;
 use crate::verifier::revocation::{OnStoreError, RevocationCheck, RevocationStore};
 use crate::verifier::rules::Rules;
 use crate::verifier::{Claim, Config, TokenCache, Verifier, install_crypto_provider};
-use crate::{Algorithm, ConfigError, JwtAuthLayer};
+use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer};
 
 /// The default maximum token length: far above any real JWT, far below a header limit.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
@@ -503,6 +503,41 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Cognito's `/cognito:groups`.
     pub fn roles_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
         self.grants.roles = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires the claim at `path` (a claim path, as in [`scopes_from`](Self::scopes_from))
+    /// to hold one of `values`: a string equal to one, or an array holding one. A token
+    /// without it, or with another value, is refused (`401 invalid_token`). For what a
+    /// provider's documentation asks a resource server to check beyond `iss` and `aud` —
+    /// Cognito's `token_use` and `client_id`, say.
+    ///
+    /// ```
+    /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+    ///
+    /// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+    ///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+    ///     .require_claim("/token_use", ["access"])
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn require_claim<V: Into<String>>(
+        self,
+        path: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.require_claim_or(path, values, AuthError::InvalidClaims)
+    }
+
+    /// [`require_claim`](Self::require_claim), answering `error` when it does not hold.
+    pub(crate) fn require_claim_or<V: Into<String>>(
+        mut self,
+        path: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+        error: AuthError,
+    ) -> Self {
+        let values = values.into_iter().map(Into::into).collect();
+        self.grants.checks.push((path.into(), values, error));
         self
     }
 

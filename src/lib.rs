@@ -91,6 +91,8 @@ mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 mod metrics;
+#[cfg(feature = "jwks")]
+mod providers;
 pub mod revocation;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod tls;

@@ -255,3 +255,405 @@ fn claim_paths_are_checked_at_build() {
         assert!(err.to_string().contains(fix), "{path}: {err}");
     }
 }
+
+/// The presets against each provider's own layout, served from loopback: a key client that
+/// sends `https://{host}/{path}` to the loopback server as `/{host}/{path}`, so each preset
+/// fetches exactly the URLs it would in production.
+#[cfg(feature = "jwks")]
+mod presets {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use axum::response::IntoResponse;
+    use bytes::Bytes;
+    use tower_jwt_auth::EncodingKey;
+    use tower_jwt_auth::jsonwebtoken::Header;
+    use tower_jwt_auth::jsonwebtoken::jwk::Jwk;
+    use tower_jwt_auth::jwks::{BoxError, DefaultJwksClient, JwksClient};
+
+    type Documents = Arc<Mutex<HashMap<String, Value>>>;
+
+    /// The loopback server: `GET /{host}/{path}` answers the document published there.
+    async fn idp() -> (SocketAddr, Documents) {
+        let documents: Documents = Arc::default();
+        let served = Arc::clone(&documents);
+        let app = Router::new().fallback(move |uri: http::Uri| {
+            let doc = served.lock().unwrap().get(uri.path()).cloned();
+            async move {
+                match doc {
+                    Some(doc) => axum::Json(doc).into_response(),
+                    None => http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        (serve(app).await, documents)
+    }
+
+    #[derive(Clone)]
+    struct Rewrite {
+        to: SocketAddr,
+        inner: DefaultJwksClient,
+    }
+
+    impl JwksClient for Rewrite {
+        fn get<'a>(
+            &'a self,
+            url: &'a http::Uri,
+            max_body: usize,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = Result<http::Response<Bytes>, BoxError>> + Send + 'a>,
+        > {
+            Box::pin(async move {
+                let host = url.host().unwrap_or_default();
+                let local: http::Uri =
+                    format!("http://{}/{host}{}", self.to, url.path()).parse()?;
+                self.inner.get(&local, max_body).await
+            })
+        }
+    }
+
+    fn publish(docs: &Documents, url: &str, doc: Value) {
+        let url: http::Uri = url.parse().unwrap();
+        let path = format!("/{}{}", url.host().unwrap(), url.path());
+        docs.lock().unwrap().insert(path, doc);
+    }
+
+    /// The test RSA key as a provider publishes it: with this `kid`, and `alg` if given.
+    fn rsa_jwk(kid: &str, alg: Option<&str>) -> Value {
+        let key = EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap();
+        let mut jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap()).unwrap();
+        let jwk = jwk.as_object_mut().unwrap();
+        jwk.insert("kid".into(), kid.into());
+        jwk.insert("use".into(), "sig".into());
+        match alg {
+            Some(alg) => jwk.insert("alg".into(), alg.into()),
+            None => jwk.remove("alg"),
+        };
+        Value::Object(jwk.clone())
+    }
+
+    fn signed(alg: Algorithm, kid: &str, claims: &Value) -> String {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.into());
+        mint_with(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+        )
+    }
+
+    /// Publishes an OpenID discovery document for `issuer` naming `jwks_uri`, and the JWKS.
+    fn discovery(docs: &Documents, issuer: &str, jwks_uri: &str, keys: Vec<Value>) {
+        let well_known = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        publish(
+            docs,
+            &well_known,
+            json!({ "issuer": issuer, "jwks_uri": jwks_uri }),
+        );
+        publish(docs, jwks_uri, json!({ "keys": keys }));
+    }
+
+    async fn ready(builder: JwtAuthBuilder<Value>, to: SocketAddr) -> JwtAuthLayer<Value> {
+        let client = Rewrite {
+            to,
+            inner: DefaultJwksClient::without_proxy(),
+        };
+        let layer = builder.jwks_client(client).build().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), layer.ready())
+            .await
+            .expect("the preset's keys were fetched");
+        layer
+    }
+
+    fn with(claims: &Value, changes: Value) -> Value {
+        let mut claims = claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            match v {
+                Value::Null => claims.as_object_mut().unwrap().remove(k),
+                v => claims.as_object_mut().unwrap().insert(k.clone(), v.clone()),
+            };
+        }
+        claims
+    }
+
+    // Keycloak publishes `alg` on each key (RS256 by default, PS256 when the realm signs with
+    // it): realm discovery at `{realm}/.well-known/openid-configuration`, keys at
+    // `{realm}/protocol/openid-connect/certs` (Keycloak Securing Applications guide).
+    #[tokio::test]
+    async fn keycloak_preset() {
+        let (to, docs) = idp().await;
+        let realm = "https://sso.example.com/realms/acme";
+        discovery(
+            &docs,
+            realm,
+            &format!("{realm}/protocol/openid-connect/certs"),
+            vec![rsa_jwk("rs", Some("RS256")), rsa_jwk("ps", Some("PS256"))],
+        );
+        let layer = ready(hs_free().keycloak(realm, "notes-api"), to).await;
+        let token = with(
+            &keycloak(),
+            json!({ "iss": realm, "aud": ["notes-api", "account"] }),
+        );
+        for (alg, kid) in [(Algorithm::RS256, "rs"), (Algorithm::PS256, "ps")] {
+            assert!(layer.verify(&signed(alg, kid, &token)).is_ok(), "{alg:?}");
+        }
+        let app = guarded(layer.clone(), Require::role("notes-writer"));
+        assert_eq!(
+            status_of(&app, &signed(Algorithm::RS256, "rs", &token)).await,
+            200
+        );
+        // Keycloak's default `aud` (`account`) is not this API.
+        let other = with(&token, json!({ "aud": "account" }));
+        assert_eq!(
+            layer.verify(&signed(Algorithm::RS256, "rs", &other)).err(),
+            Some(AuthError::InvalidAudience)
+        );
+    }
+
+    // Auth0: discovery at `https://{domain}/.well-known/openid-configuration`, keys at
+    // `https://{domain}/.well-known/jwks.json` with `alg` RS256 (Auth0 docs, "Locate JSON Web
+    // Key Sets").
+    #[tokio::test]
+    async fn auth0_preset() {
+        let (to, docs) = idp().await;
+        let issuer = "https://acme.us.auth0.com/";
+        discovery(
+            &docs,
+            issuer,
+            "https://acme.us.auth0.com/.well-known/jwks.json",
+            vec![rsa_jwk("auth0-key", Some("RS256"))],
+        );
+        let layer = ready(
+            hs_free().auth0("acme.us.auth0.com", "https://notes.example.com"),
+            to,
+        )
+        .await;
+        let token = signed(Algorithm::RS256, "auth0-key", &auth0());
+        let app = guarded(layer.clone(), Require::scope("write:notes"));
+        assert_eq!(status_of(&app, &token).await, 200);
+        let other_api = with(&auth0(), json!({ "aud": "https://billing.example.com" }));
+        assert_eq!(
+            layer
+                .verify(&signed(Algorithm::RS256, "auth0-key", &other_api))
+                .err(),
+            Some(AuthError::InvalidAudience)
+        );
+    }
+
+    // Cognito: `https://cognito-idp.{region}.amazonaws.com/{pool}/.well-known/jwks.json`,
+    // keys with `alg` RS256 (Amazon Cognito Developer Guide, "Verifying a JSON Web Token").
+    #[tokio::test]
+    async fn cognito_preset() {
+        let (to, docs) = idp().await;
+        let issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example";
+        discovery(
+            &docs,
+            issuer,
+            &format!("{issuer}/.well-known/jwks.json"),
+            vec![rsa_jwk("cognito-key", Some("RS256"))],
+        );
+        let layer = ready(
+            hs_free().cognito("us-east-1", "us-east-1_example", ["1example23456789"]),
+            to,
+        )
+        .await;
+        let token = cognito();
+        let app = guarded(layer.clone(), Require::role("editors"));
+        assert_eq!(
+            status_of(&app, &signed(Algorithm::RS256, "cognito-key", &token)).await,
+            200
+        );
+        for (broken, error) in [
+            (json!({ "token_use": "id" }), AuthError::InvalidType),
+            (json!({ "token_use": null }), AuthError::InvalidType),
+            (
+                json!({ "client_id": "another-client" }),
+                AuthError::InvalidAudience,
+            ),
+            (
+                json!({ "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other" }),
+                AuthError::InvalidIssuer,
+            ),
+        ] {
+            let claims = with(&token, broken.clone());
+            assert_eq!(
+                layer
+                    .verify(&signed(Algorithm::RS256, "cognito-key", &claims))
+                    .err(),
+                Some(error),
+                "{broken}"
+            );
+        }
+    }
+
+    // Entra ID: keys at `https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys`
+    // without `alg` (Microsoft identity platform docs, "Signing key rollover"); v1.0 and
+    // v2.0 tokens ("Access token claims reference": `iss`, `aud`, `ver`, `tid`).
+    #[tokio::test]
+    async fn entra_id_preset() {
+        let (to, docs) = idp().await;
+        let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let client = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
+        publish(
+            &docs,
+            &format!("https://login.microsoftonline.com/{tid}/discovery/v2.0/keys"),
+            json!({ "keys": [rsa_jwk("entra-key", None)] }),
+        );
+        let layer = ready(hs_free().entra_id(tid, client), to).await;
+        let v2 = json!({
+            "aud": client, "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"),
+            "iat": now(), "nbf": now(), "exp": now() + 3600,
+            "roles": ["Notes.Admin"], "scp": "Notes.Read", "sub": "s", "tid": tid, "ver": "2.0"
+        });
+        let v1 = with(
+            &v2,
+            json!({
+                "aud": format!("api://{client}"), "iss": format!("https://sts.windows.net/{tid}/"),
+                "ver": "1.0"
+            }),
+        );
+        let app = guarded(layer.clone(), Require::role("Notes.Admin"));
+        for token in [&v2, &v1] {
+            assert_eq!(
+                status_of(&app, &signed(Algorithm::RS256, "entra-key", token)).await,
+                200
+            );
+        }
+        let other_tenant = with(
+            &v2,
+            json!({ "tid": "00000000-0000-0000-0000-000000000000" }),
+        );
+        assert_eq!(
+            layer
+                .verify(&signed(Algorithm::RS256, "entra-key", &other_tenant))
+                .err(),
+            Some(AuthError::InvalidIssuer)
+        );
+        let other_app = with(
+            &v2,
+            json!({ "aud": "00000003-0000-0000-c000-000000000000" }),
+        );
+        assert_eq!(
+            layer
+                .verify(&signed(Algorithm::RS256, "entra-key", &other_app))
+                .err(),
+            Some(AuthError::InvalidAudience)
+        );
+    }
+
+    // Okta: discovery at `{issuer}/.well-known/openid-configuration` of the custom
+    // authorization server, keys with `alg` RS256 (Okta docs, "Validate access tokens").
+    #[tokio::test]
+    async fn okta_preset() {
+        let (to, docs) = idp().await;
+        let issuer = "https://acme.okta.com/oauth2/default";
+        discovery(
+            &docs,
+            issuer,
+            &format!("{issuer}/v1/keys"),
+            vec![rsa_jwk("okta-key", Some("RS256"))],
+        );
+        let layer = ready(hs_free().okta(issuer, "api://default"), to).await;
+        let token = signed(Algorithm::RS256, "okta-key", &okta());
+        assert_eq!(
+            status_of(
+                &guarded(layer.clone(), Require::role("Notes Admins")),
+                &token
+            )
+            .await,
+            200
+        );
+        let org_server = with(&okta(), json!({ "iss": "https://acme.okta.com" }));
+        assert_eq!(
+            layer
+                .verify(&signed(Algorithm::RS256, "okta-key", &org_server))
+                .err(),
+            Some(AuthError::InvalidIssuer)
+        );
+    }
+
+    // Google ID tokens: keys at `https://www.googleapis.com/oauth2/v3/certs`, `iss` either
+    // `https://accounts.google.com` or `accounts.google.com` (Google Identity docs,
+    // "Authenticate with a backend server").
+    #[tokio::test]
+    async fn google_preset() {
+        let (to, docs) = idp().await;
+        publish(
+            &docs,
+            "https://www.googleapis.com/oauth2/v3/certs",
+            json!({ "keys": [rsa_jwk("g", Some("RS256"))] }),
+        );
+        let client = "1234567890-abc.apps.googleusercontent.com";
+        let layer = ready(hs_free().google(client), to).await;
+        let id_token = json!({
+            "iss": "https://accounts.google.com", "azp": client, "aud": client,
+            "sub": "110169484474386276334", "email": "alice@example.com", "email_verified": true,
+            "iat": now(), "exp": now() + 3600
+        });
+        for iss in ["https://accounts.google.com", "accounts.google.com"] {
+            let token = with(&id_token, json!({ "iss": iss }));
+            assert!(
+                layer.verify(&signed(Algorithm::RS256, "g", &token)).is_ok(),
+                "{iss}"
+            );
+        }
+        let other_client = with(
+            &id_token,
+            json!({ "aud": "someone-else.apps.googleusercontent.com" }),
+        );
+        assert_eq!(
+            layer
+                .verify(&signed(Algorithm::RS256, "g", &other_client))
+                .err(),
+            Some(AuthError::InvalidAudience)
+        );
+    }
+
+    // Firebase ID tokens: keys from the securetoken service account, `iss`
+    // `https://securetoken.google.com/{project}`, `aud` the project, a non-empty `sub`
+    // (Firebase docs, "Verify ID tokens using a third-party JWT library").
+    #[tokio::test]
+    async fn firebase_preset() {
+        let (to, docs) = idp().await;
+        publish(
+            &docs,
+            "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com",
+            json!({ "keys": [rsa_jwk("fb", Some("RS256"))] }),
+        );
+        let layer = ready(hs_free().firebase("notes-1234"), to).await;
+        let id_token = json!({
+            "iss": "https://securetoken.google.com/notes-1234", "aud": "notes-1234",
+            "auth_time": now(), "user_id": "u1", "sub": "u1", "iat": now(), "exp": now() + 3600,
+            "firebase": { "identities": {}, "sign_in_provider": "password" }
+        });
+        assert!(
+            layer
+                .verify(&signed(Algorithm::RS256, "fb", &id_token))
+                .is_ok()
+        );
+        let no_sub = with(&id_token, json!({ "sub": null }));
+        assert_eq!(
+            layer.verify(&signed(Algorithm::RS256, "fb", &no_sub)).err(),
+            Some(AuthError::MissingClaim)
+        );
+        let other_project = with(&id_token, json!({ "aud": "other-project" }));
+        assert_eq!(
+            layer
+                .verify(&signed(Algorithm::RS256, "fb", &other_project))
+                .err(),
+            Some(AuthError::InvalidAudience)
+        );
+    }
+
+    /// A builder with no key of its own: the preset brings them.
+    fn hs_free() -> JwtAuthBuilder<Value> {
+        JwtAuthLayer::<Value>::builder()
+    }
+}

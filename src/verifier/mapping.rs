@@ -96,19 +96,21 @@ fn unescape(segment: &str) -> Option<String> {
     Some(out)
 }
 
-/// What the builder collected: the paths as given, and the values of their variables.
+/// What the builder collected: the paths as given, the claims that must hold one of some
+/// values, and the values of the paths' variables.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct GrantSources {
     pub(crate) scopes: Option<Vec<String>>,
     pub(crate) roles: Option<Vec<String>>,
+    pub(crate) checks: Vec<(String, Vec<String>, AuthError)>,
     pub(crate) client_id: Option<String>,
 }
 
 impl GrantSources {
-    /// The mapping, or `None` when no source was changed: the standard claims are then read
-    /// as before, at no cost.
+    /// The mapping, or `None` when no source was changed and no claim is checked: the
+    /// standard claims are then read as before, at no cost.
     pub(crate) fn build(self) -> Result<Option<Mapping>, ConfigError> {
-        if self.scopes.is_none() && self.roles.is_none() {
+        if self.scopes.is_none() && self.roles.is_none() && self.checks.is_empty() {
             return Ok(None);
         }
         let vars: Vec<(&str, &str)> = self
@@ -124,11 +126,29 @@ impl GrantSources {
                 .map(|p| ClaimPath::parse(p, &vars))
                 .collect::<Result<Vec<_>, _>>()
         };
-        Ok(Some(Mapping::new(
+        let mut mapping = Mapping::new(
             paths(self.scopes, &["/scope", "/scp"])?,
             paths(self.roles, &["/roles"])?,
-        )))
+        );
+        for (path, allowed, error) in self.checks {
+            if allowed.is_empty() {
+                return Err(ConfigError::InvalidClaimPath {
+                    path,
+                    why: "a required claim needs at least one accepted value".to_owned(),
+                });
+            }
+            mapping.check(ClaimPath::parse(&path, &vars)?, allowed, error);
+        }
+        Ok(Some(mapping))
     }
+}
+
+/// A claim that must hold one of some values, and the answer when it does not.
+#[derive(Debug, Clone)]
+struct Check {
+    path: ClaimPath,
+    allowed: Vec<String>,
+    error: AuthError,
 }
 
 /// Where scopes and roles come from.
@@ -136,6 +156,7 @@ impl GrantSources {
 pub(crate) struct Mapping {
     scopes: Vec<ClaimPath>,
     roles: Vec<ClaimPath>,
+    checks: Vec<Check>,
     /// The top-level members to capture: those the paths start with that the reader does
     /// not read already.
     captures: Vec<Box<str>>,
@@ -153,8 +174,23 @@ impl Mapping {
         Mapping {
             scopes,
             roles,
+            checks: Vec::new(),
             captures,
         }
+    }
+
+    /// Requires the claim at `path` to be one of `allowed` (a string, or an array holding
+    /// one of them), else `error`.
+    fn check(&mut self, path: ClaimPath, allowed: Vec<String>, error: AuthError) {
+        let top = path.top();
+        if Member::of(top).is_none() && !self.captures.iter().any(|c| **c == *top) {
+            self.captures.push(top.into());
+        }
+        self.checks.push(Check {
+            path,
+            allowed,
+            error,
+        });
     }
 
     /// The top-level members the payload reader must capture.
@@ -163,9 +199,19 @@ impl Mapping {
     }
 
     /// The grants of a token whose payload was read with [`captures`](Self::captures);
-    /// `Err` when a mapped member repeats a key on the path, which the claims type might
-    /// read otherwise than the grants.
+    /// `Err` when a required claim does not hold an accepted value, or a mapped member
+    /// repeats a key on the path, which the claims type might read otherwise than the
+    /// grants.
     pub(crate) fn grants(&self, registered: &Registered<'_>) -> Result<Grants, AuthError> {
+        for check in &self.checks {
+            let mut holds = false;
+            self.each(&check.path, registered, &mut |value| {
+                holds |= check.allowed.iter().any(|a| a == value);
+            })?;
+            if !holds {
+                return Err(check.error);
+            }
+        }
         let mut scopes = Vec::new();
         for path in &self.scopes {
             self.each(path, registered, &mut |text| {
