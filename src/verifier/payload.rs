@@ -496,14 +496,14 @@ mod tests {
     }
 
     /// The payload as `C` sees it through the tee: a non-integer date in whole seconds
-    /// (`exp` up, `nbf` and `iat` down); the bytes unchanged when there is none, or when a
-    /// member repeats (serde_json's `Value` would keep only the last).
+    /// (`exp` up, `nbf` and `iat` down); the bytes unchanged when there is none. Written
+    /// member by member, so that repeated members stay repeated.
     fn as_c_sees_it(payload: &[u8]) -> Vec<u8> {
         let Ok(Members(members)) = serde_json::from_slice(payload) else {
             return payload.to_vec();
         };
         let mut changed = false;
-        let mut object = serde_json::Map::new();
+        let mut written = Vec::new();
         for (name, value) in members {
             let value = match (Member::of(&name), value.as_f64()) {
                 (Some(m @ (Member::Exp | Member::Nbf | Member::Iat)), Some(secs))
@@ -519,12 +519,10 @@ mod tests {
                 }
                 _ => value,
             };
-            if object.insert(name, value).is_some() {
-                return payload.to_vec();
-            }
+            written.push(format!("{}:{value}", Value::from(name)));
         }
         if changed {
-            serde_json::to_vec(&object).unwrap()
+            format!("{{{}}}", written.join(",")).into_bytes()
         } else {
             payload.to_vec()
         }
