@@ -10,7 +10,9 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::authorize::is_scope_token;
-use crate::response::{DefaultErrorResponse, Rejections, Unauthenticated, is_grpc, is_quotable};
+use crate::response::{
+    DEFAULT_REALM, DefaultErrorResponse, Rejections, Unauthenticated, is_grpc, is_quotable,
+};
 use crate::{AuthError, Grants};
 
 /// The verified claims of the request, as an axum extractor.
@@ -54,32 +56,91 @@ use crate::{AuthError, Grants};
 #[derive(Debug, Clone)]
 pub struct Claims<C>(pub C);
 
-/// Why [`Claims`] could not be extracted.
-pub struct ClaimsRejection(Response);
+/// Why [`Claims`] or [`Authorized`] could not be extracted: its response (what the layer
+/// would answer, or a `500` for a server mistake), and [`error`](Self::error), which says
+/// which. `Display` says it in words, for logs.
+pub struct ClaimsRejection {
+    response: Response,
+    why: Why,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// The request was refused for this reason.
+    Refused(AuthError),
+    /// No `JwtAuthLayer` ran before the extractor: a server mistake.
+    NoLayer,
+    /// A `Permission` names an invalid scope or realm: a server mistake.
+    InvalidPermission,
+}
+
+impl ClaimsRejection {
+    fn refused(response: Response, error: AuthError) -> Self {
+        ClaimsRejection {
+            response,
+            why: Why::Refused(error),
+        }
+    }
+
+    /// Why the request was refused (`MissingToken`, `InsufficientScope`…), or `None` when
+    /// the server is misconfigured (no `JwtAuthLayer` on the route, an invalid
+    /// `Permission`), which answers `500`.
+    pub fn error(&self) -> Option<AuthError> {
+        match self.why {
+            Why::Refused(error) => Some(error),
+            Why::NoLayer | Why::InvalidPermission => None,
+        }
+    }
+}
 
 impl fmt::Debug for ClaimsRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ClaimsRejection")
-            .field(&self.0.status())
+        f.debug_struct("ClaimsRejection")
+            .field("status", &self.response.status())
+            .field("why", &self.why)
             .finish()
     }
 }
 
+impl fmt::Display for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.why {
+            Why::Refused(error) => write!(f, "request refused: {}", error.description()),
+            Why::NoLayer => {
+                f.write_str("the Claims extractor is used on a route without JwtAuthLayer")
+            }
+            Why::InvalidPermission => f.write_str("a Permission has an invalid scope or realm"),
+        }
+    }
+}
+
+impl std::error::Error for ClaimsRejection {}
+
 impl IntoResponse for ClaimsRejection {
     fn into_response(self) -> Response {
-        self.0
+        self.response
+    }
+}
+
+/// The answer a layer with the default realm (`api`) and body gives for this error, for
+/// code that calls [`verify`](crate::JwtAuthLayer::verify) itself: the status, the
+/// `WWW-Authenticate` challenge (or `Retry-After` for a `503`) and `Cache-Control: no-store`.
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        Rejections::new(DEFAULT_REALM).respond(&DefaultErrorResponse, self, false)
     }
 }
 
 fn missing_layer() -> ClaimsRejection {
     tracing::error!("the Claims extractor is used on a route without JwtAuthLayer");
-    ClaimsRejection(
-        (
+    ClaimsRejection {
+        response: (
             StatusCode::INTERNAL_SERVER_ERROR,
             "Claims extractor used on a route without JwtAuthLayer",
         )
             .into_response(),
-    )
+        why: Why::NoLayer,
+    }
 }
 
 impl<C, S> FromRequestParts<S> for Claims<C>
@@ -94,7 +155,10 @@ where
             return Ok(Claims(claims.clone()));
         }
         match parts.extensions.get::<Unauthenticated<Body>>() {
-            Some(anonymous) => Err(ClaimsRejection(anonymous.response())),
+            Some(anonymous) => Err(ClaimsRejection::refused(
+                anonymous.response(),
+                AuthError::MissingToken,
+            )),
             None => Err(missing_layer()),
         }
     }
@@ -199,9 +263,10 @@ where
         let scopes: Vec<String> = P::SCOPES.iter().map(|s| (*s).to_owned()).collect();
         if !scopes.iter().all(|s| is_scope_token(s)) || !is_quotable(P::REALM) {
             tracing::error!(scopes = ?P::SCOPES, realm = P::REALM, "a Permission has an invalid scope or realm");
-            return Err(ClaimsRejection(
-                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-            ));
+            return Err(ClaimsRejection {
+                response: StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                why: Why::InvalidPermission,
+            });
         }
         let rejections = Rejections::new(P::REALM);
         let grpc = is_grpc(&parts.method, parts.version, &parts.headers);
@@ -211,6 +276,9 @@ where
             grpc,
             &rejections.scope_challenge(&scopes),
         );
-        Err(ClaimsRejection(response))
+        Err(ClaimsRejection::refused(
+            response,
+            AuthError::InsufficientScope,
+        ))
     }
 }

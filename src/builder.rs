@@ -14,7 +14,7 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 use serde::de::DeserializeOwned;
 
 use crate::extract::TokenSource;
-use crate::response::{DefaultErrorResponse, Rejections, is_quotable};
+use crate::response::{DEFAULT_REALM, DefaultErrorResponse, Rejections, is_quotable};
 use crate::service::Shared;
 #[cfg(not(feature = "jwks"))]
 use crate::verifier::key_store::KeyStore;
@@ -27,7 +27,6 @@ use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer};
 
 /// The default maximum token length: far above any real JWT, far below a header limit.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
-const DEFAULT_REALM: &str = "api";
 
 impl<C> JwtAuthLayer<C>
 where

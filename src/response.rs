@@ -58,6 +58,10 @@ where
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 const APPLICATION_GRPC: HeaderValue = HeaderValue::from_static("application/grpc");
+
+/// The realm of the challenges, unless `realm(..)` names another.
+pub(crate) const DEFAULT_REALM: &str = "api";
+
 /// No rejection may be stored by a cache: it answers one request's credentials.
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 /// gRPC's UNAUTHENTICATED.

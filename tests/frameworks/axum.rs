@@ -343,3 +343,60 @@ mod extractor {
         assert_eq!(fetch(addr, "/me", &[]).await.status, 500);
     }
 }
+
+// Issue #13: the extractors' rejections say which failure happened, as an error value, and
+// `AuthError` answers as the layer would for code that verifies by hand.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn rejections_say_what_failed_and_auth_errors_answer_like_the_layer() {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    use tower_jwt_auth::{Claims, ClaimsRejection};
+
+    // A route without the layer: a server mistake, no `AuthError`.
+    let (mut parts, ()) = http::Request::new(()).into_parts();
+    let rejection: ClaimsRejection = Claims::<TestClaims>::from_request_parts(&mut parts, &())
+        .await
+        .unwrap_err();
+    assert_eq!(rejection.error(), None);
+    let error: &dyn std::error::Error = &rejection;
+    assert!(error.to_string().contains("without JwtAuthLayer"), "{error}");
+    assert_eq!(rejection.into_response().status(), 500);
+
+    // An optional layer, no token: the layer's own 401, and the error says so.
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .optional(true)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|claims: Result<Claims<TestClaims>, ClaimsRejection>| async move {
+                match claims {
+                    Ok(_) => "claims".to_owned(),
+                    Err(rejection) => format!("{:?}: {rejection}", rejection.error()),
+                }
+            }),
+        )
+        .layer(layer.clone());
+    let answer = call(&app, "/", &[]).await;
+    assert_eq!(
+        answer.body,
+        format!(
+            "Some(MissingToken): request refused: {}",
+            AuthError::MissingToken.description()
+        )
+    );
+
+    // Verifying by hand: the error is the answer.
+    let err = layer.verify("not.a.token").unwrap_err();
+    let res = err.into_response();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        invalid_token(AuthError::MalformedToken.description())
+    );
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(AuthError::KeysUnavailable.into_response().status(), 503);
+}
