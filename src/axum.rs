@@ -155,9 +155,9 @@ where
             return Ok(Claims(claims.clone()));
         }
         match parts.extensions.get::<Unauthenticated<Body>>() {
-            Some(anonymous) => Err(ClaimsRejection::refused(
-                anonymous.response(),
-                AuthError::MissingToken,
+            Some(refused) => Err(ClaimsRejection::refused(
+                refused.response(),
+                refused.error(),
             )),
             None => Err(missing_layer()),
         }

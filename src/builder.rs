@@ -77,6 +77,7 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     sources: Vec<TokenSource>,
     max_token_size: usize,
     optional: bool,
+    pass_rejections: bool,
     cors_preflight: bool,
     realm: String,
     provider: Option<&'static CryptoProvider>,
@@ -101,6 +102,7 @@ impl<C> JwtAuthBuilder<C> {
             sources: vec![TokenSource::Bearer],
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             optional: false,
+            pass_rejections: false,
             cors_preflight: false,
             realm: DEFAULT_REALM.to_owned(),
             provider: None,
@@ -303,6 +305,19 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Passes every request on to the inner service, refused or not: a request the layer
+    /// would refuse (no token, a bad one, a revoked one, keys unavailable…) goes on without
+    /// claims, carrying an [`Unauthenticated`](crate::Unauthenticated) that says why and
+    /// how the layer would have answered — for a handler that decides itself (a page that
+    /// shows a login link, an API that answers in its own format). It never carries claims
+    /// the layer did not verify: those of a token refused after it was read (revoked, say)
+    /// are taken out again. axum's [`Claims`](crate::Claims) still answers as the layer
+    /// would; `Option<Claims<C>>` gives `None`.
+    pub fn pass_rejections(mut self, pass: bool) -> Self {
+        self.pass_rejections = pass;
+        self
+    }
+
     /// Lets CORS preflight requests (`OPTIONS` with `Origin` and
     /// `Access-Control-Request-Method`) through without a token, as browsers send none.
     pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
@@ -376,6 +391,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             sources: self.sources,
             max_token_size: self.max_token_size,
             optional: self.optional,
+            pass_rejections: self.pass_rejections,
             cors_preflight: self.cors_preflight,
             realm: self.realm,
             provider: self.provider,
@@ -411,7 +427,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
         Ok(JwtAuthLayer::from_shared(Shared {
             verifier,
             sources: self.sources,
-            optional: self.optional,
+            optional: self.optional || self.pass_rejections,
+            pass_rejections: self.pass_rejections,
             cors_preflight: self.cors_preflight,
             rejections: Rejections::new(&self.realm),
             error_response: self.error_response,

@@ -174,16 +174,19 @@ impl Rejections {
     }
 }
 
-/// How a layer answers a request that came without a token.
-pub(crate) trait AnswerMissingToken<B>: Send + Sync {
-    /// The layer's answer to a missing token, gRPC or HTTP.
-    fn answer_missing_token(&self, grpc: bool) -> Response<B>;
+/// How a layer answers a request it did not authenticate.
+pub(crate) trait AnswerRejection<B>: Send + Sync {
+    /// The layer's answer to `err`, gRPC or HTTP.
+    fn answer(&self, err: AuthError, grpc: bool) -> Response<B>;
 }
 
-/// Left by an optional layer (see
-/// [`optional`](crate::JwtAuthBuilder::optional)) in the extensions of a request that came
-/// without a token: how the layer would have answered it, for a handler or an extractor
-/// that requires claims after all. axum's [`Claims`](crate::Claims) answers with it.
+/// Left in the extensions of a request that goes on without claims — by an optional layer
+/// (see [`optional`](crate::JwtAuthBuilder::optional)) when no token came, or by a layer
+/// that passes rejections through (see
+/// [`pass_rejections`](crate::JwtAuthBuilder::pass_rejections)) — with why
+/// ([`error`](Self::error)) and how the layer would have answered, for a handler or an
+/// extractor that requires claims after all. axum's [`Claims`](crate::Claims) answers with
+/// it. Such a request never carries claims the layer did not verify.
 ///
 /// ```
 /// use http::{HeaderMap, Request, Response, StatusCode};
@@ -202,21 +205,27 @@ pub(crate) trait AnswerMissingToken<B>: Send + Sync {
 /// }
 /// ```
 pub struct Unauthenticated<B> {
-    layer: Arc<dyn AnswerMissingToken<B>>,
+    layer: Arc<dyn AnswerRejection<B>>,
+    error: AuthError,
     grpc: bool,
 }
 
 impl<B> Unauthenticated<B> {
     /// Points at the layer's shared state: no allocation of the layer's own.
-    pub(crate) fn new(layer: Arc<dyn AnswerMissingToken<B>>, grpc: bool) -> Self {
-        Unauthenticated { layer, grpc }
+    pub(crate) fn new(layer: Arc<dyn AnswerRejection<B>>, error: AuthError, grpc: bool) -> Self {
+        Unauthenticated { layer, error, grpc }
     }
 
-    /// The layer's answer to the request without a token: `401` with the
-    /// `WWW-Authenticate` challenge and the layer's error body, or the gRPC status when the
-    /// request was gRPC.
+    /// Why the request has no claims: [`AuthError::MissingToken`] for an optional layer's
+    /// anonymous request, else the reason the token was refused.
+    pub fn error(&self) -> AuthError {
+        self.error
+    }
+
+    /// The layer's answer to the request: its status with the `WWW-Authenticate`
+    /// challenge and the layer's error body, or the gRPC status when the request was gRPC.
     pub fn response(&self) -> Response<B> {
-        self.layer.answer_missing_token(self.grpc)
+        self.layer.answer(self.error, self.grpc)
     }
 }
 
@@ -224,6 +233,7 @@ impl<B> Clone for Unauthenticated<B> {
     fn clone(&self) -> Self {
         Unauthenticated {
             layer: Arc::clone(&self.layer),
+            error: self.error,
             grpc: self.grpc,
         }
     }
@@ -231,7 +241,7 @@ impl<B> Clone for Unauthenticated<B> {
 
 impl<B> std::fmt::Debug for Unauthenticated<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Unauthenticated")
+        write!(f, "Unauthenticated({:?})", self.error)
     }
 }
 

@@ -18,7 +18,7 @@ use tower_service::Service;
 
 use crate::extract::{self, TokenSource};
 use crate::future::{Gate, Gated, take_ready};
-use crate::response::{AnswerMissingToken, ErrorResponse, Rejections, Unauthenticated, is_grpc};
+use crate::response::{AnswerRejection, ErrorResponse, Rejections, Unauthenticated, is_grpc};
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
@@ -63,14 +63,14 @@ where
             }
             Outcome::Anonymous => {
                 metrics::request(Ok(false));
-                let answer: Arc<dyn AnswerMissingToken<ResBody>> = shared.clone();
-                let grpc = is_grpc(req.method(), req.version(), req.headers());
-                req.extensions_mut()
-                    .insert(Unauthenticated::new(answer, grpc));
+                mark_unauthenticated(shared, AuthError::MissingToken, &mut req);
                 Gated::inner(self.inner.call(req))
             }
             Outcome::Preflight => Gated::inner(self.inner.call(req)),
-            Outcome::Reject(err) => Gated::rejected(shared.reject(err, &req)),
+            Outcome::Reject(err) => match pass_or_reject(shared, err, &mut req) {
+                Ok(()) => Gated::inner(self.inner.call(req)),
+                Err(rejection) => Gated::rejected(rejection),
+            },
             #[cfg(feature = "jwks")]
             Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req),
             Outcome::AskRevocation(answer) => self.park(Waiting::Revocation(answer), req),
@@ -84,6 +84,7 @@ pub(crate) struct Shared<C, R> {
     pub(crate) verifier: Verifier<C>,
     pub(crate) sources: Vec<TokenSource>,
     pub(crate) optional: bool,
+    pub(crate) pass_rejections: bool,
     pub(crate) cors_preflight: bool,
     pub(crate) rejections: Rejections,
     pub(crate) error_response: R,
@@ -161,6 +162,45 @@ where
     }
 }
 
+/// Leaves `err` in the request for the inner service, without any claims, when the layer
+/// passes rejections through; else the rejection.
+fn pass_or_reject<C, R, B, ResBody>(
+    shared: &Arc<Shared<C, R>>,
+    err: AuthError,
+    req: &mut Request<B>,
+) -> Result<(), Response<ResBody>>
+where
+    C: Send + Sync + 'static,
+    R: ErrorResponse<ResBody>,
+    ResBody: Default + 'static,
+{
+    if !shared.pass_rejections {
+        return Err(shared.reject(err, req));
+    }
+    metrics::request(Err(err));
+    // A token refused after it was read (revoked) had its claims put in already.
+    req.extensions_mut().remove::<C>();
+    req.extensions_mut().remove::<Grants>();
+    mark_unauthenticated(shared, err, req);
+    Ok(())
+}
+
+/// Leaves the reason the request has no claims, and the layer's answer to it.
+fn mark_unauthenticated<C, R, B, ResBody>(
+    shared: &Arc<Shared<C, R>>,
+    err: AuthError,
+    req: &mut Request<B>,
+) where
+    C: Send + Sync + 'static,
+    R: ErrorResponse<ResBody>,
+    ResBody: Default + 'static,
+{
+    let answer: Arc<dyn AnswerRejection<ResBody>> = shared.clone();
+    let grpc = is_grpc(req.method(), req.version(), req.headers());
+    req.extensions_mut()
+        .insert(Unauthenticated::new(answer, err, grpc));
+}
+
 /// Puts the verified claims and this token's grants in the request, replacing whatever an
 /// outer layer put there: `Require` must never combine one token's claims with another's
 /// grants.
@@ -190,15 +230,14 @@ impl<C, R> Shared<C, R> {
     }
 }
 
-impl<C, R, B> AnswerMissingToken<B> for Shared<C, R>
+impl<C, R, B> AnswerRejection<B> for Shared<C, R>
 where
     C: Send + Sync,
     R: ErrorResponse<B>,
     B: Default,
 {
-    fn answer_missing_token(&self, grpc: bool) -> Response<B> {
-        self.rejections
-            .respond(&self.error_response, AuthError::MissingToken, grpc)
+    fn answer(&self, err: AuthError, grpc: bool) -> Response<B> {
+        self.rejections.respond(&self.error_response, err, grpc)
     }
 }
 
@@ -245,7 +284,7 @@ impl<C, R, ReqBody, ResBody> Gate<ReqBody, Response<ResBody>> for AuthGate<C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ErrorResponse<ResBody>,
-    ResBody: Default,
+    ResBody: Default + 'static,
 {
     fn poll_gate(
         &mut self,
@@ -262,7 +301,7 @@ where
                         metrics::request(Ok(true));
                         Poll::Ready(Ok(()))
                     }
-                    Checked::Reject(err) => Poll::Ready(Err(self.shared.reject(err, req))),
+                    Checked::Reject(err) => Poll::Ready(pass_or_reject(&self.shared, err, req)),
                     Checked::AskRevocation(verified, answer) => {
                         insert(verified, req);
                         self.waiting = Waiting::Revocation(answer);
@@ -277,7 +316,7 @@ where
                         metrics::request(Ok(true));
                         Poll::Ready(Ok(()))
                     }
-                    Err(err) => Poll::Ready(Err(self.shared.reject(err, req))),
+                    Err(err) => Poll::Ready(pass_or_reject(&self.shared, err, req)),
                 }
             }
         }
@@ -300,7 +339,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     R: ErrorResponse<ResBody>,
-    ResBody: Default,
+    ResBody: Default + 'static,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 

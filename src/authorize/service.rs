@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use super::policy::{Policy, Verdict};
 use crate::future::{Gate, Gated, take_ready};
-use crate::response::{ErrorResponse, is_grpc};
+use crate::response::{ErrorResponse, Unauthenticated, is_grpc};
 use crate::verifier::revocation::BoxFuture;
 use crate::{AuthError, Grants};
 
@@ -55,7 +55,11 @@ where
         let grpc = is_grpc(req.method(), req.version(), req.headers());
         let rejections = &self.policy.rejections;
         let Some(claims) = req.extensions().get::<C>() else {
-            // No claims: no token came to an optional layer (or the layer is missing).
+            // No claims: the layer let the request through unauthenticated, and says how it
+            // would have answered; or no layer ran.
+            if let Some(refused) = req.extensions().get::<Unauthenticated<ResBody>>() {
+                return RequireFuture::new(Gated::rejected(refused.response()));
+            }
             let response = rejections.respond(&self.error_response, AuthError::MissingToken, grpc);
             return RequireFuture::new(Gated::rejected(response));
         };

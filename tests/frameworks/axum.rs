@@ -360,7 +360,10 @@ async fn rejections_say_what_failed_and_auth_errors_answer_like_the_layer() {
         .unwrap_err();
     assert_eq!(rejection.error(), None);
     let error: &dyn std::error::Error = &rejection;
-    assert!(error.to_string().contains("without JwtAuthLayer"), "{error}");
+    assert!(
+        error.to_string().contains("without JwtAuthLayer"),
+        "{error}"
+    );
     assert_eq!(rejection.into_response().status(), 500);
 
     // An optional layer, no token: the layer's own 401, and the error says so.
@@ -372,12 +375,14 @@ async fn rejections_say_what_failed_and_auth_errors_answer_like_the_layer() {
     let app = Router::new()
         .route(
             "/",
-            get(|claims: Result<Claims<TestClaims>, ClaimsRejection>| async move {
-                match claims {
-                    Ok(_) => "claims".to_owned(),
-                    Err(rejection) => format!("{:?}: {rejection}", rejection.error()),
-                }
-            }),
+            get(
+                |claims: Result<Claims<TestClaims>, ClaimsRejection>| async move {
+                    match claims {
+                        Ok(_) => "claims".to_owned(),
+                        Err(rejection) => format!("{:?}: {rejection}", rejection.error()),
+                    }
+                },
+            ),
         )
         .layer(layer.clone());
     let answer = call(&app, "/", &[]).await;

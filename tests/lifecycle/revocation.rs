@@ -309,3 +309,80 @@ async fn a_subject_logged_out_at_one_issuer_stays_logged_in_at_another() {
     assert_eq!(status(&app, &bob_b.access_token).await, ok());
     assert!(b.refresh(&bob_b.refresh_token).await.is_ok());
 }
+
+// Issue #13: a mode that lets refused requests through for the handler to decide, with the
+// reason attached and never claims the layer did not verify — not even those of a token
+// read and then found revoked.
+#[tokio::test]
+async fn passed_through_rejections_carry_the_reason_and_no_claims() {
+    use axum::body::Body;
+    use tower_jwt_auth::{Grants, Unauthenticated};
+    let store = MemoryStore::new();
+    let layer = builder()
+        .revocation(Slow(store.clone()))
+        .pass_rejections(true)
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|req: http::Request<Body>| async move {
+                let claims = req.extensions().get::<Value>().is_some();
+                let grants = req.extensions().get::<Grants>().is_some();
+                match req.extensions().get::<Unauthenticated<Body>>() {
+                    Some(refused) => format!(
+                        "refused {:?} (answer {}), claims {claims}, grants {grants}",
+                        refused.error(),
+                        refused.response().status().as_u16()
+                    ),
+                    None => format!("claims {claims}, grants {grants}"),
+                }
+            }),
+        )
+        .layer(layer);
+    let body = |token: Option<String>| {
+        let app = app.clone();
+        async move {
+            let auth = token.map(|t| bearer(&t));
+            let headers: Vec<(&str, &str)> =
+                auth.iter().map(|a| ("authorization", a.as_str())).collect();
+            call(&app, "/", &headers).await.body
+        }
+    };
+    let scoped = |jti: &str| {
+        mint(&json!({ "jti": jti, "sub": "alice", "scope": "read", "exp": now() + 600 }))
+    };
+    assert_eq!(body(Some(scoped("ok"))).await, "claims true, grants true");
+    assert_eq!(
+        body(None).await,
+        "refused MissingToken (answer 401), claims false, grants false"
+    );
+    assert_eq!(
+        body(Some(mint(&json!({ "exp": now() - 3600 })))).await,
+        "refused Expired (answer 401), claims false, grants false"
+    );
+    // Revoked: the store is asked after the claims were read, and they are taken out.
+    revoke_jti(&store, "gone").await;
+    assert_eq!(
+        body(Some(scoped("gone"))).await,
+        "refused Revoked (answer 401), claims false, grants false"
+    );
+}
+
+/// A store that cannot answer from a local view: every check waits for `check`.
+struct Slow(MemoryStore);
+
+impl RevocationStore for Slow {
+    fn check_local(&self, _: &TokenId, _: u64) -> Option<bool> {
+        None
+    }
+    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.0.check(token, now)
+    }
+    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.0.revoke(revocation)
+    }
+    fn use_once(&self, jti: &str, exp: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.0.use_once(jti, exp)
+    }
+}
