@@ -191,7 +191,6 @@ impl RedisStore {
     /// [`StoreError`] when the URL or the prefix is invalid, or Redis cannot be reached
     /// within the timeout.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
-        tls::install_default_provider();
         let client =
             Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
         RedisStore::from_client(client, options).await
