@@ -17,6 +17,26 @@ use tower_jwt_auth::revocation::{
 };
 use tower_jwt_auth::{Algorithm, JwtAuthLayer, RefreshError, TokenIssuer};
 
+/// A store whose local view never answers: every check asks `store` itself.
+fn asking(store: MemoryStore) -> impl RevocationStore {
+    struct Asking(MemoryStore);
+    impl RevocationStore for Asking {
+        fn check_local(&self, _: &TokenId, _: u64) -> Option<bool> {
+            None
+        }
+        fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+            self.0.check(token, now)
+        }
+        fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+            self.0.revoke(revocation)
+        }
+        fn use_once(&self, jti: &str, exp: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+            self.0.use_once(jti, exp)
+        }
+    }
+    Asking(store)
+}
+
 /// What was recorded since the last call: `name{label=value,…}` → value.
 fn recorded(snapshotter: &Snapshotter) -> HashMap<String, DebugValue> {
     snapshotter
@@ -40,24 +60,6 @@ fn count(map: &HashMap<String, DebugValue>, key: &str) -> u64 {
     match map.get(key) {
         Some(DebugValue::Counter(n)) => *n,
         other => panic!("{key}: {other:?} in {map:?}"),
-    }
-}
-
-/// A store whose local view never answers: every check asks it.
-struct Remote(MemoryStore);
-
-impl RevocationStore for Remote {
-    fn check_local(&self, _: &TokenId, _: u64) -> Option<bool> {
-        None
-    }
-    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
-        self.0.check(token, now)
-    }
-    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.0.revoke(revocation)
-    }
-    fn use_once(&self, jti: &str, exp: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
-        self.0.use_once(jti, exp)
     }
 }
 
@@ -137,7 +139,7 @@ async fn each_event_is_recorded_under_its_conventional_name() {
     let asked = ok_behind(
         JwtAuthLayer::<Value>::builder()
             .hmac_secret(SECRET, Algorithm::HS256)
-            .revocation(Remote(MemoryStore::new()))
+            .revocation(asking(MemoryStore::new()))
             .build()
             .unwrap(),
     );

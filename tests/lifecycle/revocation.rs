@@ -317,9 +317,9 @@ async fn a_subject_logged_out_at_one_issuer_stays_logged_in_at_another() {
 async fn passed_through_rejections_carry_the_reason_and_no_claims() {
     use axum::body::Body;
     use tower_jwt_auth::{Grants, Unauthenticated};
-    let store = MemoryStore::new();
+    let store = Remote::default();
     let layer = builder()
-        .revocation(Slow(store.clone()))
+        .revocation(store.clone())
         .pass_rejections(true)
         .build()
         .unwrap();
@@ -367,22 +367,4 @@ async fn passed_through_rejections_carry_the_reason_and_no_claims() {
         body(Some(scoped("gone"))).await,
         "refused Revoked (answer 401), claims false, grants false"
     );
-}
-
-/// A store that cannot answer from a local view: every check waits for `check`.
-struct Slow(MemoryStore);
-
-impl RevocationStore for Slow {
-    fn check_local(&self, _: &TokenId, _: u64) -> Option<bool> {
-        None
-    }
-    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
-        self.0.check(token, now)
-    }
-    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.0.revoke(revocation)
-    }
-    fn use_once(&self, jti: &str, exp: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
-        self.0.use_once(jti, exp)
-    }
 }
