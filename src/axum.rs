@@ -11,7 +11,7 @@ use http::request::Parts;
 
 use crate::authorize::is_scope_token;
 use crate::response::{
-    DEFAULT_REALM, DefaultErrorResponse, Rejections, Unauthenticated, is_grpc, is_quotable,
+    DEFAULT_REALM, DefaultErrorResponse, Rejections, RequestHead, Unauthenticated, is_quotable,
 };
 use crate::{AuthError, Grants};
 
@@ -127,7 +127,8 @@ impl IntoResponse for ClaimsRejection {
 /// `WWW-Authenticate` challenge (or `Retry-After` for a `503`) and `Cache-Control: no-store`.
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        Rejections::new(DEFAULT_REALM).respond(&DefaultErrorResponse, self, false)
+        let unknown = RequestHead::unknown();
+        Rejections::new(DEFAULT_REALM).respond(&DefaultErrorResponse, self, false, &unknown)
     }
 }
 
@@ -156,7 +157,7 @@ where
         }
         match parts.extensions.get::<Unauthenticated<Body>>() {
             Some(refused) => Err(ClaimsRejection::refused(
-                refused.response(),
+                refused.response_to(&RequestHead::of_parts(parts)),
                 refused.error(),
             )),
             None => Err(missing_layer()),
@@ -269,11 +270,12 @@ where
             });
         }
         let rejections = Rejections::new(P::REALM);
-        let grpc = is_grpc(&parts.method, parts.version, &parts.headers);
+        let head = RequestHead::of_parts(parts);
         let response = rejections.respond_with(
             &DefaultErrorResponse,
             AuthError::InsufficientScope,
-            grpc,
+            head.is_grpc(),
+            &head,
             &rejections.scope_challenge(&scopes),
         );
         Err(ClaimsRejection::refused(

@@ -119,7 +119,9 @@ pub use crate::issue::{
     TokenIssuer, TokenIssuerBuilder, TokenPair,
 };
 pub use crate::layer::JwtAuthLayer;
-pub use crate::response::{DefaultErrorResponse, ErrorResponse, Unauthenticated};
+pub use crate::response::{
+    DefaultErrorResponse, ErrorResponse, RequestHead, Unauthenticated, WithRequest, with_request,
+};
 pub use crate::service::{JwtAuth, ResponseFuture};
 pub use crate::verifier::{
     Audience, Claim, Grants, RegisteredClaims, Verified, Verifier, install_crypto_provider,

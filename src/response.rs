@@ -1,10 +1,10 @@
 //! Turning an [`AuthError`] into a response: RFC 6750 §3 for HTTP, a trailers-only status
 //! for gRPC. Every header value is built once, when the layer is built.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, Version};
 
 use crate::AuthError;
 
@@ -34,6 +34,141 @@ use crate::AuthError;
 pub trait ErrorResponse<B>: Clone + Send + Sync + 'static {
     /// The response for this rejection (status and challenge are set afterwards).
     fn error_response(&self, error: AuthError) -> Response<B>;
+
+    /// The response for this rejection of this request; by default
+    /// [`error_response`](Self::error_response). See [`with_request`] to answer by the
+    /// request's method, path or headers.
+    fn error_response_to(&self, error: AuthError, request: &RequestHead<'_>) -> Response<B> {
+        let _ = request;
+        self.error_response(error)
+    }
+}
+
+/// What an [`ErrorResponse`] may look at of the request it answers: its method, URI,
+/// version and headers (never its body).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    version: Version,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> RequestHead<'a> {
+    /// The head of `request`.
+    pub fn of<B>(request: &'a Request<B>) -> Self {
+        RequestHead {
+            method: request.method(),
+            uri: request.uri(),
+            version: request.version(),
+            headers: request.headers(),
+        }
+    }
+
+    /// The head of a request taken apart.
+    pub fn of_parts(parts: &'a http::request::Parts) -> Self {
+        RequestHead {
+            method: &parts.method,
+            uri: &parts.uri,
+            version: parts.version,
+            headers: &parts.headers,
+        }
+    }
+
+    /// The request's method.
+    pub fn method(&self) -> &Method {
+        self.method
+    }
+
+    /// The request's URI.
+    pub fn uri(&self) -> &Uri {
+        self.uri
+    }
+
+    /// The request's HTTP version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers
+    }
+
+    pub(crate) fn is_grpc(&self) -> bool {
+        is_grpc(self.method, self.version, self.headers)
+    }
+}
+
+impl RequestHead<'static> {
+    /// The head used when no request is at hand (an [`Unauthenticated`] answering without
+    /// its request, an [`AuthError`] turned into a response): `GET /`, no header.
+    pub(crate) fn unknown() -> Self {
+        static HEADERS: LazyLock<HeaderMap> = LazyLock::new(HeaderMap::new);
+        static URI: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/"));
+        RequestHead {
+            method: &Method::GET,
+            uri: &URI,
+            version: Version::HTTP_11,
+            headers: &HEADERS,
+        }
+    }
+}
+
+/// An [`ErrorResponse`] that sees the request: a JSON API and an HTML page can answer
+/// differently.
+///
+/// ```
+/// use http::{header, Response};
+/// use tower_jwt_auth::{AuthError, JwtAuthLayer, RegisteredClaims, RequestHead, with_request};
+///
+/// let by_accept = with_request(|err: AuthError, request: &RequestHead<'_>| {
+///     let wants_html = request
+///         .headers()
+///         .get(header::ACCEPT)
+///         .and_then(|v| v.to_str().ok())
+///         .is_some_and(|v| v.contains("text/html"));
+///     let (kind, body) = if wants_html {
+///         ("text/html", format!("<a href=\"/login\">log in</a> ({})", err.description()))
+///     } else {
+///         ("application/json", format!(r#"{{"error":"{}"}}"#, err.reason()))
+///     };
+///     Response::builder().header(header::CONTENT_TYPE, kind).body(body).unwrap()
+/// });
+/// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .hmac_secret(b"a secret of at least thirty-two bytes", tower_jwt_auth::Algorithm::HS256)
+///     .error_response(by_accept)
+///     .build()
+///     .unwrap();
+/// ```
+pub fn with_request<F, B>(answer: F) -> WithRequest<F>
+where
+    F: Fn(AuthError, &RequestHead<'_>) -> Response<B> + Clone + Send + Sync + 'static,
+{
+    WithRequest(answer)
+}
+
+/// See [`with_request`].
+#[derive(Clone)]
+pub struct WithRequest<F>(F);
+
+impl<F> std::fmt::Debug for WithRequest<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WithRequest")
+    }
+}
+
+impl<F, B> ErrorResponse<B> for WithRequest<F>
+where
+    F: Fn(AuthError, &RequestHead<'_>) -> Response<B> + Clone + Send + Sync + 'static,
+{
+    fn error_response(&self, error: AuthError) -> Response<B> {
+        (self.0)(error, &RequestHead::unknown())
+    }
+
+    fn error_response_to(&self, error: AuthError, request: &RequestHead<'_>) -> Response<B> {
+        (self.0)(error, request)
+    }
 }
 
 /// The default rejection: an empty body.
@@ -124,14 +259,15 @@ impl Rejections {
         &self.challenges[err as usize]
     }
 
-    /// The answer to a rejected request.
+    /// The answer to a rejected request, gRPC when `grpc`.
     pub(crate) fn respond<B: Default, R: ErrorResponse<B>>(
         &self,
         custom: &R,
         err: AuthError,
         grpc: bool,
+        head: &RequestHead<'_>,
     ) -> Response<B> {
-        self.respond_with(custom, err, grpc, self.challenge(err))
+        self.respond_with(custom, err, grpc, head, self.challenge(err))
     }
 
     /// The answer to a rejected request, with this `WWW-Authenticate` challenge.
@@ -140,6 +276,7 @@ impl Rejections {
         custom: &R,
         err: AuthError,
         grpc: bool,
+        head: &RequestHead<'_>,
         challenge: &HeaderValue,
     ) -> Response<B> {
         tracing::debug!(reason = err.reason(), grpc, "request rejected");
@@ -160,7 +297,7 @@ impl Rejections {
             headers.insert(GRPC_MESSAGE, self.grpc_messages[err as usize].clone());
             return res;
         }
-        let mut res = custom.error_response(err);
+        let mut res = custom.error_response_to(err, head);
         *res.status_mut() = err.status();
         res.headers_mut().insert(CACHE_CONTROL, NO_STORE);
         if err.is_unavailable() {
@@ -176,8 +313,8 @@ impl Rejections {
 
 /// How a layer answers a request it did not authenticate.
 pub(crate) trait AnswerRejection<B>: Send + Sync {
-    /// The layer's answer to `err`, gRPC or HTTP.
-    fn answer(&self, err: AuthError, grpc: bool) -> Response<B>;
+    /// The layer's answer to `err`, gRPC or HTTP, for a request with this head.
+    fn answer(&self, err: AuthError, grpc: bool, head: &RequestHead<'_>) -> Response<B>;
 }
 
 /// Left in the extensions of a request that goes on without claims — by an optional layer
@@ -224,8 +361,16 @@ impl<B> Unauthenticated<B> {
 
     /// The layer's answer to the request: its status with the `WWW-Authenticate`
     /// challenge and the layer's error body, or the gRPC status when the request was gRPC.
+    /// A custom error body made [`with_request`] sees no request here: use
+    /// [`response_to`](Self::response_to).
     pub fn response(&self) -> Response<B> {
-        self.layer.answer(self.error, self.grpc)
+        self.layer
+            .answer(self.error, self.grpc, &RequestHead::unknown())
+    }
+
+    /// [`response`](Self::response), with the request's head for a custom error body.
+    pub fn response_to(&self, request: &RequestHead<'_>) -> Response<B> {
+        self.layer.answer(self.error, self.grpc, request)
     }
 }
 
@@ -311,7 +456,7 @@ mod tests {
                 .body(err.reason().to_owned())
                 .unwrap()
         };
-        let res = r.respond(&custom, AuthError::Expired, false);
+        let res = r.respond(&custom, AuthError::Expired, false, &RequestHead::unknown());
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
         assert_eq!(
@@ -324,7 +469,9 @@ mod tests {
     #[test]
     fn grpc_rejections_are_trailers_only() {
         let r = Rejections::new("api");
-        let res: Response<String> = r.respond(&DefaultErrorResponse, AuthError::Expired, true);
+        let unknown = RequestHead::unknown();
+        let res: Response<String> =
+            r.respond(&DefaultErrorResponse, AuthError::Expired, true, &unknown);
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[CONTENT_TYPE], "application/grpc");
         assert_eq!(res.headers()["grpc-status"], "16");
@@ -340,7 +487,8 @@ mod tests {
         let r = Rejections::new("api");
         for err in AuthError::ALL {
             for grpc in [false, true] {
-                let res: Response<String> = r.respond(&DefaultErrorResponse, err, grpc);
+                let unknown = RequestHead::unknown();
+                let res: Response<String> = r.respond(&DefaultErrorResponse, err, grpc, &unknown);
                 assert_eq!(res.headers()[CACHE_CONTROL], "no-store", "{err:?} {grpc}");
             }
         }

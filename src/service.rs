@@ -18,7 +18,9 @@ use tower_service::Service;
 
 use crate::extract::{self, TokenSource};
 use crate::future::{Gate, Gated, take_ready};
-use crate::response::{AnswerRejection, ErrorResponse, Rejections, Unauthenticated, is_grpc};
+use crate::response::{
+    AnswerRejection, ErrorResponse, Rejections, RequestHead, Unauthenticated, is_grpc,
+};
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
@@ -225,8 +227,9 @@ impl<C, R> Shared<C, R> {
         ResBody: Default,
     {
         metrics::request(Err(err));
-        let grpc = is_grpc(req.method(), req.version(), req.headers());
-        self.rejections.respond(&self.error_response, err, grpc)
+        let head = RequestHead::of(req);
+        self.rejections
+            .respond(&self.error_response, err, head.is_grpc(), &head)
     }
 }
 
@@ -236,8 +239,9 @@ where
     R: ErrorResponse<B>,
     B: Default,
 {
-    fn answer(&self, err: AuthError, grpc: bool) -> Response<B> {
-        self.rejections.respond(&self.error_response, err, grpc)
+    fn answer(&self, err: AuthError, grpc: bool, head: &RequestHead<'_>) -> Response<B> {
+        self.rejections
+            .respond(&self.error_response, err, grpc, head)
     }
 }
 

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use super::policy::{Policy, Verdict};
 use crate::future::{Gate, Gated, take_ready};
-use crate::response::{ErrorResponse, Unauthenticated, is_grpc};
+use crate::response::{ErrorResponse, RequestHead, Unauthenticated};
 use crate::verifier::revocation::BoxFuture;
 use crate::{AuthError, Grants};
 
@@ -52,29 +52,35 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let grpc = is_grpc(req.method(), req.version(), req.headers());
         let rejections = &self.policy.rejections;
         let Some(claims) = req.extensions().get::<C>() else {
             // No claims: the layer let the request through unauthenticated, and says how it
             // would have answered; or no layer ran.
+            let head = RequestHead::of(&req);
             if let Some(refused) = req.extensions().get::<Unauthenticated<ResBody>>() {
-                return RequireFuture::new(Gated::rejected(refused.response()));
+                return RequireFuture::new(Gated::rejected(refused.response_to(&head)));
             }
-            let response = rejections.respond(&self.error_response, AuthError::MissingToken, grpc);
+            let missing = AuthError::MissingToken;
+            let response = rejections.respond(&self.error_response, missing, head.is_grpc(), &head);
             return RequireFuture::new(Gated::rejected(response));
         };
         let none = Grants::default();
         let grants = req.extensions().get::<Grants>().unwrap_or(&none);
         let gated = match self.policy.decide(claims, grants) {
             Verdict::Allowed => Gated::inner(self.inner.call(req)),
-            Verdict::Denied => Gated::rejected(forbidden(&self.policy, &self.error_response, grpc)),
+            Verdict::Denied => {
+                let head = RequestHead::of(&req);
+                Gated::rejected(forbidden(&self.policy, &self.error_response, &head))
+            }
             Verdict::Ask(checks) => {
                 let (policy, error_response) =
                     (Arc::clone(&self.policy), self.error_response.clone());
                 let gate = Predicates {
                     checks,
                     // Built only if a predicate fails.
-                    forbidden: Some(Box::new(move || forbidden(&policy, &error_response, grpc))),
+                    forbidden: Some(Box::new(move |head: &RequestHead<'_>| {
+                        forbidden(&policy, &error_response, head)
+                    })),
                 };
                 Gated::waiting(gate, req, take_ready(&mut self.inner))
             }
@@ -87,28 +93,32 @@ where
 fn forbidden<C, R: ErrorResponse<B>, B: Default>(
     policy: &Policy<C>,
     error_response: &R,
-    grpc: bool,
+    head: &RequestHead<'_>,
 ) -> Response<B> {
     policy.rejections.respond_with(
         error_response,
         AuthError::InsufficientScope,
-        grpc,
+        head.is_grpc(),
+        head,
         &policy.forbidden,
     )
 }
+
+/// Builds the `403` for the request with this head; only called if a predicate fails.
+type Forbidden<Res> = Box<dyn FnOnce(&RequestHead<'_>) -> Res + Send>;
 
 /// Async predicates still running; the request goes on when all of them hold.
 pub(crate) struct Predicates<Res> {
     checks: Vec<BoxFuture<'static, bool>>,
     /// The answer should one of them fail.
-    forbidden: Option<Box<dyn FnOnce() -> Res + Send>>,
+    forbidden: Option<Forbidden<Res>>,
 }
 
 impl<ReqBody, Res> Gate<ReqBody, Res> for Predicates<Res> {
     fn poll_gate(
         &mut self,
         cx: &mut Context<'_>,
-        _: &mut Request<ReqBody>,
+        req: &mut Request<ReqBody>,
     ) -> Poll<Result<(), Res>> {
         let mut denied = false;
         self.checks
@@ -121,7 +131,7 @@ impl<ReqBody, Res> Gate<ReqBody, Res> for Predicates<Res> {
             });
         if denied {
             let forbidden = self.forbidden.take().expect("polled after completion");
-            return Poll::Ready(Err(forbidden()));
+            return Poll::Ready(Err(forbidden(&RequestHead::of(req))));
         }
         if self.checks.is_empty() {
             Poll::Ready(Ok(()))

@@ -405,3 +405,71 @@ async fn rejections_say_what_failed_and_auth_errors_answer_like_the_layer() {
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(AuthError::KeysUnavailable.into_response().status(), 503);
 }
+
+// Issue #13: the custom error body sees the request's head, so a JSON API and an HTML page
+// answer differently — from the layer, from `Require` (a scope, and an async predicate),
+// and from the `Claims` extractor behind an optional layer.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn the_custom_error_body_sees_the_request() {
+    use tower_jwt_auth::authorize::Require;
+    use tower_jwt_auth::{Claims, RequestHead, with_request};
+    let by_accept = with_request(|err: AuthError, head: &RequestHead<'_>| {
+        let html = head
+            .headers()
+            .get("accept")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+        let body = if html {
+            format!("<p>{} at {}</p>", err.reason(), head.uri().path())
+        } else {
+            format!(r#"{{"error":"{}"}}"#, err.reason())
+        };
+        http::Response::new(axum::body::Body::from(body))
+    });
+    let layer = |optional: bool| {
+        JwtAuthLayer::<TestClaims>::builder()
+            .hmac_secret(SECRET, Algorithm::HS256)
+            .optional(optional)
+            .error_response(by_accept.clone())
+            .build()
+            .unwrap()
+    };
+    let guarded = |require: Require<TestClaims>| {
+        Router::new()
+            .route("/notes", get(|| async { "ok" }))
+            .route_layer(require.error_response(by_accept.clone()).build().unwrap())
+            .layer(layer(false))
+    };
+    let html = [("accept", "text/html")];
+    // The layer.
+    let app = guarded(Require::authenticated());
+    assert_eq!(
+        call(&app, "/notes", &html).await.body,
+        "<p>missing_token at /notes</p>"
+    );
+    assert_eq!(
+        call(&app, "/notes", &[]).await.body,
+        r#"{"error":"missing_token"}"#
+    );
+    // `Require`: a missing scope, and a failing async predicate.
+    let token = bearer(&mint(&valid_claims()));
+    let scope = guarded(Require::scope("admin"));
+    let answer = call(&scope, "/notes", &[("authorization", &token), html[0]]).await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(answer.body, "<p>insufficient_scope at /notes</p>");
+    let predicate =
+        guarded(Require::authenticated().predicate_async(|_: &TestClaims| async { false }));
+    let answer = call(&predicate, "/notes", &[("authorization", &token), html[0]]).await;
+    assert_eq!(answer.body, "<p>insufficient_scope at /notes</p>");
+    // The extractor answering for an optional layer.
+    let optional = Router::new()
+        .route(
+            "/me",
+            get(|Claims(c): Claims<TestClaims>| async move { c.registered.sub.unwrap() }),
+        )
+        .layer(layer(true));
+    assert_eq!(
+        call(&optional, "/me", &html).await.body,
+        "<p>missing_token at /me</p>"
+    );
+}
