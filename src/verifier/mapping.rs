@@ -80,17 +80,19 @@ fn fill(segment: &str, vars: &[(&str, &str)]) -> Result<String, String> {
     Ok(out)
 }
 
+/// RFC 6901 §4: `~1` is `/`, `~0` is `~`; any other `~` is an error.
 fn unescape(segment: &str) -> Option<String> {
     let mut out = String::new();
     let mut chars = segment.chars();
     while let Some(c) = chars.next() {
-        match (c, c == '~') {
-            (_, false) => out.push(c),
-            (_, true) => match chars.next()? {
-                '0' => out.push('~'),
-                '1' => out.push('/'),
-                _ => return None,
-            },
+        if c != '~' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '0' => out.push('~'),
+            '1' => out.push('/'),
+            _ => return None,
         }
     }
     Some(out)
