@@ -148,16 +148,48 @@ impl GrantSources {
 /// A claim that must hold one of some values, and the answer when it does not.
 #[derive(Debug, Clone)]
 struct Check {
-    path: ClaimPath,
+    path: Resolved,
     allowed: Vec<String>,
     error: AuthError,
+}
+
+/// A claim path, and where its top-level member is found, settled at `build()`.
+#[derive(Debug, Clone)]
+struct Resolved {
+    top: Top,
+    path: ClaimPath,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Top {
+    /// A registered claim, read typed by the payload reader.
+    Member(Member),
+    /// A member the reader captures, by its index in the captures.
+    Captured(usize),
+}
+
+/// Where `path` starts, adding its top-level member to `captures` if the reader must
+/// capture it.
+fn resolve(captures: &mut Vec<Box<str>>, path: ClaimPath) -> Resolved {
+    let top = path.top();
+    let top = match Member::of(top) {
+        Some(member) => Top::Member(member),
+        None => Top::Captured(match captures.iter().position(|c| **c == *top) {
+            Some(at) => at,
+            None => {
+                captures.push(top.into());
+                captures.len() - 1
+            }
+        }),
+    };
+    Resolved { top, path }
 }
 
 /// Where scopes and roles come from.
 #[derive(Debug, Clone)]
 pub(crate) struct Mapping {
-    scopes: Vec<ClaimPath>,
-    roles: Vec<ClaimPath>,
+    scopes: Vec<Resolved>,
+    roles: Vec<Resolved>,
     checks: Vec<Check>,
     /// The top-level members to capture: those the paths start with that the reader does
     /// not read already.
@@ -166,13 +198,14 @@ pub(crate) struct Mapping {
 
 impl Mapping {
     pub(crate) fn new(scopes: Vec<ClaimPath>, roles: Vec<ClaimPath>) -> Mapping {
-        let mut captures: Vec<Box<str>> = Vec::new();
-        for path in scopes.iter().chain(&roles) {
-            let top = path.top();
-            if Member::of(top).is_none() && !captures.iter().any(|c| **c == *top) {
-                captures.push(top.into());
-            }
-        }
+        let mut captures = Vec::new();
+        let mut resolve_all = |paths: Vec<ClaimPath>| -> Vec<Resolved> {
+            paths
+                .into_iter()
+                .map(|p| resolve(&mut captures, p))
+                .collect()
+        };
+        let (scopes, roles) = (resolve_all(scopes), resolve_all(roles));
         Mapping {
             scopes,
             roles,
@@ -184,10 +217,7 @@ impl Mapping {
     /// Requires the claim at `path` to be one of `allowed` (a string, or an array holding
     /// one of them), else `error`.
     fn check(&mut self, path: ClaimPath, allowed: Vec<String>, error: AuthError) {
-        let top = path.top();
-        if Member::of(top).is_none() && !self.captures.iter().any(|c| **c == *top) {
-            self.captures.push(top.into());
-        }
+        let path = resolve(&mut self.captures, path);
         self.checks.push(Check {
             path,
             allowed,
@@ -236,13 +266,18 @@ impl Mapping {
     /// Anything else there grants nothing: a grant is never guessed.
     fn each(
         &self,
-        path: &ClaimPath,
+        resolved: &Resolved,
         r: &Registered<'_>,
         found: &mut dyn FnMut(&str),
     ) -> Result<(), AuthError> {
-        if let Some(member) = Member::of(path.top()) {
-            // Registered members were read typed; they have no inside.
-            if path.segments.len() == 1 {
+        let path = &resolved.path;
+        let at = match resolved.top {
+            Top::Captured(at) => at,
+            Top::Member(member) => {
+                // Registered members were read typed; they have no inside.
+                if path.segments.len() > 1 {
+                    return Ok(());
+                }
                 let one = match member {
                     Member::Scope => &r.scope,
                     Member::Iss => &r.iss,
@@ -260,11 +295,10 @@ impl Mapping {
                 one.iter()
                     .chain(list.iter().flatten())
                     .for_each(|s| found(s));
+                return Ok(());
             }
-            return Ok(());
-        }
-        let at = self.captures.iter().position(|c| **c == *path.top());
-        let raw = at.and_then(|at| r.captured.iter().find(|(i, _)| *i == at));
+        };
+        let raw = r.captured.iter().find(|(i, _)| *i == at);
         let Some((_, raw)) = raw else { return Ok(()) };
         let mut de = serde_json::Deserializer::from_str(raw);
         At {
