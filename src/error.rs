@@ -163,6 +163,18 @@ impl AuthError {
         )
     }
 
+    /// The gRPC status code of the answer: `UNAVAILABLE` (14) when the client may retry,
+    /// `PERMISSION_DENIED` (7) for a missing grant, else `UNAUTHENTICATED` (16).
+    pub(crate) fn grpc_code(self) -> i32 {
+        if self.is_unavailable() {
+            14
+        } else if self == AuthError::InsufficientScope {
+            7
+        } else {
+            16
+        }
+    }
+
     /// A short, fixed description, safe to show to the client (`error_description`).
     pub fn description(self) -> &'static str {
         match self {

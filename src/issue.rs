@@ -357,6 +357,11 @@ impl TokenIssuer {
             .map_err(RefreshError::Store)
     }
 
+    /// How long the access tokens it mints are valid.
+    pub(crate) fn access_lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
     /// The longest any of its tokens lives.
     fn longest_lifetime(&self) -> u64 {
         self.lifetime.max(self.refresh_lifetime).as_secs()

@@ -82,11 +82,15 @@ mod service;
 // Framework glue.
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "tonic")]
+mod tonic;
 
 // Add-ons.
 pub mod authorize;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod backoff;
+#[cfg(feature = "tonic")]
+pub mod client;
 mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;
@@ -123,6 +127,8 @@ pub use crate::response::{
     DefaultErrorResponse, ErrorResponse, RequestHead, Unauthenticated, WithRequest, with_request,
 };
 pub use crate::service::{JwtAuth, ResponseFuture};
+#[cfg(feature = "tonic")]
+pub use crate::tonic::JwtInterceptor;
 pub use crate::verifier::{
     Audience, Claim, Grants, RegisteredClaims, Verified, Verifier, install_crypto_provider,
 };

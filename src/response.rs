@@ -199,12 +199,6 @@ pub(crate) const DEFAULT_REALM: &str = "api";
 
 /// No rejection may be stored by a cache: it answers one request's credentials.
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
-/// gRPC's UNAUTHENTICATED.
-const UNAUTHENTICATED: HeaderValue = HeaderValue::from_static("16");
-/// gRPC's PERMISSION_DENIED.
-const PERMISSION_DENIED: HeaderValue = HeaderValue::from_static("7");
-/// gRPC's UNAVAILABLE: the client may retry.
-const UNAVAILABLE: HeaderValue = HeaderValue::from_static("14");
 /// How soon a client may retry while the keys are being fetched.
 const RETRY_AFTER_SECS: HeaderValue = HeaderValue::from_static("1");
 
@@ -286,14 +280,7 @@ impl Rejections {
             let headers = res.headers_mut();
             headers.insert(CONTENT_TYPE, APPLICATION_GRPC);
             headers.insert(CACHE_CONTROL, NO_STORE);
-            let status = if err.is_unavailable() {
-                UNAVAILABLE
-            } else if err == AuthError::InsufficientScope {
-                PERMISSION_DENIED
-            } else {
-                UNAUTHENTICATED
-            };
-            headers.insert(GRPC_STATUS, status);
+            headers.insert(GRPC_STATUS, HeaderValue::from(err.grpc_code()));
             headers.insert(GRPC_MESSAGE, self.grpc_messages[err as usize].clone());
             return res;
         }

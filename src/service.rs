@@ -208,8 +208,17 @@ fn mark_unauthenticated<C, R, B, ResBody>(
 /// grants.
 #[inline]
 fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut Request<B>) {
+    insert_into(verified, req.extensions_mut());
+}
+
+/// Puts a verified token's claims and grants where extractors and [`Require`] look for them.
+///
+/// [`Require`]: crate::authorize::Require
+pub(crate) fn insert_into<C: Clone + Send + Sync + 'static>(
+    verified: Verified<C>,
+    extensions: &mut http::Extensions,
+) {
     let (claims, grants) = verified.into_parts();
-    let extensions = req.extensions_mut();
     extensions.insert(claims);
     // Absent grants read as none: spare the insertion for tokens without them.
     if grants == Grants::default() {

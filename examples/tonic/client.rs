@@ -1,9 +1,11 @@
-//! The client of `tonic-server`: an interceptor adds `authorization: Bearer <token>` to every
-//! call. It mints its own demo token with the shared secret; a real client gets it from the
-//! login of an identity provider.
+//! The client of `tonic-server`: checks the public health service without a token, then
+//! calls the greeter through `BearerLayer`, which sends a token on every call and mints the
+//! next one before the current one expires. Here the tokens come from a `TokenIssuer` with
+//! the shared secret; a real client would use `ClientCredentials` against its identity
+//! provider's token endpoint (feature `jwks`).
 //!
 //! ```text
-//! cargo run --example tonic-client
+//! cargo run --example tonic-client --features tonic
 //! ```
 //!
 //! `JWT_SECRET` must match the server's; `ADDR` is the server (default `127.0.0.1:50051`).
@@ -15,56 +17,53 @@ mod greeter {
     include!("proto/greeter.v1.rs");
 }
 
+use std::sync::Arc;
+
 use greeter::GreetRequest;
 use greeter::greeter_client::GreeterClient;
-use serde::Serialize;
-use tonic::metadata::MetadataValue;
-use tower_jwt_auth::jsonwebtoken::{self, Header};
-use tower_jwt_auth::{Algorithm, EncodingKey, install_crypto_provider};
-
-#[derive(Serialize)]
-struct Claims<'a> {
-    sub: &'a str,
-    exp: u64,
-}
+use serde_json::json;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use tower::ServiceBuilder;
+use tower_jwt_auth::client::{BearerLayer, IssuedTokens};
+use tower_jwt_auth::{Algorithm, TokenIssuer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    install_crypto_provider()?;
-    let key = EncodingKey::from_secret(&common::secret())?;
-    let claims = Claims {
-        sub: "demo",
-        exp: common::now() + 15 * 60,
-    };
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)?;
-    let bearer: MetadataValue<_> = format!("Bearer {token}").parse()?;
-
     let url = format!("http://{}", common::addr("127.0.0.1:50051"));
     let channel = tonic::transport::Endpoint::from_shared(url)?
         .connect()
         .await?;
 
-    let mut client =
-        GreeterClient::with_interceptor(channel.clone(), move |mut req: tonic::Request<()>| {
-            req.metadata_mut().insert("authorization", bearer.clone());
-            Ok(req)
-        });
-    let reply = client
+    // Public: no token needed.
+    let health = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: "greeter.v1.Greeter".into(),
+        })
+        .await?;
+    println!("health, no token: {:?}", health.into_inner().status());
+
+    // Protected: every call carries a fresh token (15 minutes, replaced a minute before).
+    let issuer = TokenIssuer::hmac(common::secret(), Algorithm::HS256).build()?;
+    let tokens = IssuedTokens::new(Arc::new(issuer), &json!({ "sub": "demo" }))?;
+    let authenticated = ServiceBuilder::new()
+        .layer(BearerLayer::new(tokens))
+        .service(channel.clone());
+    let reply = GreeterClient::new(authenticated)
         .greet(GreetRequest {
             greeting: "Hello".into(),
         })
         .await?;
-    println!("with a token:    {:?}", reply.into_inner().message);
+    println!("greet, with a token:    {:?}", reply.into_inner().message);
 
-    let mut anonymous = GreeterClient::new(channel);
-    let status = anonymous
+    let status = GreeterClient::new(channel)
         .greet(GreetRequest {
             greeting: "Hello".into(),
         })
         .await
         .expect_err("the server requires a token");
     println!(
-        "without a token: {:?} {:?}",
+        "greet, without a token: {:?} {:?}",
         status.code(),
         status.message()
     );

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response, Uri};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -49,7 +49,7 @@ pub trait JwksClient: Send + Sync + 'static {
 ///   Plain `http://` fetches (loopback, or with `allow_http`) go direct.
 #[derive(Clone, Debug)]
 pub struct DefaultJwksClient {
-    client: Result<Client<HttpsConnector<Connector>, Empty<Bytes>>, Arc<str>>,
+    client: Result<Client<HttpsConnector<Connector>, Full<Bytes>>, Arc<str>>,
 }
 
 impl DefaultJwksClient {
@@ -107,15 +107,26 @@ impl JwksClient for DefaultJwksClient {
         max_body: usize,
     ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>> {
         Box::pin(async move {
-            let client = self.client.as_ref().map_err(|why| why.to_string())?;
             let request = Request::get(url.clone())
                 .header(http::header::ACCEPT, "application/json")
-                .body(Empty::new())?;
-            let response = client.request(request).await?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, max_body).collect().await?.to_bytes();
-            Ok(Response::from_parts(parts, body))
+                .body(Full::default())?;
+            self.send(request, max_body).await
         })
+    }
+}
+
+impl DefaultJwksClient {
+    /// Sends `request` and reads at most `max_body` bytes of the answer's body.
+    pub(crate) async fn send(
+        &self,
+        request: Request<Full<Bytes>>,
+        max_body: usize,
+    ) -> Result<Response<Bytes>, BoxError> {
+        let client = self.client.as_ref().map_err(|why| why.to_string())?;
+        let response = client.request(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, max_body).collect().await?.to_bytes();
+        Ok(Response::from_parts(parts, body))
     }
 }
 

@@ -185,7 +185,7 @@ impl RemoteConfig {
 }
 
 /// An absolute `https` URL, or `http` on loopback (or anywhere, with `allow_http`).
-fn http_url(url: &str, allow_http: bool) -> Result<Uri, ConfigError> {
+pub(crate) fn http_url(url: &str, allow_http: bool) -> Result<Uri, ConfigError> {
     let invalid = || ConfigError::InvalidUrl(url.to_owned());
     let uri: Uri = url.parse().map_err(|_| invalid())?;
     match uri.scheme_str() {

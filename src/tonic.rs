@@ -1,0 +1,117 @@
+//! tonic, one service at a time: the layer's services keep the name of the service they
+//! wrap ([`NamedService`]), so `Server::add_service` takes a protected service beside public
+//! ones (health, reflection); [`AuthError`] converts into a [`Status`]; and
+//! [`JwtInterceptor`] verifies by hand, for code built around tonic's interceptors.
+
+use http::Uri;
+use serde::de::DeserializeOwned;
+use tonic::server::NamedService;
+use tonic::service::Interceptor;
+use tonic::{Code, Request, Status};
+
+use crate::authorize::RequireService;
+use crate::service::{JwtAuth, insert_into};
+use crate::{AuthError, JwtAuthLayer, extract, metrics};
+
+/// A protected service keeps its gRPC name, so it can be added to a tonic server on its own:
+///
+/// ```
+/// # mod greeter { pub struct GreeterServer; impl tonic::server::NamedService for GreeterServer { const NAME: &'static str = "greeter.v1.Greeter"; } }
+/// use tonic::server::NamedService;
+/// use tower_jwt_auth::{Algorithm, JwtAuth, JwtAuthLayer, RegisteredClaims};
+/// use tower_layer::Layer;
+///
+/// let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+///     .build()
+///     .unwrap();
+/// // Server::builder().add_service(health).add_service(auth.layer(GreeterServer::new(..)))
+/// let protected = auth.layer(greeter::GreeterServer);
+/// fn name<S: NamedService>(_: &S) -> &'static str { S::NAME }
+/// assert_eq!(name(&protected), "greeter.v1.Greeter");
+/// ```
+impl<S: NamedService, C, R> NamedService for JwtAuth<S, C, R> {
+    const NAME: &'static str = S::NAME;
+}
+
+/// A service behind [`Require`](crate::authorize::Require) keeps its gRPC name too.
+impl<S: NamedService, C, R> NamedService for RequireService<S, C, R> {
+    const NAME: &'static str = S::NAME;
+}
+
+/// The status the layer answers a gRPC request with: `UNAUTHENTICATED`, `PERMISSION_DENIED`
+/// for a missing grant, `UNAVAILABLE` while keys or the revocation store cannot answer; the
+/// message is the error's fixed [`description`](AuthError::description).
+impl From<AuthError> for Status {
+    fn from(err: AuthError) -> Status {
+        Status::new(Code::from_i32(err.grpc_code()), err.description())
+    }
+}
+
+/// A tonic [`Interceptor`] that verifies the request's token as the layer would and puts the
+/// claims (and grants) into the request's extensions; a refused request gets the layer's
+/// status. Made by [`JwtAuthLayer::interceptor`].
+///
+/// Interceptors are synchronous, so this one cannot wait: a token naming a key not fetched
+/// yet is refused (`UNAUTHENTICATED`) rather than waiting for a refetch, and a revocation
+/// store is asked through its local view alone (see [`Verifier::verify`](crate::Verifier::verify)).
+/// Tokens are read from the request's metadata by the layer's sources (a query-parameter
+/// source finds nothing: interceptors do not see the URI). Prefer the layer, which waits,
+/// wherever the stack allows it.
+///
+/// ```
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+///
+/// let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+///     .build()
+///     .unwrap();
+/// let interceptor = auth.interceptor();
+/// // GreeterServer::with_interceptor(MyGreeter, interceptor)
+/// # let _ = interceptor;
+/// ```
+#[derive(Debug)]
+pub struct JwtInterceptor<C, R> {
+    layer: JwtAuthLayer<C, R>,
+}
+
+impl<C, R> Clone for JwtInterceptor<C, R> {
+    fn clone(&self) -> Self {
+        JwtInterceptor {
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<C, R> JwtAuthLayer<C, R> {
+    /// This layer's checks as a tonic [`Interceptor`]: see [`JwtInterceptor`].
+    pub fn interceptor(&self) -> JwtInterceptor<C, R> {
+        JwtInterceptor {
+            layer: self.clone(),
+        }
+    }
+}
+
+impl<C, R> Interceptor for JwtInterceptor<C, R>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let shared = &self.layer.shared;
+        let max_len = shared.verifier.config.max_token_size;
+        let headers = request.metadata().as_ref();
+        let verified = match extract::token(&shared.sources, headers, &Uri::default(), max_len) {
+            Ok(Some(token)) => Ok(token),
+            Ok(None) if shared.optional => {
+                metrics::request(Ok(false));
+                return Ok(request);
+            }
+            Ok(None) => Err(AuthError::MissingToken),
+            Err(err) => Err(err),
+        }
+        .and_then(|token| shared.verifier.verify(token));
+        metrics::request(verified.as_ref().map(|_| true).map_err(|err| *err));
+        insert_into(verified?, request.extensions_mut());
+        Ok(request)
+    }
+}
