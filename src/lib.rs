@@ -44,6 +44,10 @@
 //! - `jwks`: keys fetched from a JWKS URL or an OpenID provider and refreshed in the
 //!   background (`jwks_url`, `oidc_issuer`); see the `jwks` module.
 //! - `redis`: `revocation::RedisStore`, revocations shared by several replicas.
+//! - `tonic`: one service at a time (the middleware keeps the wrapped service's
+//!   `NamedService` name), `AuthError` into a `tonic::Status`, `JwtInterceptor`, and the
+//!   `client` module: a layer that sends a self-refreshing bearer token.
+//! - `metrics`: counters and histograms through the `metrics` facade.
 //!
 //! For asymmetric keys, [`token_cache`](JwtAuthBuilder::token_cache) lets a token presented
 //! again skip the signature check.

@@ -115,3 +115,34 @@ where
         Ok(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DefaultErrorResponse;
+    use crate::response::{DEFAULT_REALM, Rejections, RequestHead};
+
+    /// A hand-verifying RPC returns what the layer would have answered, for every error:
+    /// the same `grpc-status`, the same message.
+    #[test]
+    fn an_auth_error_becomes_the_status_the_layer_answers_with() {
+        let rejections = Rejections::new(DEFAULT_REALM);
+        for err in AuthError::ALL {
+            let answer: http::Response<()> =
+                rejections.respond(&DefaultErrorResponse, err, true, &RequestHead::unknown());
+            let status = Status::from(err);
+            assert_eq!(
+                answer.headers()["grpc-status"],
+                (status.code() as i32).to_string().as_str(),
+                "{err:?}"
+            );
+            assert_eq!(status.message(), err.description());
+            let expected = match err {
+                AuthError::InsufficientScope => Code::PermissionDenied,
+                AuthError::KeysUnavailable | AuthError::RevocationUnavailable => Code::Unavailable,
+                _ => Code::Unauthenticated,
+            };
+            assert_eq!(status.code(), expected, "{err:?}");
+        }
+    }
+}

@@ -5,5 +5,6 @@
 mod common;
 
 mod axum;
+mod client;
 mod hyper;
 mod tonic;

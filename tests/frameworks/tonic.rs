@@ -153,3 +153,119 @@ async fn a_revoked_token_is_unauthenticated_and_a_missing_scope_permission_denie
     assert_eq!(status.message(), AuthError::Revoked.description());
     assert_eq!(calls.count(), 1);
 }
+
+/// The greeter alone behind the layer, the health service public beside it: tonic takes
+/// the wrapped service because it keeps its gRPC name.
+#[cfg(feature = "tonic")]
+async fn serve_per_service(calls: &Calls) -> SocketAddr {
+    use tower::Layer;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<GreeterServer<Service>>().await;
+    let auth = JwtAuthLayer::<Caller>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .build()
+        .unwrap();
+    let greeter = auth.layer(GreeterServer::new(Service(calls.clone())));
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(greeter);
+    serve_router(router).await
+}
+
+#[cfg(feature = "tonic")]
+async fn serve_router(router: tonic::transport::server::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tokio::spawn(async move { router.serve_with_incoming(incoming).await.unwrap() });
+    addr
+}
+
+#[cfg(feature = "tonic")]
+async fn health_of(addr: SocketAddr) -> Result<i32, Status> {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap();
+    let mut client = HealthClient::new(channel.connect().await.unwrap());
+    let request = HealthCheckRequest {
+        service: "greeter.v1.Greeter".into(),
+    };
+    client.check(request).await.map(|r| r.into_inner().status)
+}
+
+#[cfg(feature = "tonic")]
+#[tokio::test]
+async fn one_service_is_protected_and_the_health_service_beside_it_stays_public() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let calls = Calls::default();
+    let addr = serve_per_service(&calls).await;
+    assert_eq!(
+        health_of(addr).await.unwrap(),
+        ServingStatus::Serving as i32
+    );
+    let status = greet(addr, None).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), AuthError::MissingToken.description());
+    assert_eq!(calls.count(), 0);
+    let reply = greet(addr, Some(&mint(&valid_claims()))).await.unwrap();
+    assert_eq!(reply.subject, "alice");
+    assert_eq!(calls.count(), 1);
+}
+
+#[cfg(feature = "tonic")]
+#[tokio::test]
+async fn the_interceptor_answers_as_the_layer_does() {
+    let calls = Calls::default();
+    let auth = JwtAuthLayer::<Caller>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .build()
+        .unwrap();
+    let greeter = GreeterServer::with_interceptor(Service(calls.clone()), auth.interceptor());
+    let addr = serve_router(tonic::transport::Server::builder().add_service(greeter)).await;
+
+    let reply = greet(addr, Some(&mint(&valid_claims()))).await.unwrap();
+    assert_eq!(reply.subject, "alice", "the claims reach the RPC");
+    let expired = mint(&json!({ "sub": "alice", "exp": now() - 3600 }));
+    for (token, error) in [
+        (None, AuthError::MissingToken),
+        (Some(expired.as_str()), AuthError::Expired),
+        (Some("not.a.jwt"), AuthError::MalformedToken),
+    ] {
+        let status = greet(addr, token).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{error:?}");
+        assert_eq!(status.message(), error.description(), "{error:?}");
+    }
+    assert_eq!(calls.count(), 1);
+}
+
+/// A client that sends its token through `BearerLayer`, minted by a `TokenIssuer` whose
+/// tokens the server's layer accepts.
+#[cfg(feature = "tonic")]
+#[tokio::test]
+async fn the_client_layer_authenticates_every_call() {
+    use std::sync::Arc;
+    use tower_jwt_auth::TokenIssuer;
+    use tower_jwt_auth::client::{BearerLayer, IssuedTokens};
+    let calls = Calls::default();
+    let addr = serve_per_service(&calls).await;
+    let issuer = TokenIssuer::hmac(SECRET, Algorithm::HS256).build().unwrap();
+    let tokens = IssuedTokens::new(Arc::new(issuer), &json!({ "sub": "bob" })).unwrap();
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(BearerLayer::new(tokens))
+        .service(channel);
+    let mut client = GreeterClient::new(channel);
+    for _ in 0..3 {
+        let request = Request::new(GreetRequest {
+            greeting: "hi".into(),
+        });
+        assert_eq!(
+            client.greet(request).await.unwrap().into_inner().subject,
+            "bob"
+        );
+    }
+    assert_eq!(calls.count(), 3);
+}
