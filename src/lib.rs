@@ -82,6 +82,7 @@ mod future;
 mod layer;
 mod response;
 mod service;
+mod span;
 
 // Framework glue.
 #[cfg(feature = "axum")]

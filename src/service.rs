@@ -15,6 +15,7 @@ use http::{Method, Request, Response};
 use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
+use tracing::Span;
 
 use crate::extract::{self, TokenSource};
 use crate::future::{Gate, Gated, take_ready};
@@ -25,7 +26,7 @@ use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
 use crate::verifier::{Checked, Verified, Verifier, now};
-use crate::{AuthError, Grants, metrics};
+use crate::{AuthError, Grants, metrics, span};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {
@@ -57,27 +58,30 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let span = span::request();
+        let entered = span.enter();
         let shared = &self.shared;
-        let gated = match shared.decide(&mut req) {
+        let gated = match shared.decide(&mut req, &span) {
             Outcome::Authenticated => {
-                metrics::request(Ok(true));
+                settled(&span, Ok(true));
                 Gated::inner(self.inner.call(req))
             }
             Outcome::Anonymous => {
-                metrics::request(Ok(false));
+                settled(&span, Ok(false));
                 mark_unauthenticated(shared, AuthError::MissingToken, &mut req);
                 Gated::inner(self.inner.call(req))
             }
             Outcome::Preflight => Gated::inner(self.inner.call(req)),
-            Outcome::Reject(err) => match pass_or_reject(shared, err, &mut req) {
+            Outcome::Reject(err) => match pass_or_reject(shared, err, &mut req, &span) {
                 Ok(()) => Gated::inner(self.inner.call(req)),
                 Err(rejection) => Gated::rejected(rejection),
             },
             #[cfg(feature = "jwks")]
-            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req),
-            Outcome::AskRevocation(answer) => self.park(Waiting::Revocation(answer), req),
+            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req, &span),
+            Outcome::AskRevocation(answer) => self.park(Waiting::Revocation(answer), req, &span),
         };
-        ResponseFuture { gated }
+        drop(entered);
+        ResponseFuture { gated, span }
     }
 }
 
@@ -119,7 +123,7 @@ where
     /// for a valid token, its claims in the request (they go in here, where the verifier
     /// hands them over, so that they are not moved around on the way).
     #[inline]
-    fn decide<B>(&self, req: &mut Request<B>) -> Outcome {
+    fn decide<B>(&self, req: &mut Request<B>, span: &Span) -> Outcome {
         if self.cors_preflight && is_preflight(req) {
             return Outcome::Preflight;
         }
@@ -131,10 +135,12 @@ where
         };
         match self.verifier.check(token, now()) {
             Checked::Authenticated(verified) => {
+                span::verified(span, token);
                 insert(verified, req);
                 Outcome::Authenticated
             }
             Checked::AskRevocation(verified, answer) => {
+                span::verified(span, token);
                 insert(verified, req);
                 Outcome::AskRevocation(answer)
             }
@@ -150,9 +156,15 @@ where
     /// The request path again, once the keys were refetched: one refetch per request, so
     /// the answer cannot be to wait again.
     #[cfg(feature = "jwks")]
-    fn decide_again<B>(&self, req: &Request<B>) -> Checked<C> {
+    fn decide_again<B>(&self, req: &Request<B>, span: &Span) -> Checked<C> {
         match self.token(req) {
-            Ok(Some(token)) => self.verifier.check(token, now()),
+            Ok(Some(token)) => {
+                let checked = self.verifier.check(token, now());
+                if let Checked::Authenticated(_) | Checked::AskRevocation(..) = checked {
+                    span::verified(span, token);
+                }
+                checked
+            }
             Ok(None) => Checked::Reject(AuthError::MissingToken),
             Err(err) => Checked::Reject(err),
         }
@@ -170,21 +182,29 @@ fn pass_or_reject<C, R, B, ResBody>(
     shared: &Arc<Shared<C, R>>,
     err: AuthError,
     req: &mut Request<B>,
+    span: &Span,
 ) -> Result<(), Response<ResBody>>
 where
     C: Send + Sync + 'static,
     R: ErrorResponse<ResBody>,
     ResBody: Default + 'static,
 {
+    settled(span, Err(err));
     if !shared.pass_rejections {
         return Err(shared.reject(err, req));
     }
-    metrics::request(Err(err));
     // A token refused after it was read (revoked) had its claims put in already.
     req.extensions_mut().remove::<C>();
     req.extensions_mut().remove::<Grants>();
     mark_unauthenticated(shared, err, req);
     Ok(())
+}
+
+/// Counts a decided request and records its outcome in its span.
+#[inline]
+fn settled(span: &Span, outcome: Result<bool, AuthError>) {
+    metrics::request(outcome);
+    span::outcome(span, outcome);
 }
 
 /// Leaves the reason the request has no claims, and the layer's answer to it.
@@ -235,7 +255,6 @@ impl<C, R> Shared<C, R> {
         R: ErrorResponse<ResBody>,
         ResBody: Default,
     {
-        metrics::request(Err(err));
         let head = RequestHead::of(req);
         self.rejections
             .respond(&self.error_response, err, head.is_grpc(), &head)
@@ -265,6 +284,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         &mut self,
         waiting: Waiting,
         req: Request<ReqBody>,
+        span: &Span,
     ) -> Gated<S, ReqBody, AuthGate<C, R>>
     where
         S: Service<Request<ReqBody>> + Clone,
@@ -272,6 +292,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         let gate = AuthGate {
             shared: Arc::clone(&self.shared),
             waiting,
+            span: span.clone(),
         };
         Gated::waiting(gate, req, take_ready(&mut self.inner))
     }
@@ -291,6 +312,7 @@ enum Waiting {
 pub(crate) struct AuthGate<C, R> {
     shared: Arc<Shared<C, R>>,
     waiting: Waiting,
+    span: Span,
 }
 
 impl<C, R, ReqBody, ResBody> Gate<ReqBody, Response<ResBody>> for AuthGate<C, R>
@@ -308,13 +330,15 @@ where
             #[cfg(feature = "jwks")]
             Waiting::Keys(wait) => {
                 ready!(Pin::new(wait).poll(cx));
-                match self.shared.decide_again(req) {
+                match self.shared.decide_again(req, &self.span) {
                     Checked::Authenticated(verified) => {
                         insert(verified, req);
-                        metrics::request(Ok(true));
+                        settled(&self.span, Ok(true));
                         Poll::Ready(Ok(()))
                     }
-                    Checked::Reject(err) => Poll::Ready(pass_or_reject(&self.shared, err, req)),
+                    Checked::Reject(err) => {
+                        Poll::Ready(pass_or_reject(&self.shared, err, req, &self.span))
+                    }
                     Checked::AskRevocation(verified, answer) => {
                         insert(verified, req);
                         self.waiting = Waiting::Revocation(answer);
@@ -326,10 +350,10 @@ where
                 let answer = ready!(answer.as_mut().poll(cx));
                 match self.shared.verifier.settle(answer) {
                     Ok(()) => {
-                        metrics::request(Ok(true));
+                        settled(&self.span, Ok(true));
                         Poll::Ready(Ok(()))
                     }
-                    Err(err) => Poll::Ready(pass_or_reject(&self.shared, err, req)),
+                    Err(err) => Poll::Ready(pass_or_reject(&self.shared, err, req, &self.span)),
                 }
             }
         }
@@ -344,6 +368,9 @@ pin_project! {
     {
         #[pin]
         gated: Gated<S, ReqBody, AuthGate<C, R>>,
+        // The `jwt_auth` span, entered while the request is decided and the inner service
+        // runs.
+        span: Span,
     }
 }
 
@@ -357,7 +384,9 @@ where
     type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().gated.poll(cx)
+        let this = self.project();
+        let _entered = this.span.enter();
+        this.gated.poll(cx)
     }
 }
 

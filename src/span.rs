@@ -1,0 +1,86 @@
+//! The `jwt_auth` span: one per request through the layer, the parent of whatever the inner
+//! service does with it.
+//!
+//! | field | what |
+//! | --- | --- |
+//! | `outcome` | `accepted`, `anonymous` (optional layer, no token) or `rejected`; empty for a CORS preflight |
+//! | `reason` | why a request was rejected: [`AuthError::reason`] |
+//! | `jwt.sub`, `jwt.iss`, `jwt.kid` | the verified token's subject, issuer and key id |
+//!
+//! Never the token, never a claim beyond those three, and nothing read from a token that did
+//! not pass. Dotted names as tracing (and OpenTelemetry) name fields; the values are read
+//! only when a subscriber has the span enabled.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::AuthError;
+use crate::verifier::jws;
+
+/// A new `jwt_auth` span, its fields to be recorded.
+#[inline]
+pub(crate) fn request() -> Span {
+    tracing::info_span!(
+        "jwt_auth",
+        outcome = Empty,
+        reason = Empty,
+        jwt.sub = Empty,
+        jwt.iss = Empty,
+        jwt.kid = Empty,
+    )
+}
+
+/// Records how a request was decided: `Ok(true)` accepted, `Ok(false)` anonymous.
+#[inline]
+pub(crate) fn outcome(span: &Span, outcome: Result<bool, AuthError>) {
+    if span.is_disabled() {
+        return;
+    }
+    match outcome {
+        Ok(true) => span.record("outcome", "accepted"),
+        Ok(false) => span.record("outcome", "anonymous"),
+        Err(err) => span
+            .record("outcome", "rejected")
+            .record("reason", err.reason()),
+    };
+}
+
+/// Records who a verified token speaks for. `token` has passed every check: its header and
+/// payload are read again here, and only when the span is enabled.
+#[inline]
+pub(crate) fn verified(span: &Span, token: &str) {
+    if span.is_disabled() {
+        return;
+    }
+    record_verified(span, token);
+}
+
+#[cold]
+fn record_verified(span: &Span, token: &str) {
+    #[derive(Deserialize)]
+    struct Who {
+        sub: Option<String>,
+        iss: Option<String>,
+    }
+    let Ok(jws) = jws::parse(token, None) else {
+        return;
+    };
+    if let Some(kid) = &jws.header.kid {
+        span.record("jwt.kid", &**kid);
+    }
+    let who = URL_SAFE_NO_PAD
+        .decode(jws.payload)
+        .ok()
+        .and_then(|payload| serde_json::from_slice::<Who>(&payload).ok());
+    if let Some(who) = who {
+        if let Some(sub) = &who.sub {
+            span.record("jwt.sub", sub.as_str());
+        }
+        if let Some(iss) = &who.iss {
+            span.record("jwt.iss", iss.as_str());
+        }
+    }
+}
