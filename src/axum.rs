@@ -11,7 +11,8 @@ use http::request::Parts;
 
 use crate::authorize::is_scope_token;
 use crate::response::{
-    DEFAULT_REALM, DefaultErrorResponse, Rejections, RequestHead, Unauthenticated, is_quotable,
+    DEFAULT_REALM, DefaultErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
+    is_quotable,
 };
 use crate::{AuthError, Grants};
 
@@ -128,7 +129,7 @@ impl IntoResponse for ClaimsRejection {
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let unknown = RequestHead::unknown();
-        Rejections::new(DEFAULT_REALM).respond(&DefaultErrorResponse, self, false, &unknown)
+        Rejections::new(DEFAULT_REALM, None).respond(&DefaultErrorResponse, self, false, &unknown)
     }
 }
 
@@ -269,14 +270,18 @@ where
                 why: Why::InvalidPermission,
             });
         }
-        let rejections = Rejections::new(P::REALM);
+        let rejections = Rejections::new(P::REALM, None);
         let head = RequestHead::of_parts(parts);
+        let mut challenge = rejections.scope_challenge(&scopes);
+        if let Some(metadata) = parts.extensions.get::<MetadataParam>() {
+            challenge = metadata.add_to(&challenge);
+        }
         let response = rejections.respond_with(
             &DefaultErrorResponse,
             AuthError::InsufficientScope,
             head.is_grpc(),
             &head,
-            &rejections.scope_challenge(&scopes),
+            &challenge,
         );
         Err(ClaimsRejection::refused(
             response,

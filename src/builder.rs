@@ -14,6 +14,7 @@ use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 use serde::de::DeserializeOwned;
 
 use crate::extract::TokenSource;
+use crate::metadata::ResourceMetadata;
 use crate::response::{DEFAULT_REALM, DefaultErrorResponse, Rejections, is_quotable};
 use crate::service::Shared;
 #[cfg(not(feature = "jwks"))]
@@ -80,6 +81,7 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     pass_rejections: bool,
     cors_preflight: bool,
     realm: String,
+    metadata: Option<ResourceMetadata>,
     provider: Option<&'static CryptoProvider>,
     cache_capacity: Option<usize>,
     revocation: Option<Arc<dyn RevocationStore>>,
@@ -105,6 +107,7 @@ impl<C> JwtAuthBuilder<C> {
             pass_rejections: false,
             cors_preflight: false,
             realm: DEFAULT_REALM.to_owned(),
+            metadata: None,
             provider: None,
             cache_capacity: None,
             revocation: None,
@@ -338,6 +341,31 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Publishes this resource's RFC 9728 metadata: every challenge then names the document
+    /// (`resource_metadata="…"`, RFC 9728 §5.1), and unless an audience is configured, tokens
+    /// must be issued for the resource identifier (`aud`, RFC 8707). Serve the document with
+    /// [`ResourceMetadata::service`] at [`ResourceMetadata::well_known_path`]; the layer does
+    /// no routing of its own.
+    ///
+    /// ```
+    /// use tower_jwt_auth::metadata::ResourceMetadata;
+    /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+    ///
+    /// let metadata = ResourceMetadata::new("https://mcp.example.com/mcp")
+    ///     .authorization_server("https://auth.example.com")
+    ///     .scopes_supported(["tools:call"]);
+    /// let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+    ///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+    ///     .resource_metadata(metadata.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// // Router::new().route_service(&metadata.well_known_path(), metadata.service()?)
+    /// ```
+    pub fn resource_metadata(mut self, metadata: ResourceMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
     /// Uses this jsonwebtoken crypto provider instead of the process default.
     pub fn crypto_provider(mut self, provider: &'static CryptoProvider) -> Self {
         self.provider = Some(provider);
@@ -394,6 +422,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             pass_rejections: self.pass_rejections,
             cors_preflight: self.cors_preflight,
             realm: self.realm,
+            metadata: self.metadata,
             provider: self.provider,
             cache_capacity: self.cache_capacity,
             revocation: self.revocation,
@@ -424,13 +453,22 @@ impl<C, R> JwtAuthBuilder<C, R> {
         if !is_quotable(&self.realm) {
             return Err(ConfigError::InvalidRealm);
         }
+        let metadata_url = match &self.metadata {
+            Some(metadata) => {
+                metadata.check()?;
+                Some(metadata.url())
+            }
+            None => None,
+        };
+        let rejections = Rejections::new(&self.realm, metadata_url.as_deref());
         Ok(JwtAuthLayer::from_shared(Shared {
             verifier,
             sources: self.sources,
             optional: self.optional || self.pass_rejections,
             pass_rejections: self.pass_rejections,
             cors_preflight: self.cors_preflight,
-            rejections: Rejections::new(&self.realm),
+            metadata: rejections.metadata(),
+            rejections,
             error_response: self.error_response,
         }))
     }
@@ -463,6 +501,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
         // Remote issuers join the accepted issuers.
         let mut rules = std::mem::take(&mut self.rules);
         rules.issuers.extend(tenants.iter().cloned());
+        // A resource that publishes metadata takes only the tokens issued for it (RFC 8707).
+        if let Some(metadata) = &self.metadata
+            && rules.audiences.is_empty()
+            && !rules.any_audience
+        {
+            rules.audiences.push(metadata.resource().to_owned());
+        }
         if self.max_token_size < 16 {
             return Err(ConfigError::MaxTokenSizeTooSmall);
         }

@@ -324,6 +324,8 @@ pub enum ConfigError {
     /// A required scope is empty or has a character a scope cannot have (a space, `"`,
     /// `\`, or one outside printable ASCII; RFC 6749 §3.3).
     InvalidScope(String),
+    /// The protected resource metadata (RFC 9728) cannot be published as given.
+    InvalidResourceMetadata(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -399,9 +401,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidUrl(url) => write!(f, "{url:?} is not a valid absolute http(s) URL"),
             ConfigError::InsecureUrl(url) => write!(
                 f,
-                "{url:?} is plain http on a host other than loopback: keys fetched without TLS \
-                 can be replaced on the way; use https, or set JwksOptions::allow_http for a key \
-                 server inside a network you trust"
+                "{url:?} is plain http on a host other than loopback: what travels without TLS \
+                 can be read and replaced on the way; use https (for a key server inside a \
+                 network you trust, JwksOptions::allow_http allows http)"
             ),
             ConfigError::NoExpiry => f.write_str(
                 "a token issuer needs a lifetime of at least one second: tokens without expiry are never minted",
@@ -411,6 +413,9 @@ impl fmt::Display for ConfigError {
                 "{scope:?} is not a valid scope: a scope is non-empty printable ASCII without \
                  spaces, `\"` or `\\` (RFC 6749 §3.3); require several scopes with `scopes([..])`"
             ),
+            ConfigError::InvalidResourceMetadata(why) => {
+                write!(f, "invalid protected resource metadata: {why}")
+            }
             ConfigError::EmptyTokenCache => f.write_str(
                 "a token cache needs room for at least one token: give a positive size, \
                  or do not call `token_cache(..)`",

@@ -358,7 +358,7 @@ impl TokenIssuer {
     }
 
     /// How long the access tokens it mints are valid.
-    pub(crate) fn access_lifetime(&self) -> Duration {
+    pub fn access_lifetime(&self) -> Duration {
         self.lifetime
     }
 

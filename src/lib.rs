@@ -99,12 +99,14 @@ pub mod client;
 mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;
+pub mod metadata;
 mod metrics;
 #[cfg(feature = "jwks")]
 mod providers;
 pub mod revocation;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod tls;
+mod url;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

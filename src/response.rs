@@ -209,18 +209,39 @@ pub(crate) struct Rejections {
     challenges: Vec<HeaderValue>,
     /// `grpc-message` values, indexed the same way.
     grpc_messages: Vec<HeaderValue>,
+    /// The `resource_metadata` parameter of every challenge, when the layer publishes RFC
+    /// 9728 metadata.
+    metadata: Option<MetadataParam>,
+}
+
+/// `, resource_metadata="<url>"` (RFC 9728 §5.1), for a layer that publishes metadata. The
+/// layer leaves it in each request, so that the `403` of a later `Require` or `Authorized`
+/// carries it too.
+#[derive(Debug, Clone)]
+pub(crate) struct MetadataParam(Arc<str>);
+
+impl MetadataParam {
+    /// `challenge` with this parameter after its own.
+    pub(crate) fn add_to(&self, challenge: &HeaderValue) -> HeaderValue {
+        let mut value = challenge.as_bytes().to_vec();
+        value.extend_from_slice(self.0.as_bytes());
+        HeaderValue::from_bytes(&value).expect("a challenge and a checked URL")
+    }
 }
 
 impl Rejections {
-    /// `realm` has been checked to fit a quoted string.
-    pub(crate) fn new(realm: &str) -> Rejections {
+    /// `realm` has been checked to fit a quoted string, and `metadata` (the URL of the RFC
+    /// 9728 document) to be a URL, which has no `"` or `\`.
+    pub(crate) fn new(realm: &str, metadata: Option<&str>) -> Rejections {
         let value = |s: String| HeaderValue::try_from(s).expect("checked realm and fixed text");
+        let metadata = metadata.map(|url| format!(", resource_metadata=\"{url}\""));
+        let param = metadata.as_deref().unwrap_or_default();
         let challenges = AuthError::ALL
             .iter()
             .map(|err| match err.error_code() {
-                None => value(format!("Bearer realm=\"{realm}\"")),
+                None => value(format!("Bearer realm=\"{realm}\"{param}")),
                 Some(code) => value(format!(
-                    "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"",
+                    "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"{param}",
                     code.as_str(),
                     err.description()
                 )),
@@ -233,7 +254,13 @@ impl Rejections {
         Rejections {
             challenges,
             grpc_messages,
+            metadata: metadata.map(|param| MetadataParam(Arc::from(param))),
         }
+    }
+
+    /// The `resource_metadata` parameter its challenges carry, if any.
+    pub(crate) fn metadata(&self) -> Option<MetadataParam> {
+        self.metadata.clone()
     }
 
     /// The `insufficient_scope` challenge naming the scopes a resource requires
@@ -421,7 +448,7 @@ mod tests {
 
     #[test]
     fn challenges_follow_rfc_6750() {
-        let r = Rejections::new("api");
+        let r = Rejections::new("api", None);
         assert_eq!(r.challenge(AuthError::MissingToken), "Bearer realm=\"api\"");
         assert_eq!(
             r.challenge(AuthError::Expired),
@@ -435,7 +462,7 @@ mod tests {
 
     #[test]
     fn custom_bodies_keep_status_and_challenge() {
-        let r = Rejections::new("api");
+        let r = Rejections::new("api", None);
         let custom = |err: AuthError| {
             Response::builder()
                 .status(StatusCode::IM_A_TEAPOT)
@@ -455,7 +482,7 @@ mod tests {
 
     #[test]
     fn grpc_rejections_are_trailers_only() {
-        let r = Rejections::new("api");
+        let r = Rejections::new("api", None);
         let unknown = RequestHead::unknown();
         let res: Response<String> =
             r.respond(&DefaultErrorResponse, AuthError::Expired, true, &unknown);
@@ -471,7 +498,7 @@ mod tests {
     // kept by a shared cache and served to everyone.
     #[test]
     fn no_rejection_may_be_stored_by_a_cache() {
-        let r = Rejections::new("api");
+        let r = Rejections::new("api", None);
         for err in AuthError::ALL {
             for grpc in [false, true] {
                 let unknown = RequestHead::unknown();

@@ -20,7 +20,8 @@ use tracing::Span;
 use crate::extract::{self, TokenSource};
 use crate::future::{Gate, Gated, take_ready};
 use crate::response::{
-    AnswerRejection, ErrorResponse, Rejections, RequestHead, Unauthenticated, is_grpc,
+    AnswerRejection, ErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
+    is_grpc,
 };
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
@@ -93,6 +94,8 @@ pub(crate) struct Shared<C, R> {
     pub(crate) pass_rejections: bool,
     pub(crate) cors_preflight: bool,
     pub(crate) rejections: Rejections,
+    /// Left in each request when the layer publishes RFC 9728 metadata.
+    pub(crate) metadata: Option<MetadataParam>,
     pub(crate) error_response: R,
 }
 
@@ -126,6 +129,9 @@ where
     fn decide<B>(&self, req: &mut Request<B>, span: &Span) -> Outcome {
         if self.cors_preflight && is_preflight(req) {
             return Outcome::Preflight;
+        }
+        if let Some(metadata) = &self.metadata {
+            req.extensions_mut().insert(metadata.clone());
         }
         let token = match self.token(req) {
             Ok(Some(token)) => token,

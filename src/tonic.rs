@@ -126,7 +126,7 @@ mod tests {
     /// the same `grpc-status`, the same message.
     #[test]
     fn an_auth_error_becomes_the_status_the_layer_answers_with() {
-        let rejections = Rejections::new(DEFAULT_REALM);
+        let rejections = Rejections::new(DEFAULT_REALM, None);
         for err in AuthError::ALL {
             let answer: http::Response<()> =
                 rejections.respond(&DefaultErrorResponse, err, true, &RequestHead::unknown());

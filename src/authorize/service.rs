@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use super::policy::{Policy, Verdict};
 use crate::future::{Gate, Gated, take_ready};
-use crate::response::{ErrorResponse, RequestHead, Unauthenticated};
+use crate::response::{ErrorResponse, MetadataParam, RequestHead, Unauthenticated};
 use crate::verifier::revocation::BoxFuture;
 use crate::{AuthError, Grants};
 
@@ -70,16 +70,23 @@ where
             Verdict::Allowed => Gated::inner(self.inner.call(req)),
             Verdict::Denied => {
                 let head = RequestHead::of(&req);
-                Gated::rejected(forbidden(&self.policy, &self.error_response, &head))
+                let metadata = req.extensions().get::<MetadataParam>();
+                Gated::rejected(forbidden(
+                    &self.policy,
+                    &self.error_response,
+                    &head,
+                    metadata,
+                ))
             }
             Verdict::Ask(checks) => {
                 let (policy, error_response) =
                     (Arc::clone(&self.policy), self.error_response.clone());
+                let metadata = req.extensions().get::<MetadataParam>().cloned();
                 let gate = Predicates {
                     checks,
                     // Built only if a predicate fails.
                     forbidden: Some(Box::new(move |head: &RequestHead<'_>| {
-                        forbidden(&policy, &error_response, head)
+                        forbidden(&policy, &error_response, head, metadata.as_ref())
                     })),
                 };
                 Gated::waiting(gate, req, take_ready(&mut self.inner))
@@ -89,18 +96,21 @@ where
     }
 }
 
-/// The `403 insufficient_scope` answer (gRPC `PERMISSION_DENIED`).
+/// The `403 insufficient_scope` answer (gRPC `PERMISSION_DENIED`), naming the layer's RFC
+/// 9728 metadata when it has some.
 fn forbidden<C, R: ErrorResponse<B>, B: Default>(
     policy: &Policy<C>,
     error_response: &R,
     head: &RequestHead<'_>,
+    metadata: Option<&MetadataParam>,
 ) -> Response<B> {
+    let with_metadata = metadata.map(|param| param.add_to(&policy.forbidden));
     policy.rejections.respond_with(
         error_response,
         AuthError::InsufficientScope,
         head.is_grpc(),
         head,
-        &policy.forbidden,
+        with_metadata.as_ref().unwrap_or(&policy.forbidden),
     )
 }
 

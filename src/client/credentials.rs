@@ -14,7 +14,8 @@ use serde::Deserialize;
 
 use super::source::{AccessToken, FetchFuture, TokenError, TokenProvider};
 use crate::ConfigError;
-use crate::jwks::{DefaultJwksClient, http_url};
+use crate::jwks::DefaultJwksClient;
+use crate::url::http_url;
 
 /// The largest token response read.
 const MAX_RESPONSE: usize = 64 * 1024;

@@ -41,6 +41,7 @@ use tokio::sync::Notify;
 
 pub use self::client::{BoxError, DefaultJwksClient, JwksClient};
 use crate::backoff::Backoff;
+use crate::url::{http_url, is_loopback};
 use crate::verifier::key_store::{KeyStore, RemoteKeys};
 use crate::verifier::keys::{KeyEntry, KeySet};
 use crate::verifier::wait::{Changes, KeysChanged};
@@ -182,29 +183,6 @@ impl RemoteConfig {
         }
         Ok((stores, self.issuers))
     }
-}
-
-/// An absolute `https` URL, or `http` on loopback (or anywhere, with `allow_http`).
-pub(crate) fn http_url(url: &str, allow_http: bool) -> Result<Uri, ConfigError> {
-    let invalid = || ConfigError::InvalidUrl(url.to_owned());
-    let uri: Uri = url.parse().map_err(|_| invalid())?;
-    match uri.scheme_str() {
-        _ if uri.host().is_none() => Err(invalid()),
-        Some("https") => Ok(uri),
-        Some("http") if allow_http || is_loopback(&uri) => Ok(uri),
-        Some("http") => Err(ConfigError::InsecureUrl(url.to_owned())),
-        _ => Err(invalid()),
-    }
-}
-
-/// Whether `uri` names this machine: `localhost`, `127.0.0.0/8` or `::1`.
-fn is_loopback(uri: &Uri) -> bool {
-    let Some(host) = uri.host() else { return false };
-    let ip = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || ip
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The `jwks_uri` a discovery document names, if the layer may fetch it: a valid URL as
