@@ -9,10 +9,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::authorize::is_scope_token;
 use crate::response::{
     DEFAULT_REALM, DefaultErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
-    is_quotable,
+    is_quotable, is_scope_token,
 };
 use crate::{AuthError, Grants};
 

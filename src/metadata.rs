@@ -20,7 +20,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use serde::Serialize;
 use tower_service::Service;
 
-use crate::authorize::is_scope_token;
+use crate::response::is_scope_token;
 use crate::url::http_url;
 use crate::{Algorithm, ConfigError};
 

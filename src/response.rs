@@ -411,6 +411,14 @@ pub(crate) fn is_quotable(text: &str) -> bool {
         .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub(crate) fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
 /// Whether the request is gRPC, to be answered with a gRPC status (in an HTTP 200) rather
 /// than an HTTP error: a `POST` over HTTP/2 (the only way gRPC travels) whose content type is
 /// `application/grpc`, `application/grpc+proto`, …. The content type alone is the client's

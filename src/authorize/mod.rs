@@ -40,11 +40,10 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-pub(crate) use self::policy::is_scope_token;
 use self::policy::{Check, Policy};
 pub use self::service::{RequireFuture, RequireService};
 use crate::ConfigError;
-use crate::response::{DefaultErrorResponse, Rejections};
+use crate::response::{DefaultErrorResponse, Rejections, is_scope_token};
 use crate::verifier::revocation::BoxFuture;
 
 /// What a route requires of the request's claims; [`build`](Self::build) makes it a layer.

@@ -27,14 +27,6 @@ impl<C> Clone for Check<C> {
     }
 }
 
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-pub(crate) fn is_scope_token(scope: &str) -> bool {
-    !scope.is_empty()
-        && scope
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-}
-
 /// The checked requirements, shared by every service of a layer.
 pub(crate) struct Policy<C> {
     pub(crate) scopes: Vec<String>,
