@@ -2,6 +2,10 @@
 //! `Authorization: Bearer` → `JwtAuthLayer` → handlers read the verified claims; scoped
 //! routes; `/refresh` rotates the pair; `/logout` ends the session.
 //!
+//! DPoP (RFC 9449) too: a login or refresh that carries a `DPoP` proof gets tokens bound to
+//! the proof's key (`token_type: DPoP`), which then work only as `Authorization: DPoP` with
+//! a fresh proof of that key; `cargo run --example dpop-client` runs that flow against it.
+//!
 //! ```text
 //! cargo run --example axum
 //! cargo run --example axum --features metrics   # and GET /metrics (Prometheus)
@@ -16,14 +20,17 @@ mod common;
 use std::sync::Arc;
 
 use axum::extract::{Extension, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_jwt_auth::authorize::Require;
-use tower_jwt_auth::{Algorithm, Grants, RefreshError, RegisteredClaims, TokenIssuer, TokenPair};
+use tower_jwt_auth::dpop::DpopOptions;
+use tower_jwt_auth::{
+    Algorithm, Grants, JwtAuthLayer, RefreshError, RegisteredClaims, TokenIssuer, TokenPair,
+};
 
 /// What the tokens say. Anyone can read a JWT's claims: never put a secret here.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,6 +53,35 @@ struct Refresh {
     refresh_token: String,
 }
 
+/// What the token endpoints need: the issuer, and the layer's DPoP checks for the proofs
+/// that come with a login or a refresh.
+struct Server {
+    issuer: TokenIssuer,
+    auth: JwtAuthLayer<UserClaims>,
+}
+
+impl Server {
+    /// The thumbprint of the key that signed the request's DPoP proof, if it has one (the
+    /// tokens are then bound to it), or why the proof is refused.
+    async fn dpop_key(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Option<String>, Response> {
+        if !headers.contains_key("dpop") {
+            return Ok(None);
+        }
+        let key = self.auth.dpop_key(method, uri, headers).await;
+        // RFC 9449 §5: a bad proof at the token endpoint is `invalid_dpop_proof`.
+        key.map(Some).map_err(|err| {
+            let body =
+                json!({ "error": "invalid_dpop_proof", "error_description": err.description() });
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        })
+    }
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -65,8 +101,11 @@ async fn main() {
         .issuer("tower-jwt-auth-demo")
         .build()
         .unwrap_or_else(|e| panic!("cannot build the token issuer: {e}"));
+    // Bearer tokens, and DPoP-bound ones with their proofs.
     let auth = issuer
-        .layer::<UserClaims>()
+        .layer_builder::<UserClaims>()
+        .dpop(DpopOptions::default().allow_bearer(true))
+        .build()
         .unwrap_or_else(|e| panic!("cannot build the JWT layer: {e}"));
     let scope = |scope: &str| {
         Require::<UserClaims>::scope(scope)
@@ -84,14 +123,14 @@ async fn main() {
         )
         .route("/me", get(me))
         // `route_layer` guards the routes above; an unknown path still answers 404.
-        .route_layer(auth)
+        .route_layer(auth.clone())
         .route("/login", post(login))
         .route("/refresh", post(refresh))
         .route("/logout", post(logout))
         .route("/health", get(|| async { "ok" }))
         // With `--features metrics`: the layer's counters for Prometheus.
         .merge(common::metrics())
-        .with_state(Arc::new(issuer));
+        .with_state(Arc::new(Server { issuer, auth }));
 
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -138,16 +177,20 @@ fn print_session(addr: &str) {
     println!("  curl -i http://{addr}/me");
 }
 
-/// Checks the credentials and starts a session: an access token and a refresh token.
+/// Checks the credentials and starts a session: an access token and a refresh token,
+/// bound to the key of the request's DPoP proof if it has one.
 async fn login(
-    State(issuer): State<Arc<TokenIssuer>>,
+    State(server): State<Arc<Server>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Json(login): Json<Login>,
-) -> Result<Json<TokenPair>, StatusCode> {
+) -> Result<Json<TokenPair>, Response> {
     // A real service checks a password hash in its user store.
     let scope = match (login.username.as_str(), login.password.as_str()) {
         ("demo", "demo") => "notes:read",
         ("editor", "editor") => "notes:read notes:write",
-        _ => return Err(StatusCode::UNAUTHORIZED),
+        _ => return Err(StatusCode::UNAUTHORIZED.into_response()),
     };
     let claims = UserClaims {
         registered: RegisteredClaims {
@@ -157,32 +200,39 @@ async fn login(
         name: format!("{} user", login.username),
         scope: scope.to_owned(),
     };
-    // The issuer adds iat, nbf, exp, jti, sid and iss.
-    let pair = issuer
-        .issue_pair(&claims)
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(Json(pair))
+    // The issuer adds iat, nbf, exp, jti, sid and iss (and `cnf` for a DPoP login).
+    let pair = match server.dpop_key(&method, &uri, &headers).await? {
+        Some(jkt) => server.issuer.issue_pair_bound(&claims, &jkt),
+        None => server.issuer.issue_pair(&claims),
+    };
+    pair.map(Json)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// Exchanges a refresh token for a new pair. A refresh token works once: a replay ends
 /// the whole session.
 async fn refresh(
-    State(issuer): State<Arc<TokenIssuer>>,
+    State(server): State<Arc<Server>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Json(body): Json<Refresh>,
 ) -> Result<Json<TokenPair>, Response> {
-    issuer
-        .refresh(&body.refresh_token)
-        .await
-        .map(Json)
-        .map_err(grant_error)
+    let pair = match server.dpop_key(&method, &uri, &headers).await? {
+        // A bound refresh token needs a proof of its own key.
+        Some(jkt) => server.issuer.refresh_bound(&body.refresh_token, &jkt).await,
+        None => server.issuer.refresh(&body.refresh_token).await,
+    };
+    pair.map(Json).map_err(grant_error)
 }
 
 /// Ends the session of a refresh token: its access tokens stop working at once.
 async fn logout(
-    State(issuer): State<Arc<TokenIssuer>>,
+    State(server): State<Arc<Server>>,
     Json(body): Json<Refresh>,
 ) -> Result<StatusCode, Response> {
-    issuer
+    server
+        .issuer
         .logout(&body.refresh_token)
         .await
         .map(|()| StatusCode::NO_CONTENT)

@@ -128,7 +128,12 @@ impl IntoResponse for ClaimsRejection {
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let unknown = RequestHead::unknown();
-        Rejections::new(DEFAULT_REALM, None).respond(&DefaultErrorResponse, self, false, &unknown)
+        Rejections::new(DEFAULT_REALM, None, None).respond(
+            &DefaultErrorResponse,
+            self,
+            false,
+            &unknown,
+        )
     }
 }
 
@@ -269,7 +274,7 @@ where
                 why: Why::InvalidPermission,
             });
         }
-        let rejections = Rejections::new(P::REALM, None);
+        let rejections = Rejections::new(P::REALM, None, None);
         let head = RequestHead::of_parts(parts);
         let mut challenge = rejections.scope_challenge(&scopes);
         if let Some(metadata) = parts.extensions.get::<MetadataParam>() {

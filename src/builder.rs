@@ -13,6 +13,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 use serde::de::DeserializeOwned;
 
+use crate::dpop::DpopOptions;
 use crate::extract::TokenSource;
 use crate::metadata::ResourceMetadata;
 use crate::response::{DEFAULT_REALM, DefaultErrorResponse, Rejections, is_quotable};
@@ -82,6 +83,7 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     cors_preflight: bool,
     realm: String,
     metadata: Option<ResourceMetadata>,
+    dpop: Option<DpopOptions>,
     provider: Option<&'static CryptoProvider>,
     cache_capacity: Option<usize>,
     revocation: Option<Arc<dyn RevocationStore>>,
@@ -108,6 +110,7 @@ impl<C> JwtAuthBuilder<C> {
             cors_preflight: false,
             realm: DEFAULT_REALM.to_owned(),
             metadata: None,
+            dpop: None,
             provider: None,
             cache_capacity: None,
             revocation: None,
@@ -366,6 +369,26 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Takes DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP`
+    /// proof, checked as RFC 9449 §4.3 says; see [`dpop`](crate::dpop). Plain bearer tokens
+    /// are refused unless [`DpopOptions::allow_bearer`]; a bound token is never taken as a
+    /// bearer token, with or without this.
+    ///
+    /// ```
+    /// use tower_jwt_auth::dpop::DpopOptions;
+    /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+    ///
+    /// let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+    ///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+    ///     .dpop(DpopOptions::default().external_url(Some("https://api.example.com".into())))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn dpop(mut self, options: DpopOptions) -> Self {
+        self.dpop = Some(options);
+        self
+    }
+
     /// Uses this jsonwebtoken crypto provider instead of the process default.
     pub fn crypto_provider(mut self, provider: &'static CryptoProvider) -> Self {
         self.provider = Some(provider);
@@ -423,6 +446,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             cors_preflight: self.cors_preflight,
             realm: self.realm,
             metadata: self.metadata,
+            dpop: self.dpop,
             provider: self.provider,
             cache_capacity: self.cache_capacity,
             revocation: self.revocation,
@@ -460,7 +484,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
             }
             None => None,
         };
-        let rejections = Rejections::new(&self.realm, metadata_url.as_deref());
+        let dpop = match self.dpop {
+            Some(options) => Some(options.check(verifier.config.provider)?),
+            None => None,
+        };
+        let rejections = Rejections::new(
+            &self.realm,
+            metadata_url.as_deref(),
+            dpop.as_ref()
+                .map(|dpop| (dpop.algs.as_str(), dpop.allow_bearer)),
+        );
         Ok(JwtAuthLayer::from_shared(Shared {
             verifier,
             sources: self.sources,
@@ -469,6 +502,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             cors_preflight: self.cors_preflight,
             metadata: rejections.metadata(),
             rejections,
+            dpop,
             error_response: self.error_response,
         }))
     }

@@ -74,10 +74,47 @@ pub enum AuthError {
     /// The token is valid but does not grant what the route requires (403 with
     /// `error="insufficient_scope"`; gRPC `PERMISSION_DENIED`).
     InsufficientScope,
+    /// The request uses the `DPoP` scheme but sent no `DPoP` proof (401 `invalid_dpop_proof`).
+    DpopProofMissing,
+    /// More than one `DPoP` header was sent (401 `invalid_dpop_proof`; RFC 9449 §4.3, check 1).
+    MultipleDpopProofs,
+    /// The `DPoP` proof is longer than the configured maximum (401 `invalid_dpop_proof`).
+    DpopProofTooLarge,
+    /// The `DPoP` proof is not a well-formed JWT, or a claim is missing or of the wrong type (401 `invalid_dpop_proof`).
+    DpopProofMalformed,
+    /// The `DPoP` proof's `typ` is not `dpop+jwt` (401 `invalid_dpop_proof`).
+    DpopProofType,
+    /// The `DPoP` proof's `alg` is `none`, symmetric, or not on the allow-list (401 `invalid_dpop_proof`).
+    DpopProofAlgorithm,
+    /// The `DPoP` proof's `jwk` is not a public key fit for its `alg`: it holds a private part, is symmetric, too short, or malformed (401 `invalid_dpop_proof`).
+    DpopProofKey,
+    /// The `DPoP` proof's signature does not verify with its `jwk` (401 `invalid_dpop_proof`).
+    DpopProofSignature,
+    /// The `DPoP` proof's `htm` or `htu` is not this request's method or URL (401 `invalid_dpop_proof`).
+    DpopProofMismatch,
+    /// The `DPoP` proof's `iat` is outside the accepted window (401 `invalid_dpop_proof`).
+    DpopProofStale,
+    /// The `DPoP` proof's `jti` was seen before (401 `invalid_dpop_proof`).
+    DpopProofReplayed,
+    /// The `DPoP` proof's `ath` is missing or is not the hash of this access token (401 `invalid_dpop_proof`).
+    DpopProofTokenHash,
+    /// The `DPoP` proof is not signed by the key the token is bound to (`cnf.jkt`) (401 `invalid_dpop_proof`).
+    DpopKeyMismatch,
+    /// The `DPoP` proof lacks the server's current nonce (401 `use_dpop_nonce`, with a `DPoP-Nonce` header).
+    DpopNonceRequired,
+    /// A token sent with the `DPoP` scheme is not DPoP-bound (no `cnf.jkt`) (401 `invalid_token`).
+    DpopTokenNotBound,
+    /// A DPoP-bound token (one with `cnf`) was sent as a plain bearer token (401 `invalid_token`).
+    BoundTokenAsBearer,
+    /// A bearer token was sent where only DPoP-bound tokens are accepted (401 `invalid_token`).
+    DpopRequired,
+    /// The `DPoP` replay cache is full or cannot be reached, and the proof cannot be checked for reuse (503 with `Retry-After`; gRPC `UNAVAILABLE`).
+    DpopReplayUnavailable,
 }
 
-/// The `error` code of RFC 6750 §3.1 that a rejection carries.
+/// The `error` code of RFC 6750 §3.1 (or RFC 9449 §7.1) that a rejection carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// `invalid_request`: 400.
     InvalidRequest,
@@ -85,6 +122,10 @@ pub enum ErrorCode {
     InvalidToken,
     /// `insufficient_scope`: 403.
     InsufficientScope,
+    /// `invalid_dpop_proof` (RFC 9449 §7.1): 401, with the `DPoP` scheme.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §8, §9): 401, with the `DPoP` scheme and a `DPoP-Nonce`.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -94,13 +135,28 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
 
 impl AuthError {
+    /// Whether the rejection is about DPoP, so that its challenge uses the `DPoP` scheme.
+    pub(crate) fn is_dpop(self) -> bool {
+        matches!(
+            self.error_code(),
+            Some(ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce)
+        ) || matches!(
+            self,
+            AuthError::DpopTokenNotBound
+                | AuthError::DpopRequired
+                | AuthError::DpopReplayUnavailable
+        )
+    }
+
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 25] = [
+    pub(crate) const ALL: [AuthError; 43] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -126,6 +182,24 @@ impl AuthError {
         AuthError::Revoked,
         AuthError::RevocationUnavailable,
         AuthError::InsufficientScope,
+        AuthError::DpopProofMissing,
+        AuthError::MultipleDpopProofs,
+        AuthError::DpopProofTooLarge,
+        AuthError::DpopProofMalformed,
+        AuthError::DpopProofType,
+        AuthError::DpopProofAlgorithm,
+        AuthError::DpopProofKey,
+        AuthError::DpopProofSignature,
+        AuthError::DpopProofMismatch,
+        AuthError::DpopProofStale,
+        AuthError::DpopProofReplayed,
+        AuthError::DpopProofTokenHash,
+        AuthError::DpopKeyMismatch,
+        AuthError::DpopNonceRequired,
+        AuthError::DpopTokenNotBound,
+        AuthError::BoundTokenAsBearer,
+        AuthError::DpopRequired,
+        AuthError::DpopReplayUnavailable,
     ];
 
     /// The RFC 6750 error code, or `None` when no token was sent.
@@ -133,11 +207,26 @@ impl AuthError {
         match self {
             AuthError::MissingToken
             | AuthError::KeysUnavailable
-            | AuthError::RevocationUnavailable => None,
+            | AuthError::RevocationUnavailable
+            | AuthError::DpopReplayUnavailable => None,
             AuthError::MultipleTokens | AuthError::MalformedRequest => {
                 Some(ErrorCode::InvalidRequest)
             }
             AuthError::InsufficientScope => Some(ErrorCode::InsufficientScope),
+            AuthError::DpopNonceRequired => Some(ErrorCode::UseDpopNonce),
+            AuthError::DpopProofMissing
+            | AuthError::MultipleDpopProofs
+            | AuthError::DpopProofTooLarge
+            | AuthError::DpopProofMalformed
+            | AuthError::DpopProofType
+            | AuthError::DpopProofAlgorithm
+            | AuthError::DpopProofKey
+            | AuthError::DpopProofSignature
+            | AuthError::DpopProofMismatch
+            | AuthError::DpopProofStale
+            | AuthError::DpopProofReplayed
+            | AuthError::DpopProofTokenHash
+            | AuthError::DpopKeyMismatch => Some(ErrorCode::InvalidDpopProof),
             _ => Some(ErrorCode::InvalidToken),
         }
     }
@@ -159,7 +248,9 @@ impl AuthError {
     pub(crate) fn is_unavailable(self) -> bool {
         matches!(
             self,
-            AuthError::KeysUnavailable | AuthError::RevocationUnavailable
+            AuthError::KeysUnavailable
+                | AuthError::RevocationUnavailable
+                | AuthError::DpopReplayUnavailable
         )
     }
 
@@ -203,6 +294,24 @@ impl AuthError {
             AuthError::Revoked => "the token has been revoked",
             AuthError::RevocationUnavailable => "the token revocation status cannot be checked",
             AuthError::InsufficientScope => "the token does not grant access to this resource",
+            AuthError::DpopProofMissing => "no DPoP proof was sent",
+            AuthError::MultipleDpopProofs => "more than one DPoP proof was sent",
+            AuthError::DpopProofTooLarge => "the DPoP proof is too large",
+            AuthError::DpopProofMalformed => "the DPoP proof is not a well-formed JWT",
+            AuthError::DpopProofType => "the DPoP proof type is not dpop+jwt",
+            AuthError::DpopProofAlgorithm => "the DPoP proof algorithm is not accepted",
+            AuthError::DpopProofKey => "the DPoP proof key is not an acceptable public key",
+            AuthError::DpopProofSignature => "the DPoP proof signature is invalid",
+            AuthError::DpopProofMismatch => "the DPoP proof is for another method or URL",
+            AuthError::DpopProofStale => "the DPoP proof is too old or from the future",
+            AuthError::DpopProofReplayed => "the DPoP proof was already used",
+            AuthError::DpopProofTokenHash => "the DPoP proof is not bound to this access token",
+            AuthError::DpopKeyMismatch => "the DPoP proof key is not the token's key",
+            AuthError::DpopNonceRequired => "a fresh DPoP nonce is required",
+            AuthError::DpopTokenNotBound => "the token is not DPoP-bound",
+            AuthError::BoundTokenAsBearer => "a DPoP-bound token was sent as a bearer token",
+            AuthError::DpopRequired => "only DPoP-bound tokens are accepted",
+            AuthError::DpopReplayUnavailable => "the DPoP proof cannot be checked for reuse",
         }
     }
 
@@ -234,6 +343,24 @@ impl AuthError {
             AuthError::Revoked => "revoked",
             AuthError::RevocationUnavailable => "revocation_unavailable",
             AuthError::InsufficientScope => "insufficient_scope",
+            AuthError::DpopProofMissing => "dpop_proof_missing",
+            AuthError::MultipleDpopProofs => "dpop_multiple_proofs",
+            AuthError::DpopProofTooLarge => "dpop_proof_too_large",
+            AuthError::DpopProofMalformed => "dpop_proof_malformed",
+            AuthError::DpopProofType => "dpop_proof_type",
+            AuthError::DpopProofAlgorithm => "dpop_proof_algorithm",
+            AuthError::DpopProofKey => "dpop_proof_key",
+            AuthError::DpopProofSignature => "dpop_proof_signature",
+            AuthError::DpopProofMismatch => "dpop_proof_mismatch",
+            AuthError::DpopProofStale => "dpop_proof_stale",
+            AuthError::DpopProofReplayed => "dpop_proof_replayed",
+            AuthError::DpopProofTokenHash => "dpop_proof_token_hash",
+            AuthError::DpopKeyMismatch => "dpop_key_mismatch",
+            AuthError::DpopNonceRequired => "dpop_nonce_required",
+            AuthError::DpopTokenNotBound => "dpop_token_not_bound",
+            AuthError::BoundTokenAsBearer => "bound_token_as_bearer",
+            AuthError::DpopRequired => "dpop_required",
+            AuthError::DpopReplayUnavailable => "dpop_replay_unavailable",
         }
     }
 }
@@ -326,6 +453,8 @@ pub enum ConfigError {
     InvalidScope(String),
     /// The protected resource metadata (RFC 9728) cannot be published as given.
     InvalidResourceMetadata(String),
+    /// The DPoP options (RFC 9449) are inconsistent.
+    InvalidDpopOptions(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -413,6 +542,7 @@ impl fmt::Display for ConfigError {
                 "{scope:?} is not a valid scope: a scope is non-empty printable ASCII without \
                  spaces, `\"` or `\\` (RFC 6749 §3.3); require several scopes with `scopes([..])`"
             ),
+            ConfigError::InvalidDpopOptions(why) => write!(f, "invalid DPoP options: {why}"),
             ConfigError::InvalidResourceMetadata(why) => {
                 write!(f, "invalid protected resource metadata: {why}")
             }

@@ -62,20 +62,30 @@ impl TokenSource {
     }
 }
 
-/// Finds the one token of the request, or `None` when there is none.
+/// A request's token, and whether it came with the `DPoP` scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found<'r> {
+    pub(crate) token: &'r str,
+    /// `Authorization: DPoP`: the token must be bound, and proven with a `DPoP` header.
+    pub(crate) dpop: bool,
+}
+
+/// Finds the one token of the request, or `None` when there is none. The `DPoP` scheme
+/// counts only when `dpop`: a layer without DPoP sees no token in it.
 pub(crate) fn token<'r>(
     sources: &[TokenSource],
     headers: &'r HeaderMap,
     uri: &'r Uri,
     max_len: usize,
-) -> Result<Option<&'r str>, AuthError> {
-    let mut found = None;
+    dpop: bool,
+) -> Result<Option<Found<'r>>, AuthError> {
+    let mut found: Option<Found<'r>> = None;
     for source in sources {
         let token = match source {
-            TokenSource::Bearer => bearer(headers, max_len)?,
-            TokenSource::Cookie(name) => cookie(headers, name)?,
-            TokenSource::Header(name) => header(headers, name)?,
-            TokenSource::Query(name) => query(uri, name)?,
+            TokenSource::Bearer => authorization(headers, max_len, dpop)?,
+            TokenSource::Cookie(name) => plain(cookie(headers, name)?),
+            TokenSource::Header(name) => plain(header(headers, name)?),
+            TokenSource::Query(name) => plain(query(uri, name)?),
         };
         if let Some(token) = token
             && found.replace(token).is_some()
@@ -84,10 +94,14 @@ pub(crate) fn token<'r>(
         }
     }
     match found {
-        Some(token) if token.len() > max_len => Err(AuthError::TokenTooLarge),
-        Some("") => Err(AuthError::MalformedRequest),
+        Some(found) if found.token.len() > max_len => Err(AuthError::TokenTooLarge),
+        Some(found) if found.token.is_empty() => Err(AuthError::MalformedRequest),
         found => Ok(found),
     }
+}
+
+fn plain(token: Option<&str>) -> Option<Found<'_>> {
+    token.map(|token| Found { token, dpop: false })
 }
 
 /// The single value of a header, or `MultipleTokens` when it is repeated.
@@ -103,7 +117,12 @@ fn single<'r>(
     }
 }
 
-fn bearer(headers: &HeaderMap, max_len: usize) -> Result<Option<&str>, AuthError> {
+/// `Authorization: Bearer <token>`, or `DPoP <token>` (RFC 9449 §7.1) when `dpop`.
+fn authorization(
+    headers: &HeaderMap,
+    max_len: usize,
+    dpop: bool,
+) -> Result<Option<Found<'_>>, AuthError> {
     let Some(value) = single(headers, &AUTHORIZATION)? else {
         return Ok(None);
     };
@@ -113,9 +132,13 @@ fn bearer(headers: &HeaderMap, max_len: usize) -> Result<Option<&str>, AuthError
         .position(|b| matches!(b, b' ' | b'\t'))
         .unwrap_or(value.len());
     let (scheme, rest) = value.split_at(split);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let dpop = if scheme.eq_ignore_ascii_case(b"bearer") {
+        false
+    } else if dpop && scheme.eq_ignore_ascii_case(b"dpop") {
+        true
+    } else {
         return Ok(None);
-    }
+    };
     // RFC 7235 §2.1: the scheme and the credentials are separated by 1*SP; a tab is left
     // in place so that the syntax check refuses it.
     let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
@@ -133,7 +156,7 @@ fn bearer(headers: &HeaderMap, max_len: usize) -> Result<Option<&str>, AuthError
     }
     // Only ASCII passed the syntax check, so this cannot fail.
     std::str::from_utf8(token)
-        .map(Some)
+        .map(|token| Some(Found { token, dpop }))
         .map_err(|_| AuthError::MalformedRequest)
 }
 
@@ -223,7 +246,7 @@ mod tests {
         uri: &str,
     ) -> Result<Option<String>, AuthError> {
         let r = req(headers, uri);
-        token(sources, r.headers(), r.uri(), MAX).map(|t| t.map(str::to_owned))
+        token(sources, r.headers(), r.uri(), MAX, false).map(|t| t.map(|f| f.token.to_owned()))
     }
 
     fn bearer_only(value: &str) -> Result<Option<String>, AuthError> {
@@ -248,6 +271,34 @@ mod tests {
         assert_eq!(bearer_only("Basic ZGVtbzpkZW1v"), Ok(None));
         assert_eq!(bearer_only("Bearer-ish a.b.c"), Ok(None));
         assert_eq!(get(&[TokenSource::Bearer], &[], "/"), Ok(None));
+    }
+
+    /// RFC 9449 §7.1: `Authorization: DPoP <token>`, the scheme case-insensitive, counts
+    /// only for a layer that takes DPoP.
+    #[test]
+    fn the_dpop_scheme_is_a_token_only_with_dpop() {
+        let r = req(&[("authorization", "DPoP a.b.c")], "/");
+        let found = |dpop| token(&[TokenSource::Bearer], r.headers(), r.uri(), MAX, dpop);
+        assert_eq!(found(false), Ok(None));
+        assert_eq!(
+            found(true),
+            Ok(Some(Found {
+                token: "a.b.c",
+                dpop: true
+            }))
+        );
+        let r = req(&[("authorization", "dpop a.b.c")], "/");
+        let lower = token(&[TokenSource::Bearer], r.headers(), r.uri(), MAX, true);
+        assert_eq!(lower.unwrap().map(|f| f.dpop), Some(true));
+        let r = req(&[("authorization", "Bearer a.b.c")], "/");
+        let bearer = token(&[TokenSource::Bearer], r.headers(), r.uri(), MAX, true);
+        assert_eq!(
+            bearer,
+            Ok(Some(Found {
+                token: "a.b.c",
+                dpop: false
+            }))
+        );
     }
 
     #[test]

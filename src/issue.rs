@@ -16,7 +16,7 @@ use crate::verifier::claims::Member;
 // §3.11); every layer refuses it unless it requires it.
 use crate::verifier::jws::REFRESH_TOKEN_TYPE;
 use crate::verifier::keys::check_hmac_strength;
-use crate::verifier::{Verifier, now};
+use crate::verifier::{Binding, Verifier, now};
 use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer, install_crypto_provider};
 
 /// The default access-token lifetime: short enough that a leaked token soon stops working.
@@ -27,7 +27,7 @@ pub const DEFAULT_REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 24
 const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// The claims the issuer sets; any of the same name in the caller's claims is replaced, and
 /// they are not carried over from a refresh token to the tokens that replace it.
-const SET_BY_ISSUER: [Member; 7] = [
+const SET_BY_ISSUER: [Member; 8] = [
     Member::Iat,
     Member::Nbf,
     Member::Exp,
@@ -35,6 +35,8 @@ const SET_BY_ISSUER: [Member; 7] = [
     Member::Iss,
     Member::Aud,
     Member::Sid,
+    // Only the `*_bound` methods bind a token to a key.
+    Member::Cnf,
 ];
 
 /// Mints short-lived access tokens, and builds the layer that accepts exactly them.
@@ -205,7 +207,18 @@ impl TokenIssuer {
     /// # Errors
     /// [`IssueError`] when the claims are not a JSON object or cannot be encoded.
     pub fn issue<C: Serialize>(&self, claims: &C) -> Result<String, IssueError> {
-        self.mint(to_object(claims)?, Kind::Access, None)
+        self.mint(to_object(claims)?, Kind::Access, None, None)
+    }
+
+    /// Mints an access token as [`issue`](Self::issue) does, bound to the DPoP key whose
+    /// RFC 7638 thumbprint is `jkt` (`cnf.jkt`, RFC 9449 §6.1): it is then accepted only
+    /// with a proof signed by that key (`Authorization: DPoP`), never as a bearer token.
+    /// Get `jkt` from the request's proof with [`JwtAuthLayer::dpop_key`].
+    ///
+    /// # Errors
+    /// [`IssueError`] as [`issue`](Self::issue) gives.
+    pub fn issue_bound<C: Serialize>(&self, claims: &C, jkt: &str) -> Result<String, IssueError> {
+        self.mint(to_object(claims)?, Kind::Access, None, Some(jkt))
     }
 
     /// Starts a session: mints an access token and a refresh token that share a new session
@@ -238,7 +251,22 @@ impl TokenIssuer {
     /// # Errors
     /// [`IssueError`] as [`issue`](Self::issue) gives.
     pub fn issue_pair<C: Serialize>(&self, claims: &C) -> Result<TokenPair, IssueError> {
-        self.pair(to_object(claims)?, &random_id()?)
+        self.pair(to_object(claims)?, &random_id()?, None)
+    }
+
+    /// Starts a session as [`issue_pair`](Self::issue_pair) does, both tokens bound to the
+    /// DPoP key whose thumbprint is `jkt` (RFC 9449 §5: a refresh token bound to the key of
+    /// the client it was issued to). The pair's `token_type` is `DPoP`; refresh it with
+    /// [`refresh_bound`](Self::refresh_bound).
+    ///
+    /// # Errors
+    /// [`IssueError`] as [`issue`](Self::issue) gives.
+    pub fn issue_pair_bound<C: Serialize>(
+        &self,
+        claims: &C,
+        jkt: &str,
+    ) -> Result<TokenPair, IssueError> {
+        self.pair(to_object(claims)?, &random_id()?, Some(jkt))
     }
 
     /// Exchanges a refresh token for a new pair in the same session (rotation); the claims
@@ -250,10 +278,41 @@ impl TokenIssuer {
     /// # Errors
     /// [`RefreshError`]: an invalid token, a replay, a revoked session, the store down.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
+        self.rotate(refresh_token, None).await
+    }
+
+    /// Exchanges a DPoP-bound refresh token, as [`refresh`](Self::refresh) does, for a new
+    /// pair bound to the same key: `jkt`, the thumbprint of the key that signed the
+    /// request's proof ([`JwtAuthLayer::dpop_key`]), must be the one the token is bound to.
+    ///
+    /// # Errors
+    /// As [`refresh`](Self::refresh); [`RefreshError::Invalid`] with
+    /// [`AuthError::DpopKeyMismatch`] for another key, [`AuthError::DpopTokenNotBound`] for
+    /// a token bound to none.
+    pub async fn refresh_bound(
+        &self,
+        refresh_token: &str,
+        jkt: &str,
+    ) -> Result<TokenPair, RefreshError> {
+        self.rotate(refresh_token, Some(jkt)).await
+    }
+
+    async fn rotate(
+        &self,
+        refresh_token: &str,
+        jkt: Option<&str>,
+    ) -> Result<TokenPair, RefreshError> {
         let verified = self
             .refresh_tokens
-            .verify(refresh_token)
+            .verify_bound(refresh_token)
             .map_err(RefreshError::Invalid)?;
+        match (jkt, verified.binding()) {
+            (None, _) => verified.as_bearer(),
+            (Some(jkt), Binding::Dpop(bound)) if **bound == *jkt => Ok(()),
+            (Some(_), Binding::Dpop(_)) => Err(AuthError::DpopKeyMismatch),
+            (Some(_), Binding::Bearer | Binding::Other) => Err(AuthError::DpopTokenNotBound),
+        }
+        .map_err(RefreshError::Invalid)?;
         let id = verified.token_id().cloned().unwrap_or_default();
         let (Some(jti), Some(sid), Some(exp)) = (&id.jti, &id.sid, verified.expires_at()) else {
             return Err(RefreshError::Invalid(AuthError::MissingClaim));
@@ -282,7 +341,7 @@ impl TokenIssuer {
         for member in SET_BY_ISSUER {
             claims.remove(member.name());
         }
-        self.pair(claims, &sid).map_err(RefreshError::Issue)
+        self.pair(claims, &sid, jkt).map_err(RefreshError::Issue)
     }
 
     /// Logs out: revokes the session of `token` (a valid access or refresh token of this
@@ -296,8 +355,8 @@ impl TokenIssuer {
     pub async fn logout(&self, token: &str) -> Result<(), RefreshError> {
         let verified = self
             .refresh_tokens
-            .verify(token)
-            .or_else(|_| self.access_tokens.verify(token))
+            .verify_bound(token)
+            .or_else(|_| self.access_tokens.verify_bound(token))
             .map_err(RefreshError::Invalid)?;
         let id = verified.token_id().cloned().unwrap_or_default();
         match (id.sid, id.jti) {
@@ -367,12 +426,18 @@ impl TokenIssuer {
         self.lifetime.max(self.refresh_lifetime).as_secs()
     }
 
-    fn pair(&self, claims: Map<String, Value>, sid: &str) -> Result<TokenPair, IssueError> {
+    fn pair(
+        &self,
+        claims: Map<String, Value>,
+        sid: &str,
+        jkt: Option<&str>,
+    ) -> Result<TokenPair, IssueError> {
         Ok(TokenPair {
-            access_token: self.mint(claims.clone(), Kind::Access, Some(sid))?,
-            token_type: "Bearer",
+            access_token: self.mint(claims.clone(), Kind::Access, Some(sid), jkt)?,
+            // RFC 9449 §5: a bound token's type is `DPoP`.
+            token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
             expires_in: self.lifetime.as_secs(),
-            refresh_token: self.mint(claims, Kind::Refresh, Some(sid))?,
+            refresh_token: self.mint(claims, Kind::Refresh, Some(sid), jkt)?,
         })
     }
 
@@ -381,12 +446,16 @@ impl TokenIssuer {
         mut payload: Map<String, Value>,
         kind: Kind,
         sid: Option<&str>,
+        jkt: Option<&str>,
     ) -> Result<String, IssueError> {
         let (typ, lifetime) = match kind {
             Kind::Access => (ACCESS_TOKEN_TYPE, self.lifetime),
             Kind::Refresh => (REFRESH_TOKEN_TYPE, self.refresh_lifetime),
         };
         self.registered(&mut payload, lifetime, sid)?;
+        if let Some(jkt) = jkt {
+            payload.insert(Member::Cnf.name().to_owned(), json!({ "jkt": jkt }));
+        }
         let mut header = Header::new(self.algorithm);
         header.typ = Some(typ.to_owned());
         header.kid.clone_from(&self.kid);
@@ -404,6 +473,29 @@ impl TokenIssuer {
     where
         C: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
     {
+        self.layer_builder().build()
+    }
+
+    /// The builder of [`layer`](Self::layer), for more options: DPoP, a realm, error
+    /// bodies, resource metadata…
+    ///
+    /// ```
+    /// use tower_jwt_auth::dpop::DpopOptions;
+    /// use tower_jwt_auth::{Algorithm, TokenIssuer};
+    ///
+    /// let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+    ///     .build()
+    ///     .unwrap();
+    /// let layer = issuer
+    ///     .layer_builder::<serde_json::Value>()
+    ///     .dpop(DpopOptions::default().allow_bearer(true))
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn layer_builder<C>(&self) -> crate::JwtAuthBuilder<C>
+    where
+        C: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    {
         verifier(
             &self.verifying,
             self.algorithm,
@@ -413,7 +505,6 @@ impl TokenIssuer {
         )
         .required_typ(ACCESS_TOKEN_TYPE)
         .revocation_shared(Arc::clone(&self.store))
-        .build()
     }
 
     /// The public JWKS to publish for other services, or `None` for an HMAC issuer (its key

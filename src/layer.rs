@@ -4,13 +4,15 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use http::{HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
 use crate::AuthError;
+use crate::dpop::{Dpop, ProofRequest, Seen};
 use crate::response::DefaultErrorResponse;
 use crate::service::{JwtAuth, Shared};
-use crate::verifier::Verifier;
+use crate::verifier::{Verifier, now};
 
 /// A Tower layer that authenticates every request by a JSON Web Token.
 ///
@@ -66,6 +68,37 @@ impl<C, R> JwtAuthLayer<C, R> {
         C: DeserializeOwned + Clone + 'static,
     {
         self.shared.verifier.verify(token).map(|v| v.into_claims())
+    }
+}
+
+impl<C, R> JwtAuthLayer<C, R> {
+    /// Checks the DPoP proof of a request that carries no access token yet — a login or a
+    /// refresh at your own token endpoint (RFC 9449 §4.3, §5) — with this layer's DPoP
+    /// options, replay cache included, and gives the thumbprint of its key: the `jkt` to
+    /// bind the tokens to ([`TokenIssuer::issue_pair_bound`](crate::TokenIssuer::issue_pair_bound),
+    /// [`refresh_bound`](crate::TokenIssuer::refresh_bound)).
+    ///
+    /// # Errors
+    /// [`AuthError::DpopRequired`] when the layer takes no DPoP; else the proof's error
+    /// (`DpopProofMissing`, `DpopProofSignature`, …).
+    pub async fn dpop_key(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<String, AuthError> {
+        let dpop = self.shared.dpop.as_ref().ok_or(AuthError::DpopRequired)?;
+        let request = ProofRequest {
+            method,
+            uri,
+            headers,
+        };
+        let (seen, jkt) = dpop.check(&request, None, now())?;
+        let answer = match seen {
+            Seen::Now(answer) => answer,
+            Seen::Ask(answer) => answer.await,
+        };
+        Dpop::settle(answer).map(|()| jkt)
     }
 }
 

@@ -96,6 +96,7 @@ pub mod authorize;
 mod backoff;
 #[cfg(feature = "tonic")]
 pub mod client;
+pub mod dpop;
 mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;

@@ -23,7 +23,6 @@ macro_rules! inner_service_accessors {
 
 /// One setter per public field of an option struct (`#[non_exhaustive]`, so built from
 /// `Default` and these): `fn field(self, value) -> Self`.
-#[cfg(any(feature = "jwks", feature = "redis"))]
 macro_rules! option_setters {
     ($ty:ty { $($field:ident: $value:ty),+ $(,)? }) => {
         impl $ty {

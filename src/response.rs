@@ -98,6 +98,18 @@ impl<'a> RequestHead<'a> {
     pub(crate) fn is_grpc(&self) -> bool {
         is_grpc(self.method, self.version, self.headers)
     }
+
+    /// Whether the request sent its token with the `DPoP` scheme (RFC 9449 §7.1).
+    pub(crate) fn uses_dpop(&self) -> bool {
+        self.headers
+            .get(http::header::AUTHORIZATION)
+            .is_some_and(|value| {
+                value
+                    .as_bytes()
+                    .get(..5)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop "))
+            })
+    }
 }
 
 impl RequestHead<'static> {
@@ -212,6 +224,18 @@ pub(crate) struct Rejections {
     /// The `resource_metadata` parameter of every challenge, when the layer publishes RFC
     /// 9728 metadata.
     metadata: Option<MetadataParam>,
+    /// The `DPoP` challenges, when the layer takes DPoP-bound tokens.
+    dpop: Option<DpopChallenges>,
+}
+
+/// A DPoP layer's challenges (RFC 9449 §7.1): `DPoP realm=…, algs=…`, with the error of
+/// each rejection, indexed as the `Bearer` ones.
+#[derive(Debug, Clone)]
+struct DpopChallenges {
+    challenges: Vec<HeaderValue>,
+    /// Whether bearer tokens are taken too: then a request without a DPoP token is offered
+    /// both schemes.
+    allow_bearer: bool,
 }
 
 /// `, resource_metadata="<url>"` (RFC 9728 §5.1), for a layer that publishes metadata. The
@@ -231,30 +255,38 @@ impl MetadataParam {
 
 impl Rejections {
     /// `realm` has been checked to fit a quoted string, and `metadata` (the URL of the RFC
-    /// 9728 document) to be a URL, which has no `"` or `\`.
-    pub(crate) fn new(realm: &str, metadata: Option<&str>) -> Rejections {
-        let value = |s: String| HeaderValue::try_from(s).expect("checked realm and fixed text");
+    /// 9728 document) to be a URL, which has no `"` or `\`. `dpop`: for a layer that takes
+    /// DPoP-bound tokens, the `algs` of its proofs and whether bearer tokens are taken too.
+    pub(crate) fn new(
+        realm: &str,
+        metadata: Option<&str>,
+        dpop: Option<(&str, bool)>,
+    ) -> Rejections {
         let metadata = metadata.map(|url| format!(", resource_metadata=\"{url}\""));
-        let param = metadata.as_deref().unwrap_or_default();
-        let challenges = AuthError::ALL
-            .iter()
-            .map(|err| match err.error_code() {
-                None => value(format!("Bearer realm=\"{realm}\"{param}")),
-                Some(code) => value(format!(
-                    "Bearer realm=\"{realm}\", error=\"{}\", error_description=\"{}\"{param}",
-                    code.as_str(),
-                    err.description()
-                )),
-            })
-            .collect();
+        let challenges = challenges_of(
+            &format!("Bearer realm=\"{realm}\""),
+            "",
+            metadata.as_deref(),
+        );
+        let dpop = dpop.map(|(algs, allow_bearer)| DpopChallenges {
+            challenges: challenges_of(
+                &format!("DPoP realm=\"{realm}\""),
+                &format!(", algs=\"{algs}\""),
+                metadata.as_deref(),
+            ),
+            allow_bearer,
+        });
         let grpc_messages = AuthError::ALL
             .iter()
-            .map(|err| value(percent_encode(err.description())))
+            .map(|err| {
+                HeaderValue::try_from(percent_encode(err.description())).expect("percent-encoded")
+            })
             .collect();
         Rejections {
             challenges,
             grpc_messages,
             metadata: metadata.map(|param| MetadataParam(Arc::from(param))),
+            dpop,
         }
     }
 
@@ -288,7 +320,21 @@ impl Rejections {
         grpc: bool,
         head: &RequestHead<'_>,
     ) -> Response<B> {
-        self.respond_with(custom, err, grpc, head, self.challenge(err))
+        let Some(dpop) = &self.dpop else {
+            return self.respond_with(custom, err, grpc, head, self.challenge(err));
+        };
+        // A DPoP request, a DPoP failure, or a layer that takes DPoP alone: the `DPoP`
+        // scheme; else the bearer answer, and the `DPoP` scheme offered beside it.
+        let challenge = &dpop.challenges[err as usize];
+        if err.is_dpop() || head.uses_dpop() || !dpop.allow_bearer {
+            return self.respond_with(custom, err, grpc, head, challenge);
+        }
+        let mut res = self.respond_with(custom, err, grpc, head, self.challenge(err));
+        if res.headers().contains_key(WWW_AUTHENTICATE) {
+            let offer = &dpop.challenges[AuthError::MissingToken as usize];
+            res.headers_mut().append(WWW_AUTHENTICATE, offer.clone());
+        }
+        res
     }
 
     /// The answer to a rejected request, with this `WWW-Authenticate` challenge.
@@ -317,6 +363,13 @@ impl Rejections {
         if err.is_unavailable() {
             // Not the client's fault: no challenge, a hint to retry instead.
             res.headers_mut().insert(RETRY_AFTER, RETRY_AFTER_SECS);
+        } else if err == AuthError::InsufficientScope && head.uses_dpop() {
+            // `Require` and `Authorized` answer a DPoP request in its own scheme.
+            let bearer = challenge.as_bytes();
+            let rest = bearer.strip_prefix(b"Bearer ").unwrap_or(bearer);
+            let dpop = HeaderValue::from_bytes(&[b"DPoP ", rest].concat());
+            res.headers_mut()
+                .insert(WWW_AUTHENTICATE, dpop.unwrap_or_else(|_| challenge.clone()));
         } else {
             res.headers_mut()
                 .insert(WWW_AUTHENTICATE, challenge.clone());
@@ -404,6 +457,24 @@ impl<B> std::fmt::Debug for Unauthenticated<B> {
     }
 }
 
+/// The challenge of each rejection, indexed by `AuthError as usize`: `scheme_and_realm`,
+/// the error code and description if any, then `extra` and `metadata`, all checked text.
+fn challenges_of(scheme_and_realm: &str, extra: &str, metadata: Option<&str>) -> Vec<HeaderValue> {
+    let value = |s: String| HeaderValue::try_from(s).expect("checked realm and fixed text");
+    let metadata = metadata.unwrap_or_default();
+    AuthError::ALL
+        .iter()
+        .map(|err| match err.error_code() {
+            None => value(format!("{scheme_and_realm}{extra}{metadata}")),
+            Some(code) => value(format!(
+                "{scheme_and_realm}, error=\"{}\", error_description=\"{}\"{extra}{metadata}",
+                code.as_str(),
+                err.description()
+            )),
+        })
+        .collect()
+}
+
 /// Whether `text` can be sent in a quoted string of a header (a realm): printable ASCII
 /// without `"` or `\`.
 pub(crate) fn is_quotable(text: &str) -> bool {
@@ -456,7 +527,7 @@ mod tests {
 
     #[test]
     fn challenges_follow_rfc_6750() {
-        let r = Rejections::new("api", None);
+        let r = Rejections::new("api", None, None);
         assert_eq!(r.challenge(AuthError::MissingToken), "Bearer realm=\"api\"");
         assert_eq!(
             r.challenge(AuthError::Expired),
@@ -470,7 +541,7 @@ mod tests {
 
     #[test]
     fn custom_bodies_keep_status_and_challenge() {
-        let r = Rejections::new("api", None);
+        let r = Rejections::new("api", None, None);
         let custom = |err: AuthError| {
             Response::builder()
                 .status(StatusCode::IM_A_TEAPOT)
@@ -490,7 +561,7 @@ mod tests {
 
     #[test]
     fn grpc_rejections_are_trailers_only() {
-        let r = Rejections::new("api", None);
+        let r = Rejections::new("api", None, None);
         let unknown = RequestHead::unknown();
         let res: Response<String> =
             r.respond(&DefaultErrorResponse, AuthError::Expired, true, &unknown);
@@ -506,7 +577,7 @@ mod tests {
     // kept by a shared cache and served to everyone.
     #[test]
     fn no_rejection_may_be_stored_by_a_cache() {
-        let r = Rejections::new("api", None);
+        let r = Rejections::new("api", None, None);
         for err in AuthError::ALL {
             for grpc in [false, true] {
                 let unknown = RequestHead::unknown();

@@ -17,7 +17,8 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 use tracing::Span;
 
-use crate::extract::{self, TokenSource};
+use crate::dpop::{DPOP_NONCE, Dpop, ProofRequest, Seen};
+use crate::extract::{self, Found, TokenSource};
 use crate::future::{Gate, Gated, take_ready};
 use crate::response::{
     AnswerRejection, ErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
@@ -26,7 +27,7 @@ use crate::response::{
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
-use crate::verifier::{Checked, Verified, Verifier, now};
+use crate::verifier::{Binding, Checked, Verified, Verifier, now};
 use crate::{AuthError, Grants, metrics, span};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
@@ -79,7 +80,10 @@ where
             },
             #[cfg(feature = "jwks")]
             Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req, &span),
-            Outcome::AskRevocation(answer) => self.park(Waiting::Revocation(answer), req, &span),
+            Outcome::AskRevocation(answer, replay) => {
+                self.park(Waiting::Revocation(answer, replay), req, &span)
+            }
+            Outcome::AskReplay(replay) => self.park(Waiting::Replay(replay), req, &span),
         };
         drop(entered);
         ResponseFuture { gated, span }
@@ -96,8 +100,13 @@ pub(crate) struct Shared<C, R> {
     pub(crate) rejections: Rejections,
     /// Left in each request when the layer publishes RFC 9728 metadata.
     pub(crate) metadata: Option<MetadataParam>,
+    /// Set when the layer takes DPoP-bound tokens.
+    pub(crate) dpop: Option<Dpop>,
     pub(crate) error_response: R,
 }
+
+/// A store's answer still to come.
+type Answer = BoxFuture<'static, Result<bool, StoreError>>;
 
 /// What the layer decided for a request, before calling anything.
 pub(crate) enum Outcome {
@@ -114,17 +123,32 @@ pub(crate) enum Outcome {
     #[cfg(feature = "jwks")]
     WaitForKeys(KeysChanged),
     /// The token is valid and its claims are in the request; the revocation store must be
-    /// asked before the request goes on (a refused request is dropped with its claims).
-    AskRevocation(BoxFuture<'static, Result<bool, StoreError>>),
+    /// asked before the request goes on (a refused request is dropped with its claims),
+    /// then, for a DPoP request, the shared replay cache.
+    AskRevocation(Answer, Option<Answer>),
+    /// The token and its DPoP proof are valid, the claims in the request; the shared replay
+    /// cache must say the proof is new.
+    AskReplay(Answer),
+}
+
+impl Outcome {
+    /// A token that passed, with what is still to be asked.
+    fn passed(revocation: Option<Answer>, replay: Option<Answer>) -> Outcome {
+        match (revocation, replay) {
+            (None, None) => Outcome::Authenticated,
+            (Some(revocation), replay) => Outcome::AskRevocation(revocation, replay),
+            (None, Some(replay)) => Outcome::AskReplay(replay),
+        }
+    }
 }
 
 impl<C, R> Shared<C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// The request path up to the inner service: the token, the verifier's answer, and,
-    /// for a valid token, its claims in the request (they go in here, where the verifier
-    /// hands them over, so that they are not moved around on the way).
+    /// The request path up to the inner service: the token, the verifier's answer, the
+    /// token's binding, and, for a valid token, its claims in the request (they go in here,
+    /// where the verifier hands them over, so that they are not moved around on the way).
     #[inline]
     fn decide<B>(&self, req: &mut Request<B>, span: &Span) -> Outcome {
         if self.cors_preflight && is_preflight(req) {
@@ -133,52 +157,83 @@ where
         if let Some(metadata) = &self.metadata {
             req.extensions_mut().insert(metadata.clone());
         }
-        let token = match self.token(req) {
-            Ok(Some(token)) => token,
-            Ok(None) if self.optional => return Outcome::Anonymous,
-            Ok(None) => return Outcome::Reject(AuthError::MissingToken),
-            Err(err) => return Outcome::Reject(err),
-        };
-        match self.verifier.check(token, now()) {
-            Checked::Authenticated(verified) => {
-                span::verified(span, token);
-                insert(verified, req);
-                Outcome::Authenticated
-            }
-            Checked::AskRevocation(verified, answer) => {
-                span::verified(span, token);
-                insert(verified, req);
-                Outcome::AskRevocation(answer)
-            }
-            #[cfg(feature = "jwks")]
-            Checked::Reject(AuthError::UnknownKey) => match self.verifier.refetch(token) {
-                Some(wait) => Outcome::WaitForKeys(wait),
-                None => Outcome::Reject(AuthError::UnknownKey),
-            },
-            Checked::Reject(err) => Outcome::Reject(err),
-        }
+        self.authenticate(req, span, true)
     }
 
     /// The request path again, once the keys were refetched: one refetch per request, so
     /// the answer cannot be to wait again.
     #[cfg(feature = "jwks")]
-    fn decide_again<B>(&self, req: &Request<B>, span: &Span) -> Checked<C> {
-        match self.token(req) {
-            Ok(Some(token)) => {
-                let checked = self.verifier.check(token, now());
-                if let Checked::Authenticated(_) | Checked::AskRevocation(..) = checked {
-                    span::verified(span, token);
-                }
-                checked
+    fn decide_again<B>(&self, req: &mut Request<B>, span: &Span) -> Outcome {
+        self.authenticate(req, span, false)
+    }
+
+    #[inline]
+    fn authenticate<B>(&self, req: &mut Request<B>, span: &Span, may_refetch: bool) -> Outcome {
+        let found = match self.token(req) {
+            Ok(Some(found)) => found,
+            Ok(None) if self.optional => return Outcome::Anonymous,
+            Ok(None) => return Outcome::Reject(AuthError::MissingToken),
+            Err(err) => return Outcome::Reject(err),
+        };
+        if !found.dpop && self.dpop.as_ref().is_some_and(|dpop| !dpop.allow_bearer) {
+            return Outcome::Reject(AuthError::DpopRequired);
+        }
+        let now = now();
+        let (verified, revocation) = match self.verifier.check(found.token, now) {
+            Checked::Authenticated(verified) => (verified, None),
+            Checked::AskRevocation(verified, answer) => (verified, Some(answer)),
+            #[cfg(feature = "jwks")]
+            Checked::Reject(AuthError::UnknownKey) if may_refetch => {
+                return match self.verifier.refetch(found.token) {
+                    Some(wait) => Outcome::WaitForKeys(wait),
+                    None => Outcome::Reject(AuthError::UnknownKey),
+                };
             }
-            Ok(None) => Checked::Reject(AuthError::MissingToken),
-            Err(err) => Checked::Reject(err),
+            Checked::Reject(err) => return Outcome::Reject(err),
+        };
+        #[cfg(not(feature = "jwks"))]
+        let _ = may_refetch;
+        let replay = match self.confirm(req, found, &verified, now) {
+            Ok(replay) => replay,
+            Err(err) => return Outcome::Reject(err),
+        };
+        span::verified(span, found.token);
+        insert(verified, req);
+        Outcome::passed(revocation, replay)
+    }
+
+    /// The token's binding, as its scheme asks: a bearer token must carry no `cnf`; a DPoP
+    /// token must be bound, and proven by the request's proof (RFC 9449 §4.3, §7.1). Gives
+    /// the shared replay cache's answer still to come, if any.
+    fn confirm<B>(
+        &self,
+        req: &Request<B>,
+        found: Found<'_>,
+        verified: &Verified<C>,
+        now: u64,
+    ) -> Result<Option<Answer>, AuthError> {
+        let dpop = match (found.dpop, &self.dpop) {
+            (true, Some(dpop)) => dpop,
+            _ => return verified.as_bearer().map(|()| None),
+        };
+        let Binding::Dpop(jkt) = verified.binding() else {
+            return Err(AuthError::DpopTokenNotBound);
+        };
+        let request = ProofRequest {
+            method: req.method(),
+            uri: req.uri(),
+            headers: req.headers(),
+        };
+        match dpop.check(&request, Some((found.token, jkt)), now)?.0 {
+            Seen::Now(answer) => Dpop::settle(answer).map(|()| None),
+            Seen::Ask(answer) => Ok(Some(answer)),
         }
     }
 
-    fn token<'r, B>(&self, req: &'r Request<B>) -> Result<Option<&'r str>, AuthError> {
+    fn token<'r, B>(&self, req: &'r Request<B>) -> Result<Option<Found<'r>>, AuthError> {
         let max_len = self.verifier.config.max_token_size;
-        extract::token(&self.sources, req.headers(), req.uri(), max_len)
+        let dpop = self.dpop.is_some();
+        extract::token(&self.sources, req.headers(), req.uri(), max_len, dpop)
     }
 }
 
@@ -262,8 +317,16 @@ impl<C, R> Shared<C, R> {
         ResBody: Default,
     {
         let head = RequestHead::of(req);
-        self.rejections
-            .respond(&self.error_response, err, head.is_grpc(), &head)
+        let mut res = self
+            .rejections
+            .respond(&self.error_response, err, head.is_grpc(), &head);
+        // RFC 9449 §9: the nonce to use comes with `use_dpop_nonce`.
+        if let (AuthError::DpopNonceRequired, Some(dpop)) = (err, &self.dpop)
+            && let Some(nonce) = dpop.nonce(now())
+        {
+            res.headers_mut().insert(DPOP_NONCE, nonce);
+        }
+        res
     }
 }
 
@@ -310,8 +373,10 @@ enum Waiting {
     #[cfg(feature = "jwks")]
     Keys(KeysChanged),
     /// The revocation store's answer about the verified token whose claims the request
-    /// already carries.
-    Revocation(BoxFuture<'static, Result<bool, StoreError>>),
+    /// already carries; then the replay cache's about its DPoP proof, if it has one.
+    Revocation(Answer, Option<Answer>),
+    /// The shared replay cache's answer about the request's DPoP proof.
+    Replay(Answer),
 }
 
 /// The gate of a parked [`JwtAuth`] request.
@@ -332,37 +397,45 @@ where
         cx: &mut Context<'_>,
         req: &mut Request<ReqBody>,
     ) -> Poll<Result<(), Response<ResBody>>> {
-        match &mut self.waiting {
+        let decided = match &mut self.waiting {
             #[cfg(feature = "jwks")]
             Waiting::Keys(wait) => {
                 ready!(Pin::new(wait).poll(cx));
                 match self.shared.decide_again(req, &self.span) {
-                    Checked::Authenticated(verified) => {
-                        insert(verified, req);
-                        settled(&self.span, Ok(true));
-                        Poll::Ready(Ok(()))
+                    Outcome::Authenticated => Ok(()),
+                    Outcome::AskRevocation(answer, replay) => {
+                        self.waiting = Waiting::Revocation(answer, replay);
+                        return self.poll_gate(cx, req);
                     }
-                    Checked::Reject(err) => {
-                        Poll::Ready(pass_or_reject(&self.shared, err, req, &self.span))
+                    Outcome::AskReplay(replay) => {
+                        self.waiting = Waiting::Replay(replay);
+                        return self.poll_gate(cx, req);
                     }
-                    Checked::AskRevocation(verified, answer) => {
-                        insert(verified, req);
-                        self.waiting = Waiting::Revocation(answer);
-                        self.poll_gate(cx, req)
-                    }
+                    Outcome::Reject(err) => Err(err),
+                    // The token was there a moment ago, and one refetch is all there is.
+                    Outcome::Anonymous | Outcome::Preflight => Err(AuthError::MissingToken),
+                    Outcome::WaitForKeys(_) => Err(AuthError::UnknownKey),
                 }
             }
-            Waiting::Revocation(answer) => {
+            Waiting::Revocation(answer, replay) => {
                 let answer = ready!(answer.as_mut().poll(cx));
-                match self.shared.verifier.settle(answer) {
-                    Ok(()) => {
-                        settled(&self.span, Ok(true));
-                        Poll::Ready(Ok(()))
+                match (self.shared.verifier.settle(answer), replay.take()) {
+                    (Ok(()), Some(replay)) => {
+                        self.waiting = Waiting::Replay(replay);
+                        return self.poll_gate(cx, req);
                     }
-                    Err(err) => Poll::Ready(pass_or_reject(&self.shared, err, req, &self.span)),
+                    (decided, _) => decided,
                 }
             }
-        }
+            Waiting::Replay(answer) => Dpop::settle(ready!(answer.as_mut().poll(cx))),
+        };
+        Poll::Ready(match decided {
+            Ok(()) => {
+                settled(&self.span, Ok(true));
+                Ok(())
+            }
+            Err(err) => pass_or_reject(&self.shared, err, req, &self.span),
+        })
     }
 }
 

@@ -52,6 +52,10 @@ impl From<AuthError> for Status {
 /// claims (and grants) into the request's extensions; a refused request gets the layer's
 /// status. Made by [`JwtAuthLayer::interceptor`].
 ///
+/// It takes bearer tokens only: an interceptor sees neither the method nor the URL a DPoP
+/// proof names, so a DPoP-only layer's interceptor refuses every request
+/// ([`AuthError::DpopRequired`]); wrap the service with the layer instead.
+///
 /// Interceptors are synchronous, so this one cannot wait: a token naming a key not fetched
 /// yet is refused (`UNAUTHENTICATED`) rather than waiting for a refetch, and a revocation
 /// store is asked through its local view alone (see [`Verifier::verify`](crate::Verifier::verify)).
@@ -100,8 +104,11 @@ where
         let shared = &self.layer.shared;
         let max_len = shared.verifier.config.max_token_size;
         let headers = request.metadata().as_ref();
-        let verified = match extract::token(&shared.sources, headers, &Uri::default(), max_len) {
-            Ok(Some(token)) => Ok(token),
+        // No proof can be checked here: the `DPoP` scheme counts as no token.
+        let uri = Uri::default();
+        let found = extract::token(&shared.sources, headers, &uri, max_len, false);
+        let verified = match found {
+            Ok(Some(found)) => Ok(found.token),
             Ok(None) if shared.optional => {
                 metrics::request(Ok(false));
                 return Ok(request);
@@ -109,7 +116,11 @@ where
             Ok(None) => Err(AuthError::MissingToken),
             Err(err) => Err(err),
         }
-        .and_then(|token| shared.verifier.verify(token));
+        .and_then(|token| match &shared.dpop {
+            // Interceptors do not see the method and URL a proof must name.
+            Some(dpop) if !dpop.allow_bearer => Err(AuthError::DpopRequired),
+            _ => shared.verifier.verify(token),
+        });
         metrics::request(verified.as_ref().map(|_| true).map_err(|err| *err));
         insert_into(verified?, request.extensions_mut());
         Ok(request)
@@ -126,7 +137,7 @@ mod tests {
     /// the same `grpc-status`, the same message.
     #[test]
     fn an_auth_error_becomes_the_status_the_layer_answers_with() {
-        let rejections = Rejections::new(DEFAULT_REALM, None);
+        let rejections = Rejections::new(DEFAULT_REALM, None, None);
         for err in AuthError::ALL {
             let answer: http::Response<()> =
                 rejections.respond(&DefaultErrorResponse, err, true, &RequestHead::unknown());
@@ -139,7 +150,7 @@ mod tests {
             assert_eq!(status.message(), err.description());
             let expected = match err {
                 AuthError::InsufficientScope => Code::PermissionDenied,
-                AuthError::KeysUnavailable | AuthError::RevocationUnavailable => Code::Unavailable,
+                _ if err.status() == http::StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,
                 _ => Code::Unauthenticated,
             };
             assert_eq!(status.code(), expected, "{err:?}");

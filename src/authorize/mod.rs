@@ -164,7 +164,7 @@ impl<C, R> Require<C, R> {
         if !crate::response::is_quotable(&self.realm) {
             return Err(ConfigError::InvalidRealm);
         }
-        let rejections = Rejections::new(&self.realm, None);
+        let rejections = Rejections::new(&self.realm, None, None);
         let forbidden = rejections.scope_challenge(&self.scopes);
         let policy = Policy {
             scopes: self.scopes,

@@ -203,6 +203,7 @@ mod tests {
             grants: crate::Grants::default(),
             id: None,
             lifetime: Lifetime::new(Some(exp), None, None),
+            binding: crate::verifier::verified::Binding::Bearer,
         }
     }
 

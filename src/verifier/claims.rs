@@ -52,6 +52,10 @@ members! {
     Scope = "scope",
     Scp = "scp",
     Roles = "roles",
+    /// The confirmation (RFC 7800): a token bound to a key. Only `jkt` (RFC 9449 §6.1, a
+    /// DPoP key's thumbprint) is understood; a token with any `cnf` never passes as a plain
+    /// bearer token.
+    Cnf = "cnf",
 }
 
 /// The registered claims as the verifier reads them: every one typed strictly, strings
@@ -70,6 +74,7 @@ pub(crate) struct Registered<'a> {
     pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) scp: Option<Vec<Cow<'a, str>>>,
     pub(crate) roles: Option<Vec<Cow<'a, str>>>,
+    pub(crate) cnf: Option<Confirmation<'a>>,
     /// The members a claim mapping asked for, by their index in its list of captures: their
     /// JSON as the payload has it.
     pub(crate) captured: Vec<(usize, &'a str)>,
@@ -88,6 +93,13 @@ impl Registered<'_> {
             Claim::Jti => self.jti.is_some(),
         }
     }
+}
+
+/// A token's `cnf` (RFC 7800 §3.1): an object; its `jkt` (RFC 9449 §6.1), if any, a string.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub(crate) struct Confirmation<'a> {
+    #[serde(borrow)]
+    pub(crate) jkt: Option<Cow<'a, str>>,
 }
 
 /// Which way a non-integer NumericDate becomes whole seconds (the layer's clock counts

@@ -154,7 +154,9 @@ struct RawHeader<'a> {
 
 /// The types of token that are never access tokens (RFC 8725 §3.11): refused by every layer,
 /// unless the layer requires that very type.
-const NEVER_ACCESS_TOKENS: [&str; 2] = [REFRESH_TOKEN_TYPE, "dpop+jwt"];
+const NEVER_ACCESS_TOKENS: [&str; 2] = [REFRESH_TOKEN_TYPE, DPOP_PROOF_TYPE];
+/// The `typ` of a DPoP proof (RFC 9449 §4.2).
+pub(crate) const DPOP_PROOF_TYPE: &str = "dpop+jwt";
 
 /// The `typ` of a refresh token, as [`TokenIssuer`](crate::TokenIssuer) mints them.
 pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";

@@ -36,6 +36,7 @@ use jsonwebtoken::crypto::CryptoProvider;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub(crate) use self::cache::TokenCache;
+use self::claims::Confirmation;
 use self::claims::Registered;
 pub use self::claims::{Audience, Claim, RegisteredClaims};
 pub use self::crypto::install_crypto_provider;
@@ -44,6 +45,7 @@ use self::key_store::KeyStore;
 use self::mapping::Mapping;
 use self::revocation::{BoxFuture, Decision, RevocationCheck, StoreError, TokenId};
 use self::rules::Validation;
+pub(crate) use self::verified::Binding;
 use self::verified::KeyStamp;
 pub use self::verified::Verified;
 use crate::{AuthError, metrics};
@@ -114,14 +116,24 @@ impl<C> Verifier<C> {
 }
 
 impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
-    /// Verifies `token` now: signature, algorithm, claims, and revocation as far as the
-    /// store's local view can tell. When that view cannot answer, the result is
-    /// [`AuthError::RevocationUnavailable`] (or the token passes, with
-    /// [`OnStoreError::Allow`](crate::revocation::OnStoreError::Allow)).
+    /// Verifies `token` now, as a bearer token: signature, algorithm, claims, and
+    /// revocation as far as the store's local view can tell. When that view cannot answer,
+    /// the result is [`AuthError::RevocationUnavailable`] (or the token passes, with
+    /// [`OnStoreError::Allow`](crate::revocation::OnStoreError::Allow)). A DPoP-bound token
+    /// (one with `cnf`) is refused ([`AuthError::BoundTokenAsBearer`]): only the layer,
+    /// which sees the request's proof, takes it.
     ///
     /// # Errors
     /// The [`AuthError`] the layer would answer with.
     pub fn verify(&self, token: &str) -> Result<Verified<C>, AuthError> {
+        let verified = self.verify_bound(token)?;
+        verified.as_bearer()?;
+        Ok(verified)
+    }
+
+    /// [`verify`](Self::verify), bound tokens included: for the issuer, which checks the
+    /// binding of its own refresh tokens.
+    pub(crate) fn verify_bound(&self, token: &str) -> Result<Verified<C>, AuthError> {
         let now = now();
         let verified = self.verify_at(token, now)?;
         if let (Some(revocation), Some(id)) = (&self.config.revocation, &verified.id) {
@@ -132,10 +144,10 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         Ok(verified)
     }
 
-    /// Verifies `token` now, as a request through the layer is: a token naming a key not
-    /// fetched yet waits for one refetch of remote keys, and the revocation store itself
-    /// is asked when its local view cannot answer (a `RedisStore` whose subscription is
-    /// down, say).
+    /// Verifies `token` now, as a bearer token through the layer is: a token naming a key
+    /// not fetched yet waits for one refetch of remote keys, and the revocation store
+    /// itself is asked when its local view cannot answer (a `RedisStore` whose subscription
+    /// is down, say). A DPoP-bound token is refused, as by [`verify`](Self::verify).
     ///
     /// # Errors
     /// The [`AuthError`] the layer would answer with.
@@ -152,14 +164,16 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
             },
             checked => checked,
         };
-        match checked {
-            Checked::Authenticated(verified) => Ok(verified),
+        let verified = match checked {
+            Checked::Authenticated(verified) => verified,
             Checked::AskRevocation(verified, answer) => {
                 self.settle(answer.await)?;
-                Ok(verified)
+                verified
             }
-            Checked::Reject(err) => Err(err),
-        }
+            Checked::Reject(err) => return Err(err),
+        };
+        verified.as_bearer()?;
+        Ok(verified)
     }
 
     /// Verifies `token` at time `now`, asking the revocation store when its local view
@@ -319,11 +333,17 @@ impl Config {
                 iat: registered.iat,
             })
         });
+        let binding = match registered.cnf {
+            None => Binding::Bearer,
+            Some(Confirmation { jkt: Some(jkt) }) => Binding::Dpop(jkt.into()),
+            Some(Confirmation { jkt: None }) => Binding::Other,
+        };
         Ok(Verified {
             claims,
             grants,
             id,
             lifetime,
+            binding,
         })
     }
 
@@ -479,6 +499,7 @@ mod tests {
             grants: Grants::default(),
             id: None,
             lifetime: Lifetime::new(None, None, None),
+            binding: Binding::Bearer,
         };
         let stale = KeyStamp {
             store: 0,

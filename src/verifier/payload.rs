@@ -175,6 +175,14 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
         self.seen |= bit;
         let r = &mut *self.registered;
         let replay = match member {
+            Member::Cnf => {
+                // Read for the binding, and handed to `C` as the payload has it.
+                let raw: &'de serde_json::value::RawValue = self.map.next_value()?;
+                r.cnf = Some(serde_json::from_str(raw.get()).map_err(de::Error::custom)?);
+                return seed
+                    .deserialize(RawReplay(raw.get()))
+                    .map_err(de::Error::custom);
+            }
             Member::Exp | Member::Nbf | Member::Iat => {
                 let date = self.map.next_value_seed(DateSeed(Round::of(member)))?;
                 match member {
@@ -343,6 +351,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::verifier::claims::Confirmation;
     use crate::{Audience, RegisteredClaims};
 
     /// The one pass, as a pair.
@@ -411,6 +420,13 @@ mod tests {
                 Member::Aud => r.aud = Some(list(&value)?),
                 Member::Scp => r.scp = Some(list(&value)?),
                 Member::Roles => r.roles = Some(list(&value)?),
+                Member::Cnf => {
+                    let jkt = match value.as_object()?.get("jkt") {
+                        None | Some(Value::Null) => None,
+                        Some(jkt) => Some(text(jkt)?),
+                    };
+                    r.cnf = Some(Confirmation { jkt });
+                }
                 Member::Exp => r.exp = Some(date(&value, true)?),
                 Member::Nbf => r.nbf = Some(date(&value, false)?),
                 Member::Iat => r.iat = Some(date(&value, false)?),

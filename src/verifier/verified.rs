@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::grants::Grants;
 use super::revocation::TokenId;
 use super::rules::Lifetime;
+use crate::AuthError;
 
 /// A verified token: its claims, typed as your `C`, and what the verifier learnt of it.
 ///
@@ -18,6 +19,7 @@ use super::rules::Lifetime;
 ///     grants: tower_jwt_auth::Grants::default(),
 ///     id: None,
 ///     lifetime: unreachable!(),
+///     binding: unreachable!(),
 /// };
 /// ```
 #[derive(Debug, Clone)]
@@ -27,6 +29,19 @@ pub struct Verified<C> {
     pub(super) grants: Grants,
     pub(super) id: Option<Arc<TokenId>>,
     pub(super) lifetime: Lifetime,
+    pub(super) binding: Binding,
+}
+
+/// The key a token is bound to (`cnf`, RFC 7800), if it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// No `cnf`: a bearer token.
+    Bearer,
+    /// Bound to a DPoP key, by its RFC 7638 thumbprint (`cnf.jkt`, RFC 9449 §6.1).
+    Dpop(Box<str>),
+    /// Bound by a method this crate cannot check (a certificate's `x5t#S256`, RFC 8705,
+    /// say): never accepted.
+    Other,
 }
 
 impl<C> Verified<C> {
@@ -55,6 +70,28 @@ impl<C> Verified<C> {
     /// it do not pay for it.
     pub fn token_id(&self) -> Option<&TokenId> {
         self.id.as_deref()
+    }
+
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if any.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        match &self.binding {
+            Binding::Dpop(jkt) => Some(jkt),
+            Binding::Bearer | Binding::Other => None,
+        }
+    }
+
+    /// How the token is bound to a key.
+    pub(crate) fn binding(&self) -> &Binding {
+        &self.binding
+    }
+
+    /// Refuses a bound token presented as a plain bearer token: its presenter did not prove
+    /// the key (RFC 9449 §7.1).
+    pub(crate) fn as_bearer(&self) -> Result<(), AuthError> {
+        match self.binding {
+            Binding::Bearer => Ok(()),
+            Binding::Dpop(_) | Binding::Other => Err(AuthError::BoundTokenAsBearer),
+        }
     }
 
     /// `exp`, in seconds since the epoch.

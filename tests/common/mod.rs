@@ -267,3 +267,99 @@ pub async fn revoke_jti(store: &impl tower_jwt_auth::revocation::RevocationStore
     };
     store.revoke(revocation).await.unwrap();
 }
+
+/// Sends `METHOD path` with these headers straight to an axum router.
+pub async fn call_method(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    call_with(app, Request::builder().method(method).uri(path), headers).await
+}
+
+/// A DPoP client's key pair (RFC 9449 §4): it signs proofs, and its public JWK goes in
+/// their header.
+pub struct DpopKey {
+    pub alg: Algorithm,
+    pub key: EncodingKey,
+    pub jwk: jsonwebtoken::jwk::Jwk,
+    /// The RFC 7638 thumbprint, computed by jsonwebtoken (not by the code under test).
+    pub jkt: String,
+}
+
+impl DpopKey {
+    pub fn new(alg: Algorithm, private_pem: &[u8]) -> DpopKey {
+        tower_jwt_auth::install_crypto_provider().unwrap();
+        let key = match alg {
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(private_pem),
+            Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(private_pem),
+            _ => EncodingKey::from_rsa_pem(private_pem),
+        }
+        .unwrap();
+        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, alg).unwrap();
+        let jkt = jwk
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .unwrap();
+        DpopKey { alg, key, jwk, jkt }
+    }
+
+    /// The EC test key.
+    pub fn ec() -> DpopKey {
+        DpopKey::new(Algorithm::ES256, EC_PRIVATE)
+    }
+
+    /// The Ed25519 test key.
+    pub fn ed() -> DpopKey {
+        DpopKey::new(Algorithm::EdDSA, ED_PRIVATE)
+    }
+
+    /// A proof for `htm` `htu` (and the access token `token`, as its `ath`), issued now.
+    pub fn proof(&self, htm: &str, htu: &str, token: Option<&str>) -> String {
+        self.proof_with(htm, htu, token, |_, _| {})
+    }
+
+    /// A proof whose header and claims `edit` may change before it is signed.
+    pub fn proof_with(
+        &self,
+        htm: &str,
+        htu: &str,
+        token: Option<&str>,
+        edit: impl FnOnce(&mut Header, &mut Value),
+    ) -> String {
+        let mut header = Header::new(self.alg);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(self.jwk.clone());
+        let mut claims = json!({
+            "jti": random_jti(),
+            "htm": htm,
+            "htu": htu,
+            "iat": now(),
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(ath(token));
+        }
+        edit(&mut header, &mut claims);
+        jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+    }
+}
+
+/// RFC 9449 §4.2 `ath`: base64url(SHA-256(token)), through jsonwebtoken's provider.
+pub fn ath(token: &str) -> String {
+    let provider = jsonwebtoken::crypto::CryptoProvider::try_get_default().unwrap();
+    let digest = (provider.key_utils.compute_digest)(
+        token.as_bytes(),
+        jsonwebtoken::jwk::ThumbprintHash::SHA256,
+    )
+    .unwrap();
+    URL_SAFE_NO_PAD.encode(digest)
+}
+
+fn random_jti() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "jti-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}

@@ -673,3 +673,47 @@ async fn an_unreachable_redis_fails_connect_with_an_error() {
     let server = Server::start();
     assert!(RedisStore::connect_with(&server.url(), glob).await.is_err());
 }
+
+/// RFC 9449 §11.1 across replicas: a DPoP proof used at one replica is refused at the
+/// other, through the Redis store's atomic `use_once`; with Redis gone, proofs are refused
+/// (503) rather than taken unchecked.
+#[tokio::test]
+async fn a_dpop_proof_used_at_one_replica_is_a_replay_at_the_other() {
+    use tower_jwt_auth::dpop::DpopOptions;
+    let server = Server::start();
+    let issuer = TokenIssuer::hmac(SECRET, Algorithm::HS256).build().unwrap();
+    let replica = |store: RedisStore| {
+        let options = DpopOptions::default()
+            .external_url(Some("https://api.example.com".into()))
+            .replay_store(store);
+        ok_behind(
+            issuer
+                .layer_builder::<Value>()
+                .dpop(options)
+                .build()
+                .unwrap(),
+        )
+    };
+    let (a, b) = (replica(store(&server).await), replica(store(&server).await));
+    let key = DpopKey::ec();
+    let token = issuer
+        .issue_bound(&json!({ "sub": "alice" }), &key.jkt)
+        .unwrap();
+    let auth = format!("DPoP {token}");
+    let proof = key.proof("GET", "https://api.example.com/", Some(&token));
+    let headers = [("authorization", auth.as_str()), ("dpop", proof.as_str())];
+    assert_eq!(call(&a, "/", &headers).await.status, 200);
+    let replayed = call(&b, "/", &headers).await;
+    assert_eq!(replayed.status, 401);
+    assert!(
+        replayed
+            .challenge()
+            .contains(AuthError::DpopProofReplayed.description())
+    );
+
+    drop(server);
+    let fresh = key.proof("GET", "https://api.example.com/", Some(&token));
+    let headers = [("authorization", auth.as_str()), ("dpop", fresh.as_str())];
+    let down = call(&a, "/", &headers).await;
+    assert_eq!(down.status, 503, "{}", down.challenge());
+}

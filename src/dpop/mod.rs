@@ -1,0 +1,332 @@
+//! DPoP (RFC 9449): tokens bound to a key the client holds. A bound token (`cnf.jkt`) is
+//! sent as `Authorization: DPoP <token>` with a `DPoP` header, a *proof*: a fresh JWT
+//! signed by that key, naming this request's method and URL and the token's hash. A leaked
+//! token is useless without the key.
+//!
+//! Turned on per layer with [`JwtAuthBuilder::dpop`](crate::JwtAuthBuilder::dpop) and
+//! [`DpopOptions`]. Whatever the options, a token that carries `cnf` is never accepted as a
+//! plain bearer token, by any layer: whoever presents a bound token without its proof is
+//! not its holder, and a resource that took it would undo the binding for every resource
+//! that checks it (RFC 9449 §7.1 asks resource servers to refuse such downgrades).
+
+mod htu;
+mod nonce;
+mod proof;
+mod replay;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use jsonwebtoken::AlgorithmFamily;
+use jsonwebtoken::crypto::CryptoProvider;
+
+use self::nonce::Nonces;
+pub(crate) use self::replay::Seen;
+use self::replay::{MemoryReplay, ReplayCache};
+use crate::revocation::{RevocationStore, StoreError};
+use crate::url::http_url;
+use crate::{Algorithm, AuthError, ConfigError};
+
+/// The request header that carries the proof.
+pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
+/// The response header that carries a server nonce (RFC 9449 §8.1).
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
+/// How a layer takes DPoP-bound tokens (RFC 9449). Built from `Default` and its setters.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_jwt_auth::dpop::DpopOptions;
+///
+/// let options = DpopOptions::default()
+///     .external_url(Some("https://api.example.com".into())) // behind a TLS-terminating proxy
+///     .allow_bearer(true)                                   // and plain bearer tokens too
+///     .max_age(Duration::from_secs(60));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DpopOptions {
+    /// The algorithms a proof may be signed with (RFC 9449 §4.3, check 5), asymmetric only
+    /// (default ES256, ES384, EdDSA, PS256, RS256); named in the challenges' `algs`.
+    pub algorithms: Vec<Algorithm>,
+    /// Whether plain bearer tokens (without `cnf`) are accepted beside DPoP-bound ones
+    /// (default `false`: only DPoP).
+    pub allow_bearer: bool,
+    /// How old a proof's `iat` may be (default 60 s); the window in which its `jti` is
+    /// remembered, plus `clock_skew`.
+    pub max_age: Duration,
+    /// How far ahead of this server's clock a proof's `iat` may be (default 5 s).
+    pub clock_skew: Duration,
+    /// The URL clients reach this server at, when it differs from what the request says:
+    /// behind a proxy that terminates TLS, or serves the API under a path prefix
+    /// (`https://example.com/api`). A proof's `htu` must be this followed by the request's
+    /// path. Without it, the request's own scheme and host (HTTP/2), else `http://` and its
+    /// `Host` header: set it whenever clients use `https` to reach a server that sees `http`.
+    pub external_url: Option<String>,
+    /// Whether every proof must carry a nonce this server gave out (RFC 9449 §9; default
+    /// `false`). A proof without a current one gets `401 use_dpop_nonce` with a `DPoP-Nonce`.
+    pub require_nonce: bool,
+    /// How long a nonce is good for: the window it was made in and the next (default 60 s).
+    pub nonce_window: Duration,
+    /// The secret nonces are made with, shared by every replica (at least 32 bytes);
+    /// random per process when `None`, which suits one replica.
+    pub nonce_secret: Option<Vec<u8>>,
+    /// The longest proof read (default 4 KiB); a longer one is refused before decoding.
+    pub max_proof_size: usize,
+    /// How many proofs the in-memory replay cache remembers (default 100,000, about 3 MB).
+    /// Full of proofs still in their window, it refuses new ones with `503`: forgetting one
+    /// would let it be replayed. Size it to the DPoP requests of `max_age + clock_skew`.
+    pub replay_capacity: usize,
+    replay_store: Option<Arc<dyn RevocationStore>>,
+}
+
+impl Default for DpopOptions {
+    fn default() -> Self {
+        DpopOptions {
+            algorithms: vec![
+                Algorithm::ES256,
+                Algorithm::ES384,
+                Algorithm::EdDSA,
+                Algorithm::PS256,
+                Algorithm::RS256,
+            ],
+            allow_bearer: false,
+            max_age: Duration::from_secs(60),
+            clock_skew: Duration::from_secs(5),
+            external_url: None,
+            require_nonce: false,
+            nonce_window: Duration::from_secs(60),
+            nonce_secret: None,
+            max_proof_size: 4096,
+            replay_capacity: 100_000,
+            replay_store: None,
+        }
+    }
+}
+
+option_setters!(DpopOptions {
+    algorithms: Vec<Algorithm>,
+    allow_bearer: bool,
+    max_age: Duration,
+    clock_skew: Duration,
+    external_url: Option<String>,
+    require_nonce: bool,
+    nonce_window: Duration,
+    nonce_secret: Option<Vec<u8>>,
+    max_proof_size: usize,
+    replay_capacity: usize,
+});
+
+impl DpopOptions {
+    /// Remembers proofs in this store instead of in memory, through its atomic `use_once`:
+    /// with a [`RedisStore`](crate::revocation::RedisStore), a proof used at one replica is
+    /// refused at every other. A store that cannot answer fails the request closed (`503`).
+    pub fn replay_store(mut self, store: impl RevocationStore) -> Self {
+        self.replay_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Checks the options once, at `build()`.
+    pub(crate) fn check(self, provider: &'static CryptoProvider) -> Result<Dpop, ConfigError> {
+        let invalid = |why: &str| Err(ConfigError::InvalidDpopOptions(why.to_owned()));
+        if self.algorithms.is_empty() {
+            return invalid("no proof algorithm: give at least one asymmetric algorithm");
+        }
+        if let Some(alg) = self
+            .algorithms
+            .iter()
+            .find(|alg| alg.family() == AlgorithmFamily::Hmac)
+        {
+            return Err(ConfigError::InvalidDpopOptions(format!(
+                "{alg:?} is symmetric: a proof must be signed with a key only the client holds"
+            )));
+        }
+        if self.max_age.as_secs() == 0 {
+            return invalid("max_age must be at least one second");
+        }
+        if self.replay_capacity == 0 {
+            return invalid("replay_capacity must be at least 1");
+        }
+        if self.max_proof_size < 256 {
+            return invalid("max_proof_size must be at least 256 bytes");
+        }
+        if let Some(url) = &self.external_url {
+            let uri = http_url(url, false)?;
+            if uri.query().is_some() {
+                return invalid("the external URL cannot have a query");
+            }
+        }
+        let nonces = match (self.require_nonce, self.nonce_secret) {
+            (false, _) => None,
+            (true, Some(secret)) if secret.len() < 32 => {
+                return invalid("the nonce secret must be at least 32 bytes");
+            }
+            (true, secret) => {
+                let secret = match secret {
+                    Some(secret) => secret,
+                    None => {
+                        let mut random = vec![0; 32];
+                        getrandom::fill(&mut random).map_err(|e| {
+                            ConfigError::InvalidDpopOptions(format!(
+                                "no randomness for the nonce secret: {e}"
+                            ))
+                        })?;
+                        random
+                    }
+                };
+                Some(Nonces::new(secret, self.nonce_window.as_secs(), provider))
+            }
+        };
+        let replay = match self.replay_store {
+            Some(store) => ReplayCache::Store(store),
+            None => ReplayCache::Memory(Arc::new(Mutex::new(MemoryReplay::new(
+                self.replay_capacity,
+            )))),
+        };
+        let algs = self
+            .algorithms
+            .iter()
+            .map(|alg| format!("{alg:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Dpop {
+            algorithms: self.algorithms,
+            allow_bearer: self.allow_bearer,
+            max_age: self.max_age.as_secs(),
+            skew: self.clock_skew.as_secs(),
+            external_url: self.external_url,
+            nonces,
+            max_proof_size: self.max_proof_size,
+            replay,
+            provider,
+            algs,
+        })
+    }
+}
+
+impl fmt::Debug for DpopOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpopOptions")
+            .field("algorithms", &self.algorithms)
+            .field("allow_bearer", &self.allow_bearer)
+            .field("max_age", &self.max_age)
+            .field("clock_skew", &self.clock_skew)
+            .field("external_url", &self.external_url)
+            .field("require_nonce", &self.require_nonce)
+            .field("nonce_window", &self.nonce_window)
+            .field("max_proof_size", &self.max_proof_size)
+            .field("replay_capacity", &self.replay_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The checked DPoP options of a layer, and the proof check itself.
+pub(crate) struct Dpop {
+    algorithms: Vec<Algorithm>,
+    pub(crate) allow_bearer: bool,
+    max_age: u64,
+    skew: u64,
+    external_url: Option<String>,
+    nonces: Option<Nonces>,
+    max_proof_size: usize,
+    replay: ReplayCache,
+    provider: &'static CryptoProvider,
+    /// The `algs` of the challenges: the allowed algorithms, space-separated.
+    pub(crate) algs: String,
+}
+
+/// The request a proof is checked against.
+pub(crate) struct ProofRequest<'r> {
+    pub(crate) method: &'r Method,
+    pub(crate) uri: &'r Uri,
+    pub(crate) headers: &'r HeaderMap,
+}
+
+impl Dpop {
+    /// RFC 9449 §4.3 for a request that carries `bound`, a token and the key it is bound
+    /// to (`None` at a token endpoint, before there is a token): one proof, well formed,
+    /// signed by an allowed asymmetric public key (checks 1–7); for this method and URL
+    /// (8, 9); with a current nonce if required (10); issued within the window (11); for
+    /// this token (`ath`, check 12 of §7.1) and by its key (`cnf.jkt`, §6.1); then not seen
+    /// before (replay, §11.1), the only step that may have to wait. Gives that step and the
+    /// thumbprint of the proof's key.
+    pub(crate) fn check(
+        &self,
+        request: &ProofRequest<'_>,
+        bound: Option<(&str, &str)>,
+        now: u64,
+    ) -> Result<(Seen, String), AuthError> {
+        let mut proofs = request.headers.get_all(DPOP).iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (None, _) => return Err(AuthError::DpopProofMissing),
+            (Some(_), Some(_)) => return Err(AuthError::MultipleDpopProofs),
+            (Some(proof), None) => proof,
+        };
+        if proof.len() > self.max_proof_size {
+            return Err(AuthError::DpopProofTooLarge);
+        }
+        let proof = proof.to_str().map_err(|_| AuthError::DpopProofMalformed)?;
+        let proof = proof::verify(proof, &self.algorithms, self.provider)?;
+        let claims = &proof.claims;
+        if claims.htm != request.method.as_str() {
+            return Err(AuthError::DpopProofMismatch);
+        }
+        let url = htu::request_url(self.external_url.as_deref(), request.uri, request.headers);
+        if url.is_none() || htu::normalize(&claims.htu) != url {
+            return Err(AuthError::DpopProofMismatch);
+        }
+        if let Some(nonces) = &self.nonces
+            && !claims
+                .nonce
+                .as_deref()
+                .is_some_and(|n| nonces.is_fresh(n, now))
+        {
+            return Err(AuthError::DpopNonceRequired);
+        }
+        if claims.iat > now + self.skew || claims.iat + self.max_age + self.skew < now {
+            return Err(AuthError::DpopProofStale);
+        }
+        if let Some((token, jkt)) = bound {
+            let ath = proof::token_hash(token, self.provider);
+            if ath.is_none() || claims.ath != ath {
+                return Err(AuthError::DpopProofTokenHash);
+            }
+            if proof.jkt != jkt {
+                return Err(AuthError::DpopKeyMismatch);
+            }
+        }
+        // Remembered until no clock could take it for fresh any more.
+        let until = claims.iat + self.max_age + self.skew + 1;
+        let seen = self.replay.first_use(&proof.jkt, &claims.jti, until, now);
+        Ok((seen, proof.jkt))
+    }
+
+    /// The replay cache's answer, as the request's outcome.
+    pub(crate) fn settle(answer: Result<bool, StoreError>) -> Result<(), AuthError> {
+        match answer {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AuthError::DpopProofReplayed),
+            Err(err) => {
+                tracing::warn!(error = %err.0, "the DPoP replay cache cannot answer");
+                Err(AuthError::DpopReplayUnavailable)
+            }
+        }
+    }
+
+    /// A nonce to send with `use_dpop_nonce`, when nonces are required.
+    pub(crate) fn nonce(&self, now: u64) -> Option<HeaderValue> {
+        let nonce = self.nonces.as_ref()?.fresh(now)?;
+        HeaderValue::try_from(nonce).ok()
+    }
+}
+
+impl fmt::Debug for Dpop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dpop")
+            .field("algs", &self.algs)
+            .field("allow_bearer", &self.allow_bearer)
+            .finish_non_exhaustive()
+    }
+}
