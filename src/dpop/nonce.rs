@@ -71,3 +71,38 @@ impl Nonces {
             .is_ok_and(|verifier| verifier.verify(message, &candidate).is_ok())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install_crypto_provider;
+
+    /// Good in the window it was made in and the next, both sides of each edge.
+    #[test]
+    fn a_nonce_is_good_for_its_window_and_the_next() {
+        let nonces = Nonces::new(vec![7; 32], 60, install_crypto_provider().unwrap());
+        let made_at = 6_000; // the start of window 100
+        let nonce = nonces.fresh(made_at + 30).unwrap();
+        assert!(!nonces.is_fresh(&nonce, made_at - 1), "before its window");
+        assert!(nonces.is_fresh(&nonce, made_at));
+        assert!(
+            nonces.is_fresh(&nonce, made_at + 119),
+            "the end of the next window"
+        );
+        assert!(!nonces.is_fresh(&nonce, made_at + 120), "two windows on");
+    }
+
+    #[test]
+    fn a_nonce_of_another_secret_or_tampered_with_is_refused() {
+        let provider = install_crypto_provider().unwrap();
+        let ours = Nonces::new(vec![7; 32], 60, provider);
+        let theirs = Nonces::new(vec![8; 32], 60, provider);
+        let nonce = theirs.fresh(6_000).unwrap();
+        assert!(!ours.is_fresh(&nonce, 6_000));
+        let mut bytes = URL_SAFE_NO_PAD.decode(ours.fresh(6_000).unwrap()).unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        assert!(!ours.is_fresh(&URL_SAFE_NO_PAD.encode(bytes), 6_000));
+        assert!(!ours.is_fresh("not base64!", 6_000));
+        assert!(!ours.is_fresh("", 6_000));
+    }
+}

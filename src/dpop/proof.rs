@@ -77,7 +77,7 @@ pub(crate) fn verify(
         return Err(malformed);
     }
     let jwk = header.jwk.ok_or(AuthError::DpopProofKey)?;
-    let (key, jkt) = public_key(&jwk, alg, provider)?;
+    let (key, jkt) = public_key(jwk, alg, provider)?;
 
     let message = &proof.as_bytes()[..header_b64.len() + 1 + payload.len()];
     let signature = decode(signature)?;
@@ -93,7 +93,7 @@ pub(crate) fn verify(
 /// private or symmetric key, a key of another family or curve than `alg`, an RSA key
 /// shorter than 2048 bits.
 fn public_key(
-    jwk: &Map<String, Value>,
+    jwk: Map<String, Value>,
     alg: Algorithm,
     provider: &CryptoProvider,
 ) -> Result<(DecodingKey, String), AuthError> {
@@ -145,7 +145,7 @@ fn public_key(
         }
         _ => return Err(bad),
     };
-    let jwk: Jwk = serde_json::from_value(Value::Object(jwk.clone())).map_err(|_| bad)?;
+    let jwk: Jwk = serde_json::from_value(Value::Object(jwk)).map_err(|_| bad)?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|_| bad)?;
     let digest = (provider.key_utils.compute_digest)(canonical.as_bytes(), ThumbprintHash::SHA256)
         .map_err(|_| bad)?;
@@ -202,7 +202,7 @@ mod tests {
         let Value::Object(jwk) = jwk else {
             unreachable!()
         };
-        let (_, jkt) = public_key(&jwk, Algorithm::RS256, provider).unwrap();
+        let (_, jkt) = public_key(jwk.clone(), Algorithm::RS256, provider).unwrap();
         assert_eq!(jkt, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
         // A private member, a symmetric key, or another family than `alg`: refused.
         for (member, value) in [("d", "AQAB"), ("k", "AQAB")] {
@@ -213,7 +213,7 @@ mod tests {
                 "{member}"
             );
         }
-        assert!(public_key(&jwk, Algorithm::ES256, provider).is_err());
+        assert!(public_key(jwk, Algorithm::ES256, provider).is_err());
     }
 
     #[test]
@@ -225,7 +225,7 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            public_key(&short, Algorithm::RS256, provider).unwrap_err(),
+            public_key(short, Algorithm::RS256, provider).unwrap_err(),
             AuthError::DpopProofKey
         );
     }
