@@ -209,7 +209,7 @@ mod tests {
             let mut leaky = jwk.clone();
             leaky.insert(member.into(), value.into());
             assert!(
-                public_key(&leaky, Algorithm::RS256, provider).is_err(),
+                public_key(leaky, Algorithm::RS256, provider).is_err(),
                 "{member}"
             );
         }
