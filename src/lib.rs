@@ -59,6 +59,13 @@
 //! the layer would, with a [`Verified`] proof: the claims, the grants, the token's ids and
 //! lifetime. The crate's layout is described in `ARCHITECTURE.md`.
 //!
+//! # Standards of an OAuth resource server
+//! - [`metadata`]: RFC 9728 protected resource metadata, as MCP servers must publish it —
+//!   the document, its well-known path, `resource_metadata` in every challenge, the
+//!   audience defaulting to the resource ([`JwtAuthBuilder::resource_metadata`]).
+//! - [`dpop`]: DPoP-bound tokens (RFC 9449), each request proven by the client's key
+//!   ([`JwtAuthBuilder::dpop`]); a bound token never passes as a bearer token.
+//!
 //! # The token lifecycle
 //! [`TokenIssuer`] mints access tokens, and access + refresh pairs that rotate on each
 //! refresh (a replayed refresh token revokes its session); [`revocation`] refuses revoked
