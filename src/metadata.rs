@@ -77,6 +77,10 @@ pub struct ResourceMetadata {
     resource_policy_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_tos_uri: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dpop_signing_alg_values_supported: Vec<Algorithm>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens_required: bool,
 }
 
 impl ResourceMetadata {
@@ -96,6 +100,8 @@ impl ResourceMetadata {
             resource_documentation: None,
             resource_policy_uri: None,
             resource_tos_uri: None,
+            dpop_signing_alg_values_supported: Vec::new(),
+            dpop_bound_access_tokens_required: false,
         }
     }
 
@@ -162,6 +168,20 @@ impl ResourceMetadata {
     /// The terms of service (`resource_tos_uri`).
     pub fn resource_tos_uri(mut self, url: impl Into<String>) -> Self {
         self.resource_tos_uri = Some(url.into());
+        self
+    }
+
+    /// The algorithms DPoP proofs may use (`dpop_signing_alg_values_supported`, RFC 9728
+    /// §2): the layer's [`DpopOptions::algorithms`](crate::dpop::DpopOptions::algorithms).
+    pub fn dpop_signing_algs(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.dpop_signing_alg_values_supported = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Says that every token must be DPoP-bound (`dpop_bound_access_tokens_required`): a
+    /// layer with `dpop(..)` and without `allow_bearer`.
+    pub fn dpop_bound_access_tokens_required(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens_required = required;
         self
     }
 

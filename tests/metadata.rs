@@ -42,7 +42,9 @@ async fn the_document_carries_the_rfc_9728_section_2_members() {
         .resource_name("Example MCP")
         .resource_documentation("https://mcp.example.com/docs")
         .resource_policy_uri("https://mcp.example.com/policy")
-        .resource_tos_uri("https://mcp.example.com/tos");
+        .resource_tos_uri("https://mcp.example.com/tos")
+        .dpop_signing_algs([Algorithm::ES256, Algorithm::EdDSA])
+        .dpop_bound_access_tokens_required(true);
     let res = get_document(&full, "GET").await;
     assert_eq!(res.status(), 200);
     // §3.2: "a 200 OK status code and ... Content-Type application/json".
@@ -62,6 +64,8 @@ async fn the_document_carries_the_rfc_9728_section_2_members() {
             "resource_documentation": "https://mcp.example.com/docs",
             "resource_policy_uri": "https://mcp.example.com/policy",
             "resource_tos_uri": "https://mcp.example.com/tos",
+            "dpop_signing_alg_values_supported": ["ES256", "EdDSA"],
+            "dpop_bound_access_tokens_required": true,
         })
     );
     let minimal = get_document(&ResourceMetadata::new(RESOURCE), "GET").await;
