@@ -575,7 +575,9 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// [`client_id`](Self::client_id). At the end of a path, a string grants each of its
     /// space-separated words, an array each of its strings; anything else grants nothing.
     /// The top-level members the paths start with are read in the payload's one pass, and a
-    /// token that repeats one is refused.
+    /// token that repeats one is refused. Paths of scopes, roles and required claims
+    /// together may start at 8 distinct top-level members besides the registered ones;
+    /// `build()` refuses more.
     ///
     /// ```
     /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};

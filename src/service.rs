@@ -59,34 +59,57 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+    #[inline]
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let span = span::request();
-        let entered = span.enter();
+        // Built in place: the future is large, and moving it costs a copy per request.
+        ResponseFuture {
+            gated: {
+                let _entered = span.enter();
+                self.gate(req, &span)
+            },
+            span,
+        }
+    }
+}
+
+impl<S, C, R> JwtAuth<S, C, R> {
+    /// The request's way through: decided, then let through, answered or parked.
+    #[inline]
+    fn gate<ReqBody, ResBody>(
+        &mut self,
+        mut req: Request<ReqBody>,
+        span: &Span,
+    ) -> Gated<S, ReqBody, AuthGate<C, R>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        C: DeserializeOwned + Clone + Send + Sync + 'static,
+        R: ErrorResponse<ResBody>,
+        ResBody: Default + 'static,
+    {
         let shared = &self.shared;
-        let gated = match shared.decide(&mut req, &span) {
+        match shared.decide(&mut req, span) {
             Outcome::Authenticated => {
-                settled(&span, Ok(true));
+                settled(span, Ok(true));
                 Gated::inner(self.inner.call(req))
             }
             Outcome::Anonymous => {
-                settled(&span, Ok(false));
+                settled(span, Ok(false));
                 mark_unauthenticated(shared, AuthError::MissingToken, &mut req);
                 Gated::inner(self.inner.call(req))
             }
             Outcome::Preflight => Gated::inner(self.inner.call(req)),
-            Outcome::Reject(err) => match pass_or_reject(shared, err, &mut req, &span) {
+            Outcome::Reject(err) => match pass_or_reject(shared, err, &mut req, span) {
                 Ok(()) => Gated::inner(self.inner.call(req)),
                 Err(rejection) => Gated::rejected(rejection),
             },
             #[cfg(feature = "jwks")]
-            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req, &span),
+            Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req, span),
             Outcome::AskRevocation(answer, replay) => {
-                self.park(Waiting::Revocation(answer, replay), req, &span)
+                self.park(Waiting::Revocation(answer, replay), req, span)
             }
-            Outcome::AskReplay(replay) => self.park(Waiting::Replay(replay), req, &span),
-        };
-        drop(entered);
-        ResponseFuture { gated, span }
+            Outcome::AskReplay(replay) => self.park(Waiting::Replay(replay), req, span),
+        }
     }
 }
 
@@ -179,32 +202,35 @@ where
             return Outcome::Reject(AuthError::DpopRequired);
         }
         let now = now();
-        let (verified, revocation) = match self.verifier.check(found.token, now) {
-            Checked::Authenticated(verified) => (verified, None),
-            Checked::AskRevocation(verified, answer) => (verified, Some(answer)),
+        match self.verifier.check(found.token, now) {
+            Checked::Passed(verified, revocation) => {
+                let replay = match self.confirm(req, found, &verified, now) {
+                    Ok(replay) => replay,
+                    Err(err) => return Outcome::Reject(err),
+                };
+                span::verified(span, found.token);
+                insert(verified, req);
+                Outcome::passed(revocation, replay)
+            }
             #[cfg(feature = "jwks")]
             Checked::Reject(AuthError::UnknownKey) if may_refetch => {
-                return match self.verifier.refetch(found.token) {
+                match self.verifier.refetch(found.token) {
                     Some(wait) => Outcome::WaitForKeys(wait),
                     None => Outcome::Reject(AuthError::UnknownKey),
-                };
+                }
             }
-            Checked::Reject(err) => return Outcome::Reject(err),
-        };
-        #[cfg(not(feature = "jwks"))]
-        let _ = may_refetch;
-        let replay = match self.confirm(req, found, &verified, now) {
-            Ok(replay) => replay,
-            Err(err) => return Outcome::Reject(err),
-        };
-        span::verified(span, found.token);
-        insert(verified, req);
-        Outcome::passed(revocation, replay)
+            Checked::Reject(err) => {
+                #[cfg(not(feature = "jwks"))]
+                let _ = may_refetch;
+                Outcome::Reject(err)
+            }
+        }
     }
 
     /// The token's binding, as its scheme asks: a bearer token must carry no `cnf`; a DPoP
     /// token must be bound, and proven by the request's proof (RFC 9449 §4.3, §7.1). Gives
     /// the shared replay cache's answer still to come, if any.
+    #[inline]
     fn confirm<B>(
         &self,
         req: &Request<B>,
@@ -212,21 +238,9 @@ where
         verified: &Verified<C>,
         now: u64,
     ) -> Result<Option<Answer>, AuthError> {
-        let dpop = match (found.dpop, &self.dpop) {
-            (true, Some(dpop)) => dpop,
-            _ => return verified.as_bearer().map(|()| None),
-        };
-        let Binding::Dpop(jkt) = verified.binding() else {
-            return Err(AuthError::DpopTokenNotBound);
-        };
-        let request = ProofRequest {
-            method: req.method(),
-            uri: req.uri(),
-            headers: req.headers(),
-        };
-        match dpop.check(&request, Some((found.token, jkt)), now)?.0 {
-            Seen::Now(answer) => Dpop::settle(answer).map(|()| None),
-            Seen::Ask(answer) => Ok(Some(answer)),
+        match (found.dpop, &self.dpop) {
+            (true, Some(dpop)) => prove(dpop, req, found.token, verified, now),
+            _ => verified.as_bearer().map(|()| None),
         }
     }
 
@@ -234,6 +248,29 @@ where
         let max_len = self.verifier.config.max_token_size;
         let dpop = self.dpop.is_some();
         extract::token(&self.sources, req.headers(), req.uri(), max_len, dpop)
+    }
+}
+
+/// The DPoP step of [`Shared::confirm`], out of line: bearer requests do not carry its code.
+#[inline(never)]
+fn prove<C, B>(
+    dpop: &Dpop,
+    req: &Request<B>,
+    token: &str,
+    verified: &Verified<C>,
+    now: u64,
+) -> Result<Option<Answer>, AuthError> {
+    let Binding::Dpop(jkt) = verified.binding() else {
+        return Err(AuthError::DpopTokenNotBound);
+    };
+    let request = ProofRequest {
+        method: req.method(),
+        uri: req.uri(),
+        headers: req.headers(),
+    };
+    match dpop.check(&request, Some((token, jkt)), now)?.0 {
+        Seen::Now(answer) => Dpop::settle(answer).map(|()| None),
+        Seen::Ask(answer) => Ok(Some(answer)),
     }
 }
 

@@ -6,6 +6,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// The most distinct top-level members a claim mapping may capture (`build()` refuses more).
+pub(crate) const MAX_CAPTURES: usize = 8;
+
 /// 9999-12-31T23:59:59Z. Later dates are not plausible and are refused, so that `exp` cannot
 /// be set to "never" with a huge number.
 const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
@@ -76,8 +79,8 @@ pub(crate) struct Registered<'a> {
     pub(crate) roles: Option<Vec<Cow<'a, str>>>,
     pub(crate) cnf: Option<Confirmation<'a>>,
     /// The members a claim mapping asked for, by their index in its list of captures: their
-    /// JSON as the payload has it.
-    pub(crate) captured: Vec<(usize, &'a str)>,
+    /// JSON as the payload has it. Held inline: a request allocates nothing for them.
+    pub(crate) captured: [Option<&'a str>; MAX_CAPTURES],
 }
 
 impl Registered<'_> {

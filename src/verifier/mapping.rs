@@ -14,7 +14,7 @@ use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 
-use super::claims::{Member, Registered};
+use super::claims::{MAX_CAPTURES, Member, Registered};
 use super::grants::Grants;
 use super::json::StrSeed;
 use crate::{AuthError, ConfigError};
@@ -141,6 +141,14 @@ impl GrantSources {
             }
             mapping.check(ClaimPath::parse(&path, &vars)?, allowed, error);
         }
+        if let Some(top) = mapping.captures.get(MAX_CAPTURES) {
+            return Err(ConfigError::InvalidClaimPath {
+                path: format!("/{top}"),
+                why: format!(
+                    "claim paths may start at {MAX_CAPTURES} distinct top-level members at most"
+                ),
+            });
+        }
         Ok(Some(mapping))
     }
 }
@@ -244,15 +252,19 @@ impl Mapping {
                 return Err(check.error);
             }
         }
-        let mut scopes = Vec::new();
+        // Room for a typical token's grants, so that pushing them one by one does not grow
+        // the vectors several times.
+        let room = |paths: &[Resolved]| if paths.is_empty() { 0 } else { 8 };
+        let mut scopes = Vec::with_capacity(room(&self.scopes));
         for path in &self.scopes {
             self.each(path, registered, &mut |text| {
-                for scope in text.split_whitespace() {
+                // RFC 6749 §3.3: scopes are delimited by spaces, as the `scope` claim's are.
+                for scope in text.split(' ').filter(|s| !s.is_empty()) {
                     scopes.push(scope.to_owned());
                 }
             })?;
         }
-        let mut roles = Vec::new();
+        let mut roles = Vec::with_capacity(room(&self.roles));
         for path in &self.roles {
             self.each(path, registered, &mut |text| roles.push(text.to_owned()))?;
         }
@@ -298,8 +310,9 @@ impl Mapping {
                 return Ok(());
             }
         };
-        let raw = r.captured.iter().find(|(i, _)| *i == at);
-        let Some((_, raw)) = raw else { return Ok(()) };
+        let Some(raw) = r.captured[at] else {
+            return Ok(());
+        };
         let mut de = serde_json::Deserializer::from_str(raw);
         At {
             path: &path.segments[1..],
@@ -463,5 +476,30 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// The captured members are held inline, so their number is bounded at `build()`:
+    /// eight distinct top-level members build, a ninth is refused.
+    #[test]
+    fn at_most_eight_top_level_members_are_captured() {
+        let sources = |n: usize| GrantSources {
+            scopes: Some((0..n).map(|i| format!("/m{i}/scopes")).collect()),
+            ..GrantSources::default()
+        };
+        let eight = sources(MAX_CAPTURES).build().unwrap().unwrap();
+        assert_eq!(eight.captures().len(), MAX_CAPTURES);
+        // Registered members are read, not captured: they do not count.
+        let mut with_registered = sources(MAX_CAPTURES);
+        with_registered
+            .scopes
+            .as_mut()
+            .unwrap()
+            .push("/scope".into());
+        assert!(with_registered.build().is_ok());
+        let err = sources(MAX_CAPTURES + 1).build().unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InvalidClaimPath { path, .. } if path == "/m8"),
+            "{err:?}"
+        );
     }
 }

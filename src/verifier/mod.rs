@@ -101,10 +101,13 @@ pub(crate) struct Config {
 
 /// What [`Verifier::check`] decided without waiting.
 pub(crate) enum Checked<C> {
-    /// Valid, and not revoked.
-    Authenticated(Verified<C>),
-    /// Valid; the revocation store must be asked, then [`Verifier::settle`] its answer.
-    AskRevocation(Verified<C>, BoxFuture<'static, Result<bool, StoreError>>),
+    /// Valid, and not revoked; or, with an answer to come, the revocation store must be
+    /// asked, then [`Verifier::settle`] its answer. (One variant: the verified token is not
+    /// moved again to be taken out.)
+    Passed(
+        Verified<C>,
+        Option<BoxFuture<'static, Result<bool, StoreError>>>,
+    ),
     /// Refused.
     Reject(AuthError),
 }
@@ -165,8 +168,8 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
             checked => checked,
         };
         let verified = match checked {
-            Checked::Authenticated(verified) => verified,
-            Checked::AskRevocation(verified, answer) => {
+            Checked::Passed(verified, None) => verified,
+            Checked::Passed(verified, Some(answer)) => {
                 self.settle(answer.await)?;
                 verified
             }
@@ -185,12 +188,12 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
             Err(err) => return Checked::Reject(err),
         };
         let (Some(revocation), Some(id)) = (&self.config.revocation, &verified.id) else {
-            return Checked::Authenticated(verified);
+            return Checked::Passed(verified, None);
         };
         match revocation.decide(id, now) {
-            Decision::Decided(Ok(())) => Checked::Authenticated(verified),
+            Decision::Decided(Ok(())) => Checked::Passed(verified, None),
             Decision::Decided(Err(err)) => Checked::Reject(err),
-            Decision::Ask(answer) => Checked::AskRevocation(verified, answer),
+            Decision::Ask(answer) => Checked::Passed(verified, Some(answer)),
         }
     }
 

@@ -158,14 +158,14 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
                 return self.map.next_value_seed(seed);
             };
             // A captured member twice could give `C` one value and the grants another.
-            if self.registered.captured.iter().any(|(i, _)| *i == at) {
+            if self.registered.captured[at].is_some() {
                 return Err(de::Error::custom("duplicate mapped claim"));
             }
             let raw: &'de serde_json::value::RawValue = self.map.next_value()?;
             let claims = seed
                 .deserialize(RawReplay(raw.get()))
                 .map_err(de::Error::custom);
-            self.registered.captured.push((at, raw.get()));
+            self.registered.captured[at] = Some(raw.get());
             return claims;
         };
         let bit = 1 << member as u16;
