@@ -269,3 +269,22 @@ async fn the_client_layer_authenticates_every_call() {
     }
     assert_eq!(calls.count(), 3);
 }
+
+/// An interceptor sees neither the method nor the URL a DPoP proof names: a DPoP-only
+/// layer's interceptor refuses even a valid bearer token, saying why.
+#[cfg(feature = "tonic")]
+#[tokio::test]
+async fn a_dpop_only_layers_interceptor_refuses_bearer_tokens() {
+    let calls = Calls::default();
+    let auth = JwtAuthLayer::<Caller>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .dpop(tower_jwt_auth::dpop::DpopOptions::default())
+        .build()
+        .unwrap();
+    let greeter = GreeterServer::with_interceptor(Service(calls.clone()), auth.interceptor());
+    let addr = serve_router(tonic::transport::Server::builder().add_service(greeter)).await;
+    let status = greet(addr, Some(&mint(&valid_claims()))).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), AuthError::DpopRequired.description());
+    assert_eq!(calls.count(), 0);
+}
