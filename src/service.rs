@@ -198,7 +198,7 @@ where
             Ok(None) => return Outcome::Reject(AuthError::MissingToken),
             Err(err) => return Outcome::Reject(err),
         };
-        if !found.dpop && self.dpop.as_ref().is_some_and(|dpop| !dpop.allow_bearer) {
+        if !found.dpop && self.takes_dpop_only() {
             return Outcome::Reject(AuthError::DpopRequired);
         }
         let now = now();
@@ -242,6 +242,11 @@ where
             (true, Some(dpop)) => prove(dpop, req, found.token, verified, now),
             _ => verified.as_bearer().map(|()| None),
         }
+    }
+
+    /// Whether the layer takes DPoP-bound tokens alone, bearer tokens never.
+    pub(crate) fn takes_dpop_only(&self) -> bool {
+        self.dpop.as_ref().is_some_and(|dpop| !dpop.allow_bearer)
     }
 
     fn token<'r, B>(&self, req: &'r Request<B>) -> Result<Option<Found<'r>>, AuthError> {

@@ -11,8 +11,6 @@
 //! not pass. Dotted names as tracing (and OpenTelemetry) name fields; the values are read
 //! only when a subscriber has the span enabled.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tracing::Span;
 use tracing::field::Empty;
@@ -71,11 +69,10 @@ fn record_verified(span: &Span, token: &str) {
     if let Some(kid) = &jws.header.kid {
         span.record("jwt.kid", &**kid);
     }
-    let who = URL_SAFE_NO_PAD
-        .decode(jws.payload)
-        .ok()
-        .and_then(|payload| serde_json::from_slice::<Who>(&payload).ok());
-    if let Some(who) = who {
+    let who = jws::decode_then(jws.payload, |payload| {
+        Ok(serde_json::from_slice::<Who>(payload))
+    });
+    if let Ok(Ok(who)) = who {
         if let Some(sub) = &who.sub {
             span.record("jwt.sub", sub.as_str());
         }

@@ -116,10 +116,12 @@ where
             Ok(None) => Err(AuthError::MissingToken),
             Err(err) => Err(err),
         }
-        .and_then(|token| match &shared.dpop {
+        .and_then(|token| {
             // Interceptors do not see the method and URL a proof must name.
-            Some(dpop) if !dpop.allow_bearer => Err(AuthError::DpopRequired),
-            _ => shared.verifier.verify(token),
+            if shared.takes_dpop_only() {
+                return Err(AuthError::DpopRequired);
+            }
+            shared.verifier.verify(token)
         });
         metrics::request(verified.as_ref().map(|_| true).map_err(|err| *err));
         insert_into(verified?, request.extensions_mut());

@@ -176,7 +176,7 @@ impl DpopOptions {
                         random
                     }
                 };
-                Some(Nonces::new(secret, self.nonce_window.as_secs(), provider))
+                Some(Nonces::new(&secret, self.nonce_window.as_secs(), provider)?)
             }
         };
         let replay = match self.replay_store {

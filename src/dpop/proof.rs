@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::AuthError;
-use crate::verifier::jws::DPOP_PROOF_TYPE;
+use crate::verifier::jws::{self, DPOP_PROOF_TYPE};
 
 /// Members of a JWK that only a private key has (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2) or
 /// that make it a shared secret (`k`, §6.4.1).
@@ -157,11 +157,9 @@ fn quoted(text: &str) -> String {
     Value::String(text.to_owned()).to_string()
 }
 
-/// base64url without padding, as JWS segments are.
+/// A segment, decoded as the token's are (strict base64url).
 fn decode(segment: &str) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| AuthError::DpopProofMalformed)
+    jws::decode(segment).map_err(|_| AuthError::DpopProofMalformed)
 }
 
 /// The `ath` of an access token (RFC 9449 §4.2): base64url(SHA-256(ASCII(token))).
