@@ -638,6 +638,14 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
+    /// Requires one of the claims at `paths` to be present (a string, or an array holding
+    /// one), else `error`: a preset's check of a claim that tells its tokens apart.
+    pub(crate) fn require_one_of(mut self, paths: &[&str], error: AuthError) -> Self {
+        let paths = paths.iter().map(|p| (*p).to_owned()).collect();
+        self.grants.present.push((paths, error));
+        self
+    }
+
     /// The value of `{client_id}` in claim paths: your application's client id at the
     /// identity provider.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {

@@ -455,6 +455,9 @@ pub enum ConfigError {
     InvalidResourceMetadata(String),
     /// The DPoP options (RFC 9449) are inconsistent.
     InvalidDpopOptions(String),
+    /// The key client's proxy is an `https://` URL: the `CONNECT` request and its
+    /// `Proxy-Authorization` would travel over plain TCP, so it is refused.
+    InsecureProxy(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -533,6 +536,12 @@ impl fmt::Display for ConfigError {
                 "{url:?} is plain http on a host other than loopback: what travels without TLS \
                  can be read and replaced on the way; use https (for a key server inside a \
                  network you trust, JwksOptions::allow_http allows http)"
+            ),
+            ConfigError::InsecureProxy(why) => write!(
+                f,
+                "{why}: the CONNECT request and its Proxy-Authorization would cross in \
+                 cleartext; give the proxy as http://host:port (the tunnel to the key server \
+                 is TLS either way)"
             ),
             ConfigError::NoExpiry => f.write_str(
                 "a token issuer needs a lifetime of at least one second: tokens without expiry are never minted",

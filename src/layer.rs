@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
@@ -74,13 +74,25 @@ impl<C, R> JwtAuthLayer<C, R> {
 impl<C, R> JwtAuthLayer<C, R> {
     /// Checks the DPoP proof of a request that carries no access token yet — a login or a
     /// refresh at your own token endpoint (RFC 9449 §4.3, §5) — with this layer's DPoP
-    /// options, replay cache included, and gives the thumbprint of its key: the `jkt` to
-    /// bind the tokens to ([`TokenIssuer::issue_pair_bound`](crate::TokenIssuer::issue_pair_bound),
+    /// options, and gives the thumbprint of its key: the `jkt` to bind the tokens to
+    /// ([`TokenIssuer::issue_pair_bound`](crate::TokenIssuer::issue_pair_bound),
     /// [`refresh_bound`](crate::TokenIssuer::refresh_bound)).
+    ///
+    /// The proof must name one of the layer's
+    /// [`external_url`](crate::dpop::DpopOptions::external_url)s, and is recorded in a
+    /// replay cache of its own
+    /// ([`grant_replay_capacity`](crate::dpop::DpopOptions::grant_replay_capacity)), apart
+    /// from the API's: anyone can make such a proof before any credential is checked, so a
+    /// flood of them never holds up requests that carry a token.
+    ///
+    /// With [`require_nonce`](crate::dpop::DpopOptions::require_nonce), a proof without a
+    /// current nonce is refused with [`AuthError::DpopNonceRequired`]: answer
+    /// `400 {"error":"use_dpop_nonce"}` with a `DPoP-Nonce` header from
+    /// [`dpop_nonce`](Self::dpop_nonce) (RFC 9449 §8), and send one with the tokens too.
     ///
     /// # Errors
     /// [`AuthError::DpopRequired`] when the layer takes no DPoP; else the proof's error
-    /// (`DpopProofMissing`, `DpopProofSignature`, …).
+    /// (`DpopProofMissing`, `DpopProofSignature`, `DpopNonceRequired`, …).
     pub async fn dpop_key(
         &self,
         method: &Method,
@@ -93,12 +105,22 @@ impl<C, R> JwtAuthLayer<C, R> {
             uri,
             headers,
         };
-        let (seen, jkt) = dpop.check(&request, None, now())?;
-        let answer = match seen {
+        let proven = dpop.check(&request, None, now())?;
+        let answer = match proven.seen {
             Seen::Now(answer) => answer,
             Seen::Ask(answer) => answer.await,
         };
-        Dpop::settle(answer).map(|()| jkt)
+        Dpop::settle(answer).map(|()| proven.jkt)
+    }
+
+    /// A fresh server nonce for a `DPoP-Nonce` response header (RFC 9449 §8, §9), when the
+    /// layer [requires nonces](crate::dpop::DpopOptions::require_nonce): for your token
+    /// endpoint's `use_dpop_nonce` answer and its successful ones. `None` otherwise. The
+    /// layer adds one itself to its own `use_dpop_nonce` answers, to
+    /// [`Unauthenticated::response`](crate::Unauthenticated::response)'s, and to the
+    /// response of a request whose nonce is about to expire.
+    pub fn dpop_nonce(&self) -> Option<HeaderValue> {
+        self.shared.dpop.as_ref()?.nonce(now())
     }
 }
 

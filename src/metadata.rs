@@ -225,6 +225,15 @@ impl ResourceMetadata {
             Ok(uri) => uri,
             Err(why) => return invalid(format!("the resource identifier: {why}")),
         };
+        // The document's URL goes into every challenge as a quoted-string (RFC 9110
+        // §5.6.4), where `"` and `\` would end or escape it.
+        if let Some(c) = self.resource.chars().find(|c| matches!(c, '"' | '\\')) {
+            return invalid(format!(
+                "the resource identifier {:?} holds {c:?}, which cannot be sent in a \
+                 challenge's resource_metadata: percent-encode it",
+                self.resource
+            ));
+        }
         if resource.query().is_some() || self.resource.contains('#') {
             return invalid(format!(
                 "the resource identifier {:?} has a query or a fragment: identify the \

@@ -10,17 +10,26 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// as `https://sso.example.com/realms/acme`); `client_id` must be in `aud` (add an
     /// "Audience" mapper to the client scope); roles from `realm_access.roles` and
     /// `resource_access.<client_id>.roles`; scopes from `scope`.
+    ///
+    /// Keycloak's ID tokens also name the client in `aud`; its access tokens alone carry
+    /// `"typ": "Bearer"` (ID tokens `"ID"`, refresh tokens `"Refresh"`), so any other `typ`
+    /// is refused as the wrong token type: an ID token leaked through a logout URL's
+    /// `id_token_hint` is not a bearer token here.
     pub fn keycloak(self, realm_url: impl Into<String>, client_id: impl Into<String>) -> Self {
         let client_id = client_id.into();
         self.oidc_issuer(realm_url)
             .audience(client_id.clone())
             .roles_from(["/realm_access/roles", "/resource_access/{client_id}/roles"])
             .client_id(client_id)
+            .require_claim_or("/typ", ["Bearer"], AuthError::InvalidType)
     }
 
     /// Auth0: the tenant's keys from `https://{domain}/` (its discovery document), the
     /// API's identifier in `aud`, scopes from `scope` and, with RBAC's "Add Permissions in
     /// the Access Token", from `permissions`.
+    ///
+    /// Auth0's ID tokens name the application's client id in `aud`, never an API
+    /// identifier, so they are refused here as long as `api_identifier` is the API's.
     pub fn auth0(self, domain: &str, api_identifier: impl Into<String>) -> Self {
         self.oidc_issuer(format!("https://{domain}/"))
             .audience(api_identifier)
@@ -51,6 +60,11 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// `aud` the client id) and v1.0 (`iss` `https://sts.windows.net/{tenant}/`, `aud` the
     /// App ID URI `api://{client_id}`) — with `ver` `1.0` or `2.0` and `tid` the tenant;
     /// scopes from `scp`, app roles from `roles` (the standard claims).
+    ///
+    /// An ID token for the same app registration has the same `aud`, `iss`, `ver` and `tid`;
+    /// only access tokens name the calling client, in `azp` (v2.0) or `appid` (v1.0)
+    /// (Microsoft identity platform, "Access token claims reference"), so a token with
+    /// neither is refused as the wrong token type.
     pub fn entra_id(self, tenant_id: &str, client_id: &str) -> Self {
         self.jwks_url(format!(
             "https://login.microsoftonline.com/{tenant_id}/discovery/v2.0/keys"
@@ -63,12 +77,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
         .audiences([client_id.to_owned(), format!("api://{client_id}")])
         .require_claim_or("/ver", ["1.0", "2.0"], AuthError::InvalidClaims)
         .require_claim_or("/tid", [tenant_id], AuthError::InvalidIssuer)
+        .require_one_of(&["/azp", "/appid"], AuthError::InvalidType)
     }
 
     /// Okta: the authorization server's keys and issuer from its discovery document
     /// (`issuer`, such as `https://acme.okta.com/oauth2/default`), its audience (`api://default`
     /// by default), scopes from `scp`, groups from `groups` (once a groups claim is
     /// configured) as roles.
+    ///
+    /// Okta's ID tokens name the client id in `aud`; give the authorization server's
+    /// audience here, never a client id, and they are refused.
     pub fn okta(self, issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         self.oidc_issuer(issuer)
             .audience(audience)
@@ -77,7 +95,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Google ID tokens ("Sign in with Google"): Google's keys, `iss` in either of its two
     /// forms (`https://accounts.google.com` and `accounts.google.com`), `aud` your OAuth
-    /// client id.
+    /// client id. Meant for ID tokens: Google's own access tokens are opaque, and its
+    /// documentation has a backend verify the ID token the client sends.
     pub fn google(self, client_id: impl Into<String>) -> Self {
         self.jwks_url("https://www.googleapis.com/oauth2/v3/certs")
             .algorithms([Algorithm::RS256])
@@ -87,7 +106,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Firebase Authentication ID tokens: the securetoken service's keys, `iss`
     /// `https://securetoken.google.com/{project_id}`, `aud` the project id, and a `sub`
-    /// (Firebase docs, "Verify ID tokens using a third-party JWT library").
+    /// (Firebase docs, "Verify ID tokens using a third-party JWT library"). Meant for ID
+    /// tokens: they are what Firebase clients send to a backend.
     pub fn firebase(self, project_id: &str) -> Self {
         self.jwks_url(
             "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com",

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
-use http::{Method, Request, Response};
+use http::{HeaderValue, Method, Request, Response};
 use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_service::Service;
@@ -62,12 +62,14 @@ where
     #[inline]
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let span = span::request();
+        let mut nonce = None;
         // Built in place: the future is large, and moving it costs a copy per request.
         ResponseFuture {
             gated: {
                 let _entered = span.enter();
-                self.gate(req, &span)
+                self.gate(req, &span, &mut nonce)
             },
+            nonce,
             span,
         }
     }
@@ -80,6 +82,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
         &mut self,
         mut req: Request<ReqBody>,
         span: &Span,
+        nonce: &mut Option<HeaderValue>,
     ) -> Gated<S, ReqBody, AuthGate<C, R>>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
@@ -88,7 +91,13 @@ impl<S, C, R> JwtAuth<S, C, R> {
         ResBody: Default + 'static,
     {
         let shared = &self.shared;
-        match shared.decide(&mut req, span) {
+        let outcome = shared.decide(&mut req, span);
+        if let Some(dpop) = shared.dpop.as_ref().filter(|dpop| dpop.requires_nonce())
+            && req.extensions_mut().remove::<RenewNonce>().is_some()
+        {
+            *nonce = dpop.nonce(now());
+        }
+        match outcome {
             Outcome::Authenticated => {
                 settled(span, Ok(true));
                 Gated::inner(self.inner.call(req))
@@ -130,6 +139,11 @@ pub(crate) struct Shared<C, R> {
 
 /// A store's answer still to come.
 type Answer = BoxFuture<'static, Result<bool, StoreError>>;
+
+/// Left in a request whose DPoP proof carried a nonce of the window before: its response
+/// brings a new one (RFC 9449 §8.2).
+#[derive(Clone, Copy)]
+struct RenewNonce;
 
 /// What the layer decided for a request, before calling anything.
 pub(crate) enum Outcome {
@@ -204,13 +218,21 @@ where
         let now = now();
         match self.verifier.check(found.token, now) {
             Checked::Passed(verified, revocation) => {
-                let replay = match self.confirm(req, found, &verified, now) {
-                    Ok(replay) => replay,
+                let (replay, renew_nonce) = match self.confirm(req, found, &verified, now) {
+                    Ok(confirmed) => confirmed,
                     Err(err) => return Outcome::Reject(err),
                 };
-                span::verified(span, found.token);
+                let outcome = Outcome::passed(revocation, replay);
+                // Who the token speaks for is recorded once it is authenticated: now, or
+                // once the stores have answered (`AuthGate`).
+                if let Outcome::Authenticated = outcome {
+                    span::verified(span, found.token);
+                }
                 insert(verified, req);
-                Outcome::passed(revocation, replay)
+                if renew_nonce {
+                    req.extensions_mut().insert(RenewNonce);
+                }
+                outcome
             }
             #[cfg(feature = "jwks")]
             Checked::Reject(AuthError::UnknownKey) if may_refetch => {
@@ -229,7 +251,8 @@ where
 
     /// The token's binding, as its scheme asks: a bearer token must carry no `cnf`; a DPoP
     /// token must be bound, and proven by the request's proof (RFC 9449 §4.3, §7.1). Gives
-    /// the shared replay cache's answer still to come, if any.
+    /// the shared replay cache's answer still to come, if any, and whether the proof's
+    /// nonce is due for renewal.
     #[inline]
     fn confirm<B>(
         &self,
@@ -237,16 +260,26 @@ where
         found: Found<'_>,
         verified: &Verified<C>,
         now: u64,
-    ) -> Result<Option<Answer>, AuthError> {
+    ) -> Result<(Option<Answer>, bool), AuthError> {
         match (found.dpop, &self.dpop) {
             (true, Some(dpop)) => prove(dpop, req, found.token, verified, now),
-            _ => verified.as_bearer().map(|()| None),
+            _ => verified.as_bearer().map(|()| (None, false)),
         }
     }
 
     /// Whether the layer takes DPoP-bound tokens alone, bearer tokens never.
     pub(crate) fn takes_dpop_only(&self) -> bool {
         self.dpop.as_ref().is_some_and(|dpop| !dpop.allow_bearer)
+    }
+
+    /// Records who the request's token speaks for, once the stores said it may pass.
+    fn record_verified<B>(&self, req: &Request<B>, span: &Span) {
+        if span.is_disabled() {
+            return;
+        }
+        if let Ok(Some(found)) = self.token(req) {
+            span::verified(span, found.token);
+        }
     }
 
     fn token<'r, B>(&self, req: &'r Request<B>) -> Result<Option<Found<'r>>, AuthError> {
@@ -264,7 +297,7 @@ fn prove<C, B>(
     token: &str,
     verified: &Verified<C>,
     now: u64,
-) -> Result<Option<Answer>, AuthError> {
+) -> Result<(Option<Answer>, bool), AuthError> {
     let Binding::Dpop(jkt) = verified.binding() else {
         return Err(AuthError::DpopTokenNotBound);
     };
@@ -273,10 +306,12 @@ fn prove<C, B>(
         uri: req.uri(),
         headers: req.headers(),
     };
-    match dpop.check(&request, Some((token, jkt)), now)?.0 {
-        Seen::Now(answer) => Dpop::settle(answer).map(|()| None),
-        Seen::Ask(answer) => Ok(Some(answer)),
-    }
+    let proven = dpop.check(&request, Some((token, jkt)), now)?;
+    let replay = match proven.seen {
+        Seen::Now(answer) => Dpop::settle(answer).map(|()| None)?,
+        Seen::Ask(answer) => Some(answer),
+    };
+    Ok((replay, proven.renew_nonce))
 }
 
 /// Leaves `err` in the request for the inner service, without any claims, when the layer
@@ -351,7 +386,7 @@ pub(crate) fn insert_into<C: Clone + Send + Sync + 'static>(
     }
 }
 
-impl<C, R> Shared<C, R> {
+impl<C: Send + Sync, R> Shared<C, R> {
     /// The answer to a request refused with `err`: gRPC or HTTP, as the request is.
     fn reject<ReqBody, ResBody>(&self, err: AuthError, req: &Request<ReqBody>) -> Response<ResBody>
     where
@@ -359,16 +394,7 @@ impl<C, R> Shared<C, R> {
         ResBody: Default,
     {
         let head = RequestHead::of(req);
-        let mut res = self
-            .rejections
-            .respond(&self.error_response, err, head.is_grpc(), &head);
-        // RFC 9449 §9: the nonce to use comes with `use_dpop_nonce`.
-        if let (AuthError::DpopNonceRequired, Some(dpop)) = (err, &self.dpop)
-            && let Some(nonce) = dpop.nonce(now())
-        {
-            res.headers_mut().insert(DPOP_NONCE, nonce);
-        }
-        res
+        self.answer(err, head.is_grpc(), &head)
     }
 }
 
@@ -379,8 +405,17 @@ where
     B: Default,
 {
     fn answer(&self, err: AuthError, grpc: bool, head: &RequestHead<'_>) -> Response<B> {
-        self.rejections
-            .respond(&self.error_response, err, grpc, head)
+        let mut res = self
+            .rejections
+            .respond(&self.error_response, err, grpc, head);
+        // RFC 9449 §9: the nonce to use comes with `use_dpop_nonce`, whoever answers it
+        // (the layer, or a handler through `Unauthenticated::response`).
+        if let (AuthError::DpopNonceRequired, Some(dpop)) = (err, &self.dpop)
+            && let Some(nonce) = dpop.nonce(now())
+        {
+            res.headers_mut().insert(DPOP_NONCE, nonce);
+        }
+        res
     }
 }
 
@@ -419,6 +454,24 @@ enum Waiting {
     Revocation(Answer, Option<Answer>),
     /// The shared replay cache's answer about the request's DPoP proof.
     Replay(Answer),
+}
+
+impl<C, R> AuthGate<C, R>
+where
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// The stores' last answer about a verified token: when it passes, the span learns
+    /// who the token speaks for.
+    fn verified_by_store<B>(
+        &self,
+        decided: Result<(), AuthError>,
+        req: &Request<B>,
+    ) -> Result<(), AuthError> {
+        if decided.is_ok() {
+            self.shared.record_verified(req, &self.span);
+        }
+        decided
+    }
 }
 
 /// The gate of a parked [`JwtAuth`] request.
@@ -466,10 +519,13 @@ where
                         self.waiting = Waiting::Replay(replay);
                         return self.poll_gate(cx, req);
                     }
-                    (decided, _) => decided,
+                    (decided, _) => self.verified_by_store(decided, req),
                 }
             }
-            Waiting::Replay(answer) => Dpop::settle(ready!(answer.as_mut().poll(cx))),
+            Waiting::Replay(answer) => {
+                let decided = Dpop::settle(ready!(answer.as_mut().poll(cx)));
+                self.verified_by_store(decided, req)
+            }
         };
         Poll::Ready(match decided {
             Ok(()) => {
@@ -489,6 +545,8 @@ pin_project! {
     {
         #[pin]
         gated: Gated<S, ReqBody, AuthGate<C, R>>,
+        // A new DPoP nonce for the response, when the proof's was of the window before.
+        nonce: Option<HeaderValue>,
         // The `jwt_auth` span, entered while the request is decided and the inner service
         // runs.
         span: Span,
@@ -507,7 +565,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.enter();
-        this.gated.poll(cx)
+        let mut answer = ready!(this.gated.poll(cx));
+        if let (Ok(res), Some(nonce)) = (&mut answer, this.nonce.take()) {
+            res.headers_mut().insert(DPOP_NONCE, nonce);
+        }
+        Poll::Ready(answer)
     }
 }
 

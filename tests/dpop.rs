@@ -5,13 +5,19 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::dpop::DpopOptions;
 use tower_jwt_auth::jsonwebtoken::{self, Header};
-use tower_jwt_auth::{Algorithm, AuthError, EncodingKey, JwtAuthLayer, TokenIssuer};
+use tower_jwt_auth::revocation::{
+    BoxFuture, MemoryStore, Revocation, RevocationStore, StoreError, TokenId,
+};
+use tower_jwt_auth::{
+    Algorithm, AuthError, EncodingKey, JwtAuthLayer, TokenIssuer, Unauthenticated,
+};
 
 const API: &str = "https://api.example.com";
 const ALGS: &str = "ES256 ES384 EdDSA PS256 RS256";
@@ -515,9 +521,300 @@ async fn an_issuer_binds_a_session_to_the_key_of_the_login_proof() {
     assert_eq!(again.unwrap_err(), AuthError::DpopProofReplayed);
 }
 
+/// Issue #20, 1: a proof captured at a sibling resource server that takes the same tokens
+/// (`other-rs.example`) names that server; the client picks the request's host, so naming
+/// it in `Host` (HTTP/1.1) or in the request target (HTTP/2, absolute form) must not make
+/// the proof this server's. Only the configured URLs count.
+#[tokio::test]
+async fn a_proof_for_a_sibling_server_does_not_replay_here_whatever_host_the_request_names() {
+    let key = DpopKey::ec();
+    let token = bound_to(&key);
+    let auth = format!("DPoP {token}");
+    let sibling = "https://other-rs.example/notes";
+    let request = |uri: &str| http::Request::builder().method("GET").uri(uri);
+    for (case, uri) in [("Host", "/notes"), ("absolute form", sibling)] {
+        let app = app(DpopOptions::default());
+        let proof = key.proof("GET", sibling, Some(&token));
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("dpop", &proof),
+            ("host", "other-rs.example"),
+        ];
+        let answer = call_with(&app, request(uri), &headers).await;
+        assert_refused(&answer, AuthError::DpopProofMismatch, case);
+    }
+    // A second name of this server, given as an alternate URL, passes; the sibling still not.
+    let app = app(DpopOptions::default().alternate_urls(vec!["https://api.example.net".into()]));
+    for (htu, status) in [("https://api.example.net/notes", 200), (sibling, 401)] {
+        let proof = key.proof("GET", htu, Some(&token));
+        assert_eq!(
+            get_with(&app, &token, &[&proof]).await.status,
+            status,
+            "{htu}"
+        );
+    }
+}
+
+/// A login request carrying `proof`.
+fn login(proof: &str) -> http::Request<()> {
+    http::Request::post("/login")
+        .header("dpop", proof)
+        .body(())
+        .unwrap()
+}
+
+/// Issue #20, 2: proofs at a token endpoint can be made by anyone, before any credential is
+/// checked: they are kept apart from the API's, so three anonymous ones cannot fill an API
+/// cache of three; and a full token-endpoint cache holds up only the token endpoint.
+#[tokio::test]
+async fn anonymous_token_endpoint_proofs_cannot_fill_the_apis_replay_cache() {
+    let layer = layer(
+        DpopOptions::default()
+            .replay_capacity(3)
+            .grant_replay_capacity(3),
+    );
+    let anonymous = DpopKey::ed();
+    let login_url = format!("{API}/login");
+    for _ in 0..3 {
+        let request = login(&anonymous.proof("POST", &login_url, None));
+        let key = layer.dpop_key(request.method(), request.uri(), request.headers());
+        assert_eq!(key.await.unwrap(), anonymous.jkt);
+    }
+    let request = login(&anonymous.proof("POST", &login_url, None));
+    let full = layer.dpop_key(request.method(), request.uri(), request.headers());
+    assert_eq!(full.await.unwrap_err(), AuthError::DpopReplayUnavailable);
+
+    let app = axum::Router::new()
+        .route("/notes", axum::routing::get(|| async { "ok" }))
+        .layer(layer);
+    let honest = DpopKey::ec();
+    let token = bound_to(&honest);
+    let proof = honest.proof("GET", &format!("{API}/notes"), Some(&token));
+    assert_eq!(get_with(&app, &token, &[&proof]).await.status, 200);
+}
+
+/// Issue #20, 2: one client with one bound token cannot take the cache's room from all the
+/// others: past `replay_per_key` live proofs, its own are refused (503), others' pass.
+#[tokio::test]
+async fn one_key_cannot_take_the_whole_replay_cache() {
+    let app = app(DpopOptions::default().replay_per_key(2));
+    let greedy = DpopKey::ec();
+    let greedy_token = bound_to(&greedy);
+    let url = format!("{API}/notes");
+    for _ in 0..2 {
+        let proof = greedy.proof("GET", &url, Some(&greedy_token));
+        assert_eq!(get_with(&app, &greedy_token, &[&proof]).await.status, 200);
+    }
+    let proof = greedy.proof("GET", &url, Some(&greedy_token));
+    assert_eq!(get_with(&app, &greedy_token, &[&proof]).await.status, 503);
+    let other = DpopKey::ed();
+    let token = bound_to(&other);
+    let proof = other.proof("GET", &url, Some(&token));
+    assert_eq!(get_with(&app, &token, &[&proof]).await.status, 200);
+}
+
+/// A store that records the names `use_once` is given.
+#[derive(Clone, Default)]
+struct Recording {
+    store: MemoryStore,
+    names: Arc<Mutex<Vec<String>>>,
+}
+
+impl RevocationStore for Recording {
+    fn check_local(&self, token: &TokenId, now: u64) -> Option<bool> {
+        self.store.check_local(token, now)
+    }
+
+    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.store.check(token, now)
+    }
+
+    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.store.revoke(revocation)
+    }
+
+    fn use_once(
+        &self,
+        name: &str,
+        expires_at: u64,
+    ) -> BoxFuture<'static, Result<bool, StoreError>> {
+        self.names.lock().unwrap().push(name.to_owned());
+        self.store.use_once(name, expires_at)
+    }
+}
+
+/// Issue #20, 3: in a shared store, a proof's record is named by a fixed-size digest of its
+/// key and `jti`, never by the `jti` itself (a client could make each record kilobytes);
+/// a `jti` longer than 256 bytes is refused before any record is made; token-endpoint
+/// proofs are named apart. A replay is still caught through the store.
+#[tokio::test]
+async fn a_shared_replay_store_gets_fixed_size_records() {
+    let store = Recording::default();
+    let layer = layer(DpopOptions::default().replay_store(store.clone()));
+    let app = axum::Router::new()
+        .route("/notes", axum::routing::get(|| async { "ok" }))
+        .layer(layer.clone());
+    let key = DpopKey::ec();
+    let token = bound_to(&key);
+    let url = format!("{API}/notes");
+    let long = "j".repeat(2_000);
+    let huge = key.proof_with("GET", &url, Some(&token), |_, c| c["jti"] = json!(long));
+    assert_refused(
+        &get_with(&app, &token, &[&huge]).await,
+        AuthError::DpopProofMalformed,
+        "a 2 KB jti",
+    );
+    assert!(store.names.lock().unwrap().is_empty());
+    let at_limit = "j".repeat(256);
+    let proof = key.proof_with("GET", &url, Some(&token), |_, c| c["jti"] = json!(at_limit));
+    assert_eq!(get_with(&app, &token, &[&proof]).await.status, 200);
+    assert_refused(
+        &get_with(&app, &token, &[&proof]).await,
+        AuthError::DpopProofReplayed,
+        "replayed through the store",
+    );
+    let request = login(&key.proof("POST", &format!("{API}/login"), None));
+    layer
+        .dpop_key(request.method(), request.uri(), request.headers())
+        .await
+        .unwrap();
+    let names = store.names.lock().unwrap().clone();
+    assert_eq!(names.len(), 3, "{names:?}");
+    // `dpop:` or `dpop-grant:`, then the 43 characters of a base64url SHA-256.
+    assert_eq!(names[0], names[1]);
+    assert!(
+        names[0].starts_with("dpop:") && names[0].len() == 5 + 43,
+        "{}",
+        names[0]
+    );
+    assert!(
+        names[2].starts_with("dpop-grant:") && names[2].len() == 11 + 43,
+        "{}",
+        names[2]
+    );
+}
+
+/// Issue #20, 4: a proof's `iat` is a NumericDate (RFC 9449 §4.2 → RFC 7519 §2): a
+/// fraction is accepted, rounded down as a token's `iat` is.
+#[tokio::test]
+async fn a_proof_with_a_fractional_iat_passes() {
+    let app = app(DpopOptions::default());
+    let key = DpopKey::ec();
+    let token = bound_to(&key);
+    let url = format!("{API}/notes");
+    let at = |iat: f64| key.proof_with("GET", &url, Some(&token), |_, c| c["iat"] = json!(iat));
+    let now = now() as f64;
+    assert_eq!(get_with(&app, &token, &[&at(now + 0.75)]).await.status, 200);
+    assert_refused(
+        &get_with(&app, &token, &[&at(now - 120.25)]).await,
+        AuthError::DpopProofStale,
+        "stale, with a fraction",
+    );
+}
+
+/// Issue #20, 6: a token endpoint gets nonces too: `dpop_key` refuses a proof without one
+/// (`DpopNonceRequired`), `dpop_nonce` gives one to send, and the proof made with it passes.
+#[tokio::test]
+async fn a_token_endpoint_issues_and_checks_nonces() {
+    // Without nonces required, there is none to give.
+    assert!(layer(DpopOptions::default()).dpop_nonce().is_none());
+    let layer = layer(DpopOptions::default().require_nonce(true));
+    let key = DpopKey::ec();
+    let login_url = format!("{API}/login");
+    let request = login(&key.proof("POST", &login_url, None));
+    let refused = layer.dpop_key(request.method(), request.uri(), request.headers());
+    assert_eq!(refused.await.unwrap_err(), AuthError::DpopNonceRequired);
+    let nonce = layer.dpop_nonce().expect("nonces are required");
+    let nonce = nonce.to_str().unwrap().to_owned();
+    let proof = key.proof_with("POST", &login_url, None, |_, c| c["nonce"] = json!(nonce));
+    let request = login(&proof);
+    let jkt = layer.dpop_key(request.method(), request.uri(), request.headers());
+    assert_eq!(jkt.await.unwrap(), key.jkt);
+}
+
+/// Issue #20, 6: with `pass_rejections`, the handler's `Unauthenticated::response()` for
+/// `use_dpop_nonce` carries the `DPoP-Nonce` to retry with, as the layer's own answer does.
+#[tokio::test]
+async fn a_passed_rejection_answers_with_the_nonce_too() {
+    let layer = issuer()
+        .layer_builder::<Value>()
+        .dpop(
+            DpopOptions::default()
+                .external_url(Some(API.into()))
+                .require_nonce(true),
+        )
+        .pass_rejections(true)
+        .build()
+        .unwrap();
+    let handler =
+        |why: axum::Extension<Unauthenticated<axum::body::Body>>| async move { why.response() };
+    let app = axum::Router::new()
+        .route("/notes", axum::routing::get(handler))
+        .layer(layer);
+    let key = DpopKey::ec();
+    let token = bound_to(&key);
+    let proof = key.proof("GET", &format!("{API}/notes"), Some(&token));
+    let answer = get_with(&app, &token, &[&proof]).await;
+    assert_refused(&answer, AuthError::DpopNonceRequired, "passed through");
+    assert!(answer.headers.contains_key("dpop-nonce"));
+}
+
+/// Issue #20, 6 (RFC 9449 §8.2): a request whose nonce is from the window before passes and
+/// its response brings a new nonce; one of the current window brings none. Windows of 2 s.
+#[tokio::test]
+async fn a_nonce_of_the_window_before_is_renewed_on_success() {
+    let app = app(DpopOptions::default()
+        .require_nonce(true)
+        .nonce_window(Duration::from_secs(2)));
+    let key = DpopKey::ec();
+    let token = bound_to(&key);
+    let url = format!("{API}/notes");
+    let with =
+        |nonce: &str| key.proof_with("GET", &url, Some(&token), |_, c| c["nonce"] = json!(nonce));
+    let first = get_with(&app, &token, &[&key.proof("GET", &url, Some(&token))]).await;
+    let window = now() / 2;
+    let nonce = first.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    let answer = get_with(&app, &token, &[&with(&nonce)]).await;
+    assert_eq!(answer.status, 200);
+    if now() / 2 == window {
+        assert!(!answer.headers.contains_key("dpop-nonce"), "current: kept");
+    }
+    // Into the next window: still good, and renewed.
+    while now() / 2 == window {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let answer = get_with(&app, &token, &[&with(&nonce)]).await;
+    assert_eq!(answer.status, 200);
+    let renewed = answer.headers["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_ne!(renewed, nonce);
+    assert_eq!(get_with(&app, &token, &[&with(&renewed)]).await.status, 200);
+}
+
+/// Issue #20, 7: a `cnf` with a DPoP key and a certificate thumbprint (RFC 8705) cannot be
+/// honoured here — proving the key alone would drop the certificate binding — so the token
+/// is refused with a proof and without one.
+#[tokio::test]
+async fn a_token_bound_also_by_a_certificate_is_unusable_here() {
+    let app = app(DpopOptions::default().allow_bearer(true));
+    let key = DpopKey::ec();
+    let claims = json!({
+        "sub": "alice", "exp": now() + 300,
+        "cnf": { "jkt": key.jkt, "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }
+    });
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    let token = mint_with(&header, &claims, &EncodingKey::from_secret(SECRET).unwrap());
+    let proof = key.proof("GET", &format!("{API}/notes"), Some(&token));
+    let answer = get_with(&app, &token, &[&proof]).await;
+    assert_refused(&answer, AuthError::DpopTokenNotBound, "jkt and x5t#S256");
+    let bearer = format!("Bearer {token}");
+    let answer = call(&app, "/notes", &[("authorization", &bearer)]).await;
+    assert_eq!(answer.status, 401);
+}
+
 #[test]
 fn options_that_cannot_work_fail_at_build() {
-    let build = |options: DpopOptions| {
+    let refusal = |options: DpopOptions| {
         issuer()
             .layer_builder::<Value>()
             .dpop(options)
@@ -526,18 +823,52 @@ fn options_that_cannot_work_fail_at_build() {
             .unwrap_err()
             .to_string()
     };
-    assert!(build(DpopOptions::default().algorithms(vec![Algorithm::HS256])).contains("symmetric"));
-    assert!(build(DpopOptions::default().algorithms(vec![])).contains("at least one"));
+    let here = || DpopOptions::default().external_url(Some(API.into()));
+    // Issue #20, 1: no URL of this server, nothing a proof could be bound to.
+    assert!(refusal(DpopOptions::default()).contains("external_url"));
     assert!(
-        build(DpopOptions::default().external_url(Some("http://api.example.com".into())))
+        refusal(DpopOptions::default().external_url(Some("http://api.example.com".into())))
             .contains("plain http")
     );
     assert!(
-        build(
-            DpopOptions::default()
+        refusal(here().alternate_urls(vec!["https://api.example.com/?q".into()])).contains("query")
+    );
+    // Issue #20, 5: windows no proof needs, whose arithmetic would overflow.
+    for (name, options) in [
+        ("max_age", here().max_age(Duration::MAX)),
+        ("max_age", here().max_age(Duration::from_secs(3601))),
+        (
+            "clock_skew",
+            here().clock_skew(Duration::from_secs(u64::MAX)),
+        ),
+        ("clock_skew", here().clock_skew(Duration::from_secs(301))),
+        (
+            "nonce_window",
+            here()
                 .require_nonce(true)
-                .nonce_secret(Some(vec![1; 8]))
-        )
-        .contains("32 bytes")
+                .nonce_window(Duration::from_secs(86_401)),
+        ),
+    ] {
+        assert!(refusal(options).contains(name), "{name}");
+    }
+    let builds = |options: DpopOptions| {
+        issuer()
+            .layer_builder::<Value>()
+            .dpop(options)
+            .build()
+            .is_ok()
+    };
+    assert!(builds(
+        here()
+            .max_age(Duration::from_secs(3600))
+            .clock_skew(Duration::from_secs(300))
+            .require_nonce(true)
+            .nonce_window(Duration::from_secs(86_400))
+    ));
+    assert!(refusal(here().replay_per_key(0)).contains("replay_per_key"));
+    assert!(refusal(here().algorithms(vec![Algorithm::HS256])).contains("symmetric"));
+    assert!(refusal(here().algorithms(vec![])).contains("at least one"));
+    assert!(
+        refusal(here().require_nonce(true).nonce_secret(Some(vec![1; 8]))).contains("32 bytes")
     );
 }

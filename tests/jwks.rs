@@ -741,6 +741,27 @@ async fn the_default_client_tunnels_https_fetches_through_a_proxy() {
     assert!(heads.lock().unwrap().is_empty());
 }
 
+// Issue #20: the tunnel's proxy is spoken to over plain TCP, so an `https://` proxy would
+// get the CONNECT and its `Proxy-Authorization` in cleartext: refused at `build()`, and
+// nothing reaches it.
+#[tokio::test]
+async fn an_https_proxy_is_refused_at_build() {
+    use tower_jwt_auth::jwks::DefaultJwksClient;
+    let (proxy, heads) = recording_proxy().await;
+    let tls_proxy = proxy.replacen("http://", "https://", 1);
+    let err = JwtAuthLayer::<TestClaims>::builder()
+        .jwks_url("https://keys.example/jwks.json")
+        .jwks_client(DefaultJwksClient::with_proxy(&tls_proxy, "localhost"))
+        .jwks_options(fast_options())
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::InsecureProxy(_)), "{err:?}");
+    // The message names the proxy, never its credentials.
+    assert!(!err.to_string().contains("secret"), "{err}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(heads.lock().unwrap().is_empty());
+}
+
 async fn wait_for(done: impl Fn() -> bool) {
     for _ in 0..200 {
         if done() {

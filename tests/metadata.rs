@@ -243,6 +243,10 @@ fn metadata_that_cannot_be_published_fails_at_build() {
         ResourceMetadata::new("mcp.example.com/mcp"),
         ResourceMetadata::new("https://mcp.example.com/mcp#tools"),
         ResourceMetadata::new("https://mcp.example.com/mcp?tenant=a"),
+        // `http` takes `"` and `\` in a path; in the challenge's quoted-string they would
+        // end the string early or escape what follows.
+        ResourceMetadata::new("https://mcp.example.com/m\"cp"),
+        ResourceMetadata::new("https://mcp.example.com/m\\cp"),
         metadata().authorization_server("http://auth.example.com"),
         metadata().resource_documentation("docs"),
         metadata().scopes_supported(["tools call"]),

@@ -420,6 +420,16 @@ mod presets {
             refusal(&layer, "rs", &other),
             Some(AuthError::InvalidAudience)
         );
+        // An ID token of the same client (Keycloak: `typ` "ID", `aud` the client, as sent in
+        // a logout URL's `id_token_hint`) and a token without `typ` are not access tokens.
+        for typ in [json!("ID"), json!("Refresh"), json!("bearer"), Value::Null] {
+            let id_token = with(&token, json!({ "typ": typ, "aud": "notes-api" }));
+            assert_eq!(
+                refusal(&layer, "rs", &id_token),
+                Some(AuthError::InvalidType),
+                "{typ}"
+            );
+        }
     }
 
     // Auth0: discovery at `https://{domain}/.well-known/openid-configuration`, keys at
@@ -511,13 +521,16 @@ mod presets {
         let v2 = json!({
             "aud": client, "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"),
             "iat": now(), "nbf": now(), "exp": now() + 3600,
-            "roles": ["Notes.Admin"], "scp": "Notes.Read", "sub": "s", "tid": tid, "ver": "2.0"
+            "roles": ["Notes.Admin"], "scp": "Notes.Read", "sub": "s", "tid": tid, "ver": "2.0",
+            "azp": "c0ffee00-0000-4000-8000-000000000001", "azpacr": "1"
         });
+        // v1.0 access tokens name the client in `appid` instead of `azp`.
         let v1 = with(
             &v2,
             json!({
                 "aud": format!("api://{client}"), "iss": format!("https://sts.windows.net/{tid}/"),
-                "ver": "1.0"
+                "ver": "1.0", "azp": null, "azpacr": null,
+                "appid": "c0ffee00-0000-4000-8000-000000000001", "appidacr": "1"
             }),
         );
         let app = guarded(layer.clone(), Require::role("Notes.Admin"));
@@ -542,6 +555,21 @@ mod presets {
         assert_eq!(
             refusal(&layer, "entra-key", &other_app),
             Some(AuthError::InvalidAudience)
+        );
+        // A v2.0 ID token of the same app ("ID token claims reference": `aud` the client id,
+        // the tenant's `iss`, `tid`, `ver`; app roles assigned to the user in `roles`; no
+        // `azp`, `appid` or `scp`) is not an access token.
+        let id_token = json!({
+            "aud": client, "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"),
+            "iat": now(), "nbf": now(), "exp": now() + 3600,
+            "name": "Alice", "oid": "690222be-ff1a-4d56-abd1-7e4f7d38e474",
+            "preferred_username": "alice@contoso.com", "roles": ["Notes.Admin"],
+            "rh": "I", "sub": "s", "tid": tid, "uti": "fqiBqXLPj0eQa82S-IYFAA", "ver": "2.0",
+            "nonce": "n-0S6_WzA2Mj", "aio": "Df2UVXL1ix!lMCWMSOJBcFatzcGfvFGhjKv8q5g0x732dR5MB5BisvGQO7YWByjd8iQDLq!eGbIDakyp5mnOrcdqHeYSnltepQmRp6AIZ8jY"
+        });
+        assert_eq!(
+            refusal(&layer, "entra-key", &id_token),
+            Some(AuthError::InvalidType)
         );
     }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::source::{AccessToken, FetchFuture, TokenError, TokenProvider};
 use crate::ConfigError;
-use crate::jwks::DefaultJwksClient;
+use crate::jwks::{DefaultJwksClient, JwksClient};
 use crate::url::http_url;
 
 /// The largest token response read.
@@ -54,12 +54,17 @@ impl ClientCredentials {
     /// client `client_id` with `client_secret`.
     ///
     /// # Errors
-    /// [`ConfigError::InvalidUrl`] or [`ConfigError::InsecureUrl`] for the URL.
+    /// [`ConfigError::InvalidUrl`] or [`ConfigError::InsecureUrl`] for the URL;
+    /// [`ConfigError::InsecureProxy`] for an `https://` proxy in the environment.
     pub fn new(
         token_url: &str,
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> Result<Self, ConfigError> {
+        let http = DefaultJwksClient::new();
+        if let Some(err) = http.misconfigured() {
+            return Err(err);
+        }
         Ok(ClientCredentials {
             token_url: http_url(token_url, false)?,
             client_id: client_id.into(),
@@ -68,7 +73,7 @@ impl ClientCredentials {
             audience: None,
             resource: None,
             timeout: Duration::from_secs(10),
-            http: DefaultJwksClient::new(),
+            http,
         })
     }
 

@@ -84,10 +84,14 @@ impl Tokens {
         })?;
         let lifetime = token.expires_in();
         let margin = lifetime.map(|lifetime| self.refresh_before.min(lifetime / 2));
+        // `expires_in` is the token endpoint's: a lifetime past what an `Instant` can hold
+        // is treated as no expiry rather than overflowing.
         Ok(Current {
             header: mark_sensitive(header),
-            refresh_at: lifetime.zip(margin).map(|(l, m)| now + (l - m)),
-            expires_at: lifetime.map(|lifetime| now + lifetime),
+            refresh_at: lifetime
+                .zip(margin)
+                .and_then(|(l, m)| now.checked_add(l - m)),
+            expires_at: lifetime.and_then(|lifetime| now.checked_add(lifetime)),
         })
     }
 

@@ -3,28 +3,15 @@
 
 use std::fmt::Write as _;
 
-use http::header::HOST;
-use http::{HeaderMap, Uri};
+use http::Uri;
 
-/// The URL a proof must name for a request with this `uri` and `headers`: the configured
-/// external URL (scheme, host and any path prefix a proxy strips) followed by the request's
-/// path; else the request's own scheme and host when it has them (HTTP/2, absolute-form),
-/// else `http://` and its `Host`. `None` when no URL can be made.
-pub(crate) fn request_url(
-    external: Option<&str>,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Option<String> {
-    let path = uri.path();
-    let url = match (external, uri.scheme_str(), uri.authority()) {
-        (Some(base), _, _) => format!("{}{path}", base.trim_end_matches('/')),
-        (None, Some(scheme), Some(authority)) => format!("{scheme}://{authority}{path}"),
-        (None, _, _) => {
-            let host = headers.get(HOST)?.to_str().ok()?;
-            format!("http://{host}{path}")
-        }
-    };
-    normalize(&url)
+/// The URL a proof must name for a request to `uri` at `base`, one of the URLs clients
+/// reach this server at (scheme, host and any path prefix a proxy strips): the base
+/// followed by the request's path, normalised. Never from the request's `Host` or
+/// authority: those are the client's to choose, so a proof made for another server that
+/// takes the same tokens would pass. `None` when no URL can be made.
+pub(crate) fn request_url(base: &str, uri: &Uri) -> Option<String> {
+    normalize(&format!("{base}{}", uri.path()))
 }
 
 /// `url` normalised, query and fragment dropped: scheme and host lowercased, the scheme's
@@ -188,24 +175,19 @@ mod tests {
     }
 
     #[test]
-    fn the_request_url_comes_from_the_external_url_the_uri_or_the_host() {
-        let mut headers = HeaderMap::new();
-        headers.insert(HOST, "api.example.com:8080".parse().unwrap());
+    fn the_request_url_is_the_base_and_the_path_whatever_the_request_names() {
         let origin_form: Uri = "/notes?page=2".parse().unwrap();
-        let absolute: Uri = "https://api.example.com/notes?page=2".parse().unwrap();
-        assert_eq!(
-            request_url(None, &origin_form, &headers).as_deref(),
-            Some("http://api.example.com:8080/notes")
-        );
-        assert_eq!(
-            request_url(None, &absolute, &headers).as_deref(),
-            Some("https://api.example.com/notes")
-        );
-        // Behind a proxy that serves the API at https://example.com/api/.
-        assert_eq!(
-            request_url(Some("https://example.com/api/"), &origin_form, &headers).as_deref(),
-            Some("https://example.com/api/notes")
-        );
-        assert_eq!(request_url(None, &origin_form, &HeaderMap::new()), None);
+        let absolute: Uri = "https://other-rs.example/notes?page=2".parse().unwrap();
+        for uri in [&origin_form, &absolute] {
+            assert_eq!(
+                request_url("https://api.example.com", uri).as_deref(),
+                Some("https://api.example.com/notes")
+            );
+            // Behind a proxy that serves the API at https://example.com/api/.
+            assert_eq!(
+                request_url("https://example.com/api", uri).as_deref(),
+                Some("https://example.com/api/notes")
+            );
+        }
     }
 }

@@ -22,7 +22,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use jsonwebtoken::AlgorithmFamily;
 use jsonwebtoken::crypto::CryptoProvider;
 
-use self::nonce::Nonces;
+use self::nonce::{NonceAge, Nonces};
 pub(crate) use self::replay::Seen;
 use self::replay::{MemoryReplay, ReplayCache};
 use crate::revocation::{RevocationStore, StoreError};
@@ -34,6 +34,16 @@ pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
 /// The response header that carries a server nonce (RFC 9449 §8.1).
 pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
+/// The longest `jti` a proof may carry: a UUID is 36 characters, 32 random bytes in
+/// base64url 43; a longer one only makes each replay record cost more.
+const MAX_JTI_LEN: usize = 256;
+/// The largest `max_age`: a proof is for one request, made just before it.
+const MAX_AGE_LIMIT: Duration = Duration::from_secs(3600);
+/// The largest `clock_skew`.
+const SKEW_LIMIT: Duration = Duration::from_secs(300);
+/// The largest `nonce_window`.
+const NONCE_WINDOW_LIMIT: Duration = Duration::from_secs(86_400);
+
 /// How a layer takes DPoP-bound tokens (RFC 9449). Built from `Default` and its setters.
 ///
 /// ```
@@ -41,10 +51,16 @@ pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 /// use tower_jwt_auth::dpop::DpopOptions;
 ///
 /// let options = DpopOptions::default()
-///     .external_url(Some("https://api.example.com".into())) // behind a TLS-terminating proxy
+///     .external_url(Some("https://api.example.com".into())) // what proofs must name: required
 ///     .allow_bearer(true)                                   // and plain bearer tokens too
 ///     .max_age(Duration::from_secs(60));
 /// ```
+///
+/// `external_url` (or [`alternate_urls`](Self::alternate_urls)) is required: `build()`
+/// fails without it. A proof names the URL it was made for (`htu`), and only the server's
+/// own configuration can say that this URL is this server: the request's `Host` header and
+/// HTTP/2 `:authority` are the client's to choose, so a proof and token captured at a
+/// sibling resource server that accepts the same audience would replay here.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct DpopOptions {
@@ -54,31 +70,45 @@ pub struct DpopOptions {
     /// Whether plain bearer tokens (without `cnf`) are accepted beside DPoP-bound ones
     /// (default `false`: only DPoP).
     pub allow_bearer: bool,
-    /// How old a proof's `iat` may be (default 60 s); the window in which its `jti` is
-    /// remembered, plus `clock_skew`.
+    /// How old a proof's `iat` may be (default 60 s, at most an hour); the window in which
+    /// its `jti` is remembered, plus `clock_skew`.
     pub max_age: Duration,
-    /// How far ahead of this server's clock a proof's `iat` may be (default 5 s).
+    /// How far ahead of this server's clock a proof's `iat` may be (default 5 s, at most
+    /// 5 minutes).
     pub clock_skew: Duration,
-    /// The URL clients reach this server at, when it differs from what the request says:
-    /// behind a proxy that terminates TLS, or serves the API under a path prefix
-    /// (`https://example.com/api`). A proof's `htu` must be this followed by the request's
-    /// path. Without it, the request's own scheme and host (HTTP/2), else `http://` and its
-    /// `Host` header: set it whenever clients use `https` to reach a server that sees `http`.
+    /// The URL clients reach this server at: scheme, host, port if not the default, and the
+    /// path prefix a proxy strips, if any (`https://example.com/api`). A proof's `htu` must
+    /// be this followed by the request's path. Required (or `alternate_urls`): see above.
     pub external_url: Option<String>,
+    /// Further URLs clients reach this server at, beside `external_url` (another host
+    /// name, say): a proof may name any of them. No other URL passes.
+    pub alternate_urls: Vec<String>,
     /// Whether every proof must carry a nonce this server gave out (RFC 9449 §9; default
     /// `false`). A proof without a current one gets `401 use_dpop_nonce` with a `DPoP-Nonce`.
     pub require_nonce: bool,
-    /// How long a nonce is good for: the window it was made in and the next (default 60 s).
+    /// How long a nonce is good for: the window it was made in and the next (default 60 s,
+    /// at most a day). A request whose nonce is from the window before gets a new one in
+    /// its response's `DPoP-Nonce` (RFC 9449 §8.2).
     pub nonce_window: Duration,
     /// The secret nonces are made with, shared by every replica (at least 32 bytes);
     /// random per process when `None`, which suits one replica.
     pub nonce_secret: Option<Vec<u8>>,
     /// The longest proof read (default 4 KiB); a longer one is refused before decoding.
     pub max_proof_size: usize,
-    /// How many proofs the in-memory replay cache remembers (default 100,000, about 3 MB).
-    /// Full of proofs still in their window, it refuses new ones with `503`: forgetting one
-    /// would let it be replayed. Size it to the DPoP requests of `max_age + clock_skew`.
+    /// How many proofs of requests with a token the in-memory replay cache remembers
+    /// (default 100,000, about 4 MB). Full of proofs still in their window, it refuses new
+    /// ones with `503`: forgetting one would let it be replayed. Size it to the DPoP
+    /// requests of `max_age + 2 × clock_skew`.
     pub replay_capacity: usize,
+    /// How many live records one key (`jkt`) may hold in either in-memory cache (default
+    /// 1,000: a client sending more than ~15 requests a second with one key needs more).
+    /// Past it, that key's proofs get `503` until its records expire; other keys go on.
+    pub replay_per_key: usize,
+    /// How many proofs of token-endpoint requests ([`JwtAuthLayer::dpop_key`](crate::JwtAuthLayer::dpop_key))
+    /// the in-memory cache remembers (default 10,000), apart from the API's: anyone can
+    /// make such a proof, so a flood of them can at worst hold up DPoP logins (rate-limit
+    /// the token endpoint), never the API's traffic.
+    pub grant_replay_capacity: usize,
     replay_store: Option<Arc<dyn RevocationStore>>,
 }
 
@@ -96,11 +126,14 @@ impl Default for DpopOptions {
             max_age: Duration::from_secs(60),
             clock_skew: Duration::from_secs(5),
             external_url: None,
+            alternate_urls: Vec::new(),
             require_nonce: false,
             nonce_window: Duration::from_secs(60),
             nonce_secret: None,
             max_proof_size: 4096,
             replay_capacity: 100_000,
+            replay_per_key: 1_000,
+            grant_replay_capacity: 10_000,
             replay_store: None,
         }
     }
@@ -112,17 +145,26 @@ option_setters!(DpopOptions {
     max_age: Duration,
     clock_skew: Duration,
     external_url: Option<String>,
+    alternate_urls: Vec<String>,
     require_nonce: bool,
     nonce_window: Duration,
     nonce_secret: Option<Vec<u8>>,
     max_proof_size: usize,
     replay_capacity: usize,
+    replay_per_key: usize,
+    grant_replay_capacity: usize,
 });
 
 impl DpopOptions {
     /// Remembers proofs in this store instead of in memory, through its atomic `use_once`:
     /// with a [`RedisStore`](crate::revocation::RedisStore), a proof used at one replica is
     /// refused at every other. A store that cannot answer fails the request closed (`503`).
+    ///
+    /// Each record is named by a SHA-256 digest of the key and `jti` (about 50 bytes,
+    /// whatever the proof says) and lives `max_age + 2 × clock_skew + 1` seconds (71 s by
+    /// default). The store holds as many as arrive in that time: it is not bounded by
+    /// `replay_capacity`, so give Redis the memory for your DPoP request rate (and
+    /// rate-limit the token endpoint, whose proofs anyone can make).
     pub fn replay_store(mut self, store: impl RevocationStore) -> Self {
         self.replay_store = Some(Arc::new(store));
         self
@@ -146,17 +188,42 @@ impl DpopOptions {
         if self.max_age.as_secs() == 0 {
             return invalid("max_age must be at least one second");
         }
-        if self.replay_capacity == 0 {
-            return invalid("replay_capacity must be at least 1");
+        for (name, value, limit) in [
+            ("max_age", self.max_age, MAX_AGE_LIMIT),
+            ("clock_skew", self.clock_skew, SKEW_LIMIT),
+            ("nonce_window", self.nonce_window, NONCE_WINDOW_LIMIT),
+        ] {
+            if value > limit {
+                return Err(ConfigError::InvalidDpopOptions(format!(
+                    "{name} of {value:?} is longer than a proof should live: at most {limit:?}"
+                )));
+            }
+        }
+        if self.replay_capacity == 0 || self.replay_per_key == 0 || self.grant_replay_capacity == 0
+        {
+            return invalid(
+                "replay_capacity, replay_per_key and grant_replay_capacity must be at least 1",
+            );
         }
         if self.max_proof_size < 256 {
             return invalid("max_proof_size must be at least 256 bytes");
         }
-        if let Some(url) = &self.external_url {
+        let mut bases = Vec::new();
+        for url in self.external_url.iter().chain(&self.alternate_urls) {
             let uri = http_url(url, false)?;
-            if uri.query().is_some() {
-                return invalid("the external URL cannot have a query");
+            if uri.query().is_some() || url.contains('#') {
+                return Err(ConfigError::InvalidDpopOptions(format!(
+                    "the external URL {url:?} cannot have a query or a fragment"
+                )));
             }
+            bases.push(url.trim_end_matches('/').to_owned());
+        }
+        if bases.is_empty() {
+            return invalid(
+                "set external_url to the URL clients reach this server at (such as \
+                 https://api.example.com): a proof must name this server, and the request's \
+                 Host is the client's to choose",
+            );
         }
         let nonces = match (self.require_nonce, self.nonce_secret) {
             (false, _) => None,
@@ -179,11 +246,20 @@ impl DpopOptions {
                 Some(Nonces::new(&secret, self.nonce_window.as_secs(), provider)?)
             }
         };
-        let replay = match self.replay_store {
-            Some(store) => ReplayCache::Store(store),
-            None => ReplayCache::Memory(Arc::new(Mutex::new(MemoryReplay::new(
-                self.replay_capacity,
-            )))),
+        let memory = |capacity| {
+            let cache = MemoryReplay::new(capacity, self.replay_per_key);
+            ReplayCache::Memory(Arc::new(Mutex::new(cache)))
+        };
+        // Token-endpoint proofs apart from the API's, under their own names in a store too.
+        let (replay, grant_replay) = match self.replay_store {
+            Some(store) => (
+                ReplayCache::Store(Arc::clone(&store), "dpop:"),
+                ReplayCache::Store(store, "dpop-grant:"),
+            ),
+            None => (
+                memory(self.replay_capacity),
+                memory(self.grant_replay_capacity),
+            ),
         };
         let algs = self
             .algorithms
@@ -196,10 +272,11 @@ impl DpopOptions {
             allow_bearer: self.allow_bearer,
             max_age: self.max_age.as_secs(),
             skew: self.clock_skew.as_secs(),
-            external_url: self.external_url,
+            bases,
             nonces,
             max_proof_size: self.max_proof_size,
             replay,
+            grant_replay,
             provider,
             algs,
         })
@@ -214,10 +291,13 @@ impl fmt::Debug for DpopOptions {
             .field("max_age", &self.max_age)
             .field("clock_skew", &self.clock_skew)
             .field("external_url", &self.external_url)
+            .field("alternate_urls", &self.alternate_urls)
             .field("require_nonce", &self.require_nonce)
             .field("nonce_window", &self.nonce_window)
             .field("max_proof_size", &self.max_proof_size)
             .field("replay_capacity", &self.replay_capacity)
+            .field("replay_per_key", &self.replay_per_key)
+            .field("grant_replay_capacity", &self.grant_replay_capacity)
             .finish_non_exhaustive()
     }
 }
@@ -228,13 +308,27 @@ pub(crate) struct Dpop {
     pub(crate) allow_bearer: bool,
     max_age: u64,
     skew: u64,
-    external_url: Option<String>,
+    /// The URLs clients reach this server at, without a final `/`.
+    bases: Vec<String>,
     nonces: Option<Nonces>,
     max_proof_size: usize,
+    /// Proofs of requests with a token.
     replay: ReplayCache,
+    /// Proofs of token-endpoint requests, which anyone can make.
+    grant_replay: ReplayCache,
     provider: &'static CryptoProvider,
     /// The `algs` of the challenges: the allowed algorithms, space-separated.
     pub(crate) algs: String,
+}
+
+/// A proof that passed every check but the replay cache's.
+pub(crate) struct Proven {
+    /// The replay cache's answer, perhaps still to come.
+    pub(crate) seen: Seen,
+    /// The RFC 7638 thumbprint of the proof's key.
+    pub(crate) jkt: String,
+    /// The proof's nonce is from the window before: send the client a new one.
+    pub(crate) renew_nonce: bool,
 }
 
 /// The request a proof is checked against.
@@ -250,14 +344,13 @@ impl Dpop {
     /// signed by an allowed asymmetric public key (checks 1–7); for this method and URL
     /// (8, 9); with a current nonce if required (10); issued within the window (11); for
     /// this token (`ath`, check 12 of §7.1) and by its key (`cnf.jkt`, §6.1); then not seen
-    /// before (replay, §11.1), the only step that may have to wait. Gives that step and the
-    /// thumbprint of the proof's key.
+    /// before (replay, §11.1), the only step that may have to wait.
     pub(crate) fn check(
         &self,
         request: &ProofRequest<'_>,
         bound: Option<(&str, &str)>,
         now: u64,
-    ) -> Result<(Seen, String), AuthError> {
+    ) -> Result<Proven, AuthError> {
         let mut proofs = request.headers.get_all(DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
             (None, _) => return Err(AuthError::DpopProofMissing),
@@ -270,21 +363,28 @@ impl Dpop {
         let proof = proof.to_str().map_err(|_| AuthError::DpopProofMalformed)?;
         let proof = proof::verify(proof, &self.algorithms, self.provider)?;
         let claims = &proof.claims;
+        if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
+            return Err(AuthError::DpopProofMalformed);
+        }
         if claims.htm != request.method.as_str() {
             return Err(AuthError::DpopProofMismatch);
         }
-        let url = htu::request_url(self.external_url.as_deref(), request.uri, request.headers);
-        if url.is_none() || htu::normalize(&claims.htu) != url {
+        let htu = htu::normalize(&claims.htu).ok_or(AuthError::DpopProofMismatch)?;
+        let for_here = self
+            .bases
+            .iter()
+            .any(|base| htu::request_url(base, request.uri).is_some_and(|url| url == htu));
+        if !for_here {
             return Err(AuthError::DpopProofMismatch);
         }
-        if let Some(nonces) = &self.nonces
-            && !claims
-                .nonce
-                .as_deref()
-                .is_some_and(|n| nonces.is_fresh(n, now))
-        {
-            return Err(AuthError::DpopNonceRequired);
+        let mut renew_nonce = false;
+        if let Some(nonces) = &self.nonces {
+            match claims.nonce.as_deref().and_then(|n| nonces.age(n, now)) {
+                None => return Err(AuthError::DpopNonceRequired),
+                Some(age) => renew_nonce = age == NonceAge::Previous,
+            }
         }
+        // `iat` is at most year 9999 and the window bounded at `build()`: no overflow.
         if claims.iat > now + self.skew || claims.iat + self.max_age + self.skew < now {
             return Err(AuthError::DpopProofStale);
         }
@@ -299,8 +399,18 @@ impl Dpop {
         }
         // Remembered until no clock could take it for fresh any more.
         let until = claims.iat + self.max_age + self.skew + 1;
-        let seen = self.replay.first_use(&proof.jkt, &claims.jti, until, now);
-        Ok((seen, proof.jkt))
+        let cache = if bound.is_some() {
+            &self.replay
+        } else {
+            &self.grant_replay
+        };
+        let digest = || proof::record_digest(&proof.jkt, &claims.jti, self.provider);
+        let seen = cache.first_use(&proof.jkt, &claims.jti, until, now, digest);
+        Ok(Proven {
+            seen,
+            jkt: proof.jkt,
+            renew_nonce,
+        })
     }
 
     /// The replay cache's answer, as the request's outcome.
@@ -313,6 +423,11 @@ impl Dpop {
                 Err(AuthError::DpopReplayUnavailable)
             }
         }
+    }
+
+    /// Whether proofs must carry a server nonce.
+    pub(crate) fn requires_nonce(&self) -> bool {
+        self.nonces.is_some()
     }
 
     /// A nonce to send with `use_dpop_nonce`, when nonces are required.

@@ -7,11 +7,20 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, EncodingKey};
+use subtle::ConstantTimeEq;
 
 use crate::ConfigError;
 
 /// The bytes of the MAC a nonce carries.
 const MAC_LEN: usize = 16;
+
+/// Which window a valid nonce was made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NonceAge {
+    Current,
+    /// The window before: still good, and the client should be given a new one.
+    Previous,
+}
 
 pub(crate) struct Nonces {
     /// The MAC key, made once from the secret.
@@ -44,28 +53,32 @@ impl Nonces {
         Some(URL_SAFE_NO_PAD.encode(nonce))
     }
 
-    /// Whether `nonce` was made by this server in the current window or the one before.
-    pub(crate) fn is_fresh(&self, nonce: &str, now: u64) -> bool {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
-            return false;
-        };
-        let Some((window, mac)) = bytes.split_first_chunk::<8>() else {
-            return false;
-        };
+    /// When `nonce` was made by this server: in the current window or the one before;
+    /// `None` if it is not one of this server's current nonces.
+    pub(crate) fn age(&self, nonce: &str, now: u64) -> Option<NonceAge> {
+        let bytes = URL_SAFE_NO_PAD.decode(nonce).ok()?;
+        let (window, mac) = bytes.split_first_chunk::<8>()?;
         let made = u64::from_be_bytes(*window);
         let current = now / self.window;
         // `made` is the client's: no arithmetic on it may overflow.
-        if (made != current && made.checked_add(1) != Some(current)) || mac.len() != MAC_LEN {
-            return false;
+        let age = if made == current {
+            NonceAge::Current
+        } else if made.checked_add(1) == Some(current) {
+            NonceAge::Previous
+        } else {
+            return None;
+        };
+        if mac.len() != MAC_LEN {
+            return None;
         }
         // Every byte compared, whatever the first difference: no timing leak.
-        self.mac(window).is_some_and(|full| {
-            full[..MAC_LEN]
-                .iter()
-                .zip(mac)
-                .fold(0, |differ, (a, b)| differ | (a ^ b))
-                == 0
-        })
+        let full = self.mac(window)?;
+        bool::from(full[..MAC_LEN].ct_eq(mac)).then_some(age)
+    }
+
+    #[cfg(test)]
+    fn is_fresh(&self, nonce: &str, now: u64) -> bool {
+        self.age(nonce, now).is_some()
     }
 
     fn mac(&self, message: &[u8]) -> Option<Vec<u8>> {
@@ -87,6 +100,8 @@ mod tests {
         let nonce = nonces.fresh(made_at + 30).unwrap();
         assert!(!nonces.is_fresh(&nonce, made_at - 1), "before its window");
         assert!(nonces.is_fresh(&nonce, made_at));
+        assert_eq!(nonces.age(&nonce, made_at + 59), Some(NonceAge::Current));
+        assert_eq!(nonces.age(&nonce, made_at + 60), Some(NonceAge::Previous));
         assert!(
             nonces.is_fresh(&nonce, made_at + 119),
             "the end of the next window"

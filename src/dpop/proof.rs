@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::AuthError;
+use crate::verifier::claims::{Round, numeric_date};
 use crate::verifier::jws::{self, DPOP_PROOF_TYPE};
 
 /// Members of a JWK that only a private key has (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2) or
@@ -33,6 +34,8 @@ pub(crate) struct ProofClaims {
     pub(crate) jti: String,
     pub(crate) htm: String,
     pub(crate) htu: String,
+    /// A NumericDate, as a token's `iat` is: a fraction is rounded down.
+    #[serde(deserialize_with = "issued_at")]
     pub(crate) iat: u64,
     pub(crate) ath: Option<String>,
     pub(crate) nonce: Option<String>,
@@ -160,6 +163,23 @@ fn quoted(text: &str) -> String {
 /// A segment, decoded as the token's are (strict base64url).
 fn decode(segment: &str) -> Result<Vec<u8>, AuthError> {
     jws::decode(segment).map_err(|_| AuthError::DpopProofMalformed)
+}
+
+/// A proof's `iat` (RFC 9449 §4.2 → RFC 7519 §2), read as the token path reads `iat`.
+fn issued_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    numeric_date(d, Round::Down)
+}
+
+/// The name of a proof's replay record in a shared store: base64url(SHA-256(jkt "." jti)),
+/// the same size whatever the `jti` (the thumbprint is base64url, so the dot separates).
+pub(crate) fn record_digest(jkt: &str, jti: &str, provider: &CryptoProvider) -> Option<String> {
+    let mut message = String::with_capacity(jkt.len() + 1 + jti.len());
+    message.push_str(jkt);
+    message.push('.');
+    message.push_str(jti);
+    (provider.key_utils.compute_digest)(message.as_bytes(), ThumbprintHash::SHA256)
+        .ok()
+        .map(|digest| URL_SAFE_NO_PAD.encode(digest))
 }
 
 /// The `ath` of an access token (RFC 9449 §4.2): base64url(SHA-256(ASCII(token))).

@@ -13,7 +13,8 @@ use crate::verifier::revocation::BoxFuture;
 #[derive(Clone)]
 pub(crate) enum ReplayCache {
     Memory(Arc<Mutex<MemoryReplay>>),
-    Store(Arc<dyn RevocationStore>),
+    /// A shared store, its records named `{prefix}{digest}`.
+    Store(Arc<dyn RevocationStore>, &'static str),
 }
 
 /// The replay cache's answer about one proof.
@@ -25,43 +26,63 @@ pub(crate) enum Seen {
 }
 
 impl ReplayCache {
-    /// Records the proof `jti` of the key `jkt`, to be remembered until `until`.
-    pub(crate) fn first_use(&self, jkt: &str, jti: &str, until: u64, now: u64) -> Seen {
+    /// Records the proof `jti` of the key `jkt`, to be remembered until `until`. `digest`
+    /// names the record in a store: a fixed-size digest of both, so that a record costs
+    /// the store the same whatever the client put in its `jti`.
+    pub(crate) fn first_use(
+        &self,
+        jkt: &str,
+        jti: &str,
+        until: u64,
+        now: u64,
+        digest: impl FnOnce() -> Option<String>,
+    ) -> Seen {
         match self {
             ReplayCache::Memory(memory) => {
                 let mut memory = memory.lock().unwrap_or_else(PoisonError::into_inner);
                 Seen::Now(memory.first_use(jkt, jti, until, now))
             }
-            // Scoped by the key, and apart from the refresh tokens the store also remembers.
-            ReplayCache::Store(store) => {
-                Seen::Ask(store.use_once(&format!("dpop:{jkt}:{jti}"), until))
-            }
+            ReplayCache::Store(store, prefix) => match digest() {
+                Some(digest) => Seen::Ask(store.use_once(&format!("{prefix}{digest}"), until)),
+                None => Seen::Now(Err(StoreError("no digest for the proof's record".into()))),
+            },
         }
     }
 }
 
-/// Proofs seen, by a keyed hash of their key and `jti` (16 bytes a record, and an attacker
-/// who does not know the process's random hash keys cannot make two collide), kept until
-/// their window closes; at most `capacity` of them.
+/// Proofs seen, by a keyed hash of their key and `jti` (an attacker who does not know the
+/// process's random hash keys cannot make two collide), kept until their window closes; at
+/// most `capacity` of them, and at most `per_key` of any one key (`jkt`), so that one
+/// client cannot take the room of all the others.
 ///
-/// Full of records still in their window, it refuses new proofs (`503`): forgetting one
-/// would let it be replayed. It does not sweep again before the oldest record expires, so a
-/// flood costs no more than one sweep per expiry.
+/// Full of records still in their window (or full for that key), it refuses new proofs
+/// (`503`): forgetting one would let it be replayed. It sweeps only once a record has
+/// expired, so a flood costs no more than one sweep per expiry.
 pub(crate) struct MemoryReplay {
-    until: HashMap<u64, u64>,
+    records: HashMap<u64, Record>,
+    /// Live records per key, by a keyed hash of the key.
+    per_key: HashMap<u64, usize>,
     capacity: usize,
+    key_limit: usize,
     hasher: RandomState,
-    /// No record expires before then: a full cache need not be swept until then.
-    full_until: u64,
+    /// No record expires before then: a sweep before it would free nothing.
+    next_expiry: u64,
+}
+
+struct Record {
+    until: u64,
+    key: u64,
 }
 
 impl MemoryReplay {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, key_limit: usize) -> Self {
         MemoryReplay {
-            until: HashMap::new(),
+            records: HashMap::new(),
+            per_key: HashMap::new(),
             capacity,
+            key_limit,
             hasher: RandomState::new(),
-            full_until: 0,
+            next_expiry: u64::MAX,
         }
     }
 
@@ -72,31 +93,60 @@ impl MemoryReplay {
         until: u64,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let key = self.hasher.hash_one((jkt, jti));
-        if let Some(kept) = self.until.get_mut(&key) {
-            if *kept > now {
+        let id = self.hasher.hash_one((jkt, jti));
+        if let Some(record) = self.records.get_mut(&id) {
+            if record.until > now {
                 return Ok(false);
             }
-            *kept = until;
+            record.until = until;
+            self.next_expiry = self.next_expiry.min(until);
             return Ok(true);
         }
-        if self.until.len() >= self.capacity {
-            if now < self.full_until {
-                return Err(StoreError("the DPoP replay cache is full".to_owned()));
-            }
-            self.until.retain(|_, kept| *kept > now);
-            if self.until.len() >= self.capacity {
-                self.full_until = self.until.values().copied().min().unwrap_or(now);
-                return Err(StoreError("the DPoP replay cache is full".to_owned()));
-            }
+        let key = self.hasher.hash_one(jkt);
+        if (self.records.len() >= self.capacity || self.key_is_full(key)) && now >= self.next_expiry
+        {
+            self.sweep(now);
         }
-        self.until.insert(key, until);
+        if self.records.len() >= self.capacity {
+            return Err(StoreError("the DPoP replay cache is full".to_owned()));
+        }
+        if self.key_is_full(key) {
+            return Err(StoreError(
+                "one DPoP key holds as many live proofs as it may (replay_per_key)".to_owned(),
+            ));
+        }
+        self.records.insert(id, Record { until, key });
+        *self.per_key.entry(key).or_default() += 1;
+        self.next_expiry = self.next_expiry.min(until);
         Ok(true)
+    }
+
+    fn key_is_full(&self, key: u64) -> bool {
+        self.per_key.get(&key).is_some_and(|n| *n >= self.key_limit)
+    }
+
+    /// Forgets the records whose window has closed.
+    fn sweep(&mut self, now: u64) {
+        let per_key = &mut self.per_key;
+        self.records.retain(|_, record| {
+            let live = record.until > now;
+            if !live && let Some(n) = per_key.get_mut(&record.key) {
+                *n -= 1;
+            }
+            live
+        });
+        per_key.retain(|_, n| *n > 0);
+        self.next_expiry = self
+            .records
+            .values()
+            .map(|r| r.until)
+            .min()
+            .unwrap_or(u64::MAX);
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.until.len()
+        self.records.len()
     }
 }
 
@@ -106,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_proof_is_accepted_once_while_remembered_then_forgotten() {
-        let mut cache = MemoryReplay::new(10);
+        let mut cache = MemoryReplay::new(10, 10);
         assert!(cache.first_use("k", "a", 100, 40).unwrap());
         assert!(!cache.first_use("k", "a", 100, 99).unwrap(), "1 s before");
         assert!(cache.first_use("other-key", "a", 100, 41).unwrap());
@@ -118,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_full_cache_refuses_until_a_record_expires() {
-        let mut cache = MemoryReplay::new(3);
+        let mut cache = MemoryReplay::new(3, 3);
         for (jti, until) in [("a", 100), ("b", 110), ("c", 120)] {
             assert!(cache.first_use("k", jti, until, 50).unwrap());
         }
@@ -137,5 +187,26 @@ mod tests {
         assert_eq!(cache.len(), 3);
         // Still remembered: refused as replays, not for lack of room.
         assert!(!cache.first_use("k", "b", 170, 100).unwrap());
+    }
+
+    /// One key may hold `per_key` live records: its next proof is refused until one
+    /// expires (both sides of that edge), while other keys go on.
+    #[test]
+    fn one_key_cannot_hold_more_than_its_share() {
+        let mut cache = MemoryReplay::new(100, 2);
+        assert!(cache.first_use("greedy", "a", 100, 50).unwrap());
+        assert!(cache.first_use("greedy", "b", 110, 50).unwrap());
+        assert!(cache.first_use("greedy", "c", 120, 60).is_err());
+        assert!(cache.first_use("honest", "a", 120, 60).unwrap());
+        assert!(
+            cache.first_use("greedy", "c", 120, 99).is_err(),
+            "1 s before"
+        );
+        assert!(
+            cache.first_use("greedy", "c", 120, 100).unwrap(),
+            "one expired"
+        );
+        // A replay is still a replay, not a lack of room.
+        assert!(!cache.first_use("greedy", "b", 170, 100).unwrap());
     }
 }

@@ -18,7 +18,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
-use crate::tls;
+use crate::{ConfigError, tls};
 
 /// The error type a [`JwksClient`] returns.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -33,6 +33,12 @@ pub trait JwksClient: Send + Sync + 'static {
         url: &'a Uri,
         max_body: usize,
     ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, BoxError>> + Send + 'a>>;
+
+    /// Why this client must not be used, found when it was made (an `https://` proxy, whose
+    /// credentials it would send in cleartext); `build()` fails with it. `None` by default.
+    fn misconfigured(&self) -> Option<ConfigError> {
+        None
+    }
 }
 
 /// The default [`JwksClient`]: HTTP/1.1 over rustls.
@@ -46,10 +52,14 @@ pub trait JwksClient: Send + Sync + 'static {
 /// - **Proxy**: [`new`](Self::new) follows the environment as curl does — `HTTPS_PROXY` /
 ///   `https_proxy`, `ALL_PROXY`, and `NO_PROXY` — tunnelling `https://` fetches through the
 ///   proxy with `CONNECT` (credentials in the proxy URL are sent as `Proxy-Authorization`).
-///   Plain `http://` fetches (loopback, or with `allow_http`) go direct.
+///   The proxy itself is spoken to over plain TCP, so an `https://` proxy URL is refused:
+///   `build()` fails with [`ConfigError::InsecureProxy`] rather than send its credentials
+///   in cleartext. Plain `http://` fetches (loopback, or with `allow_http`) go direct.
 #[derive(Clone, Debug)]
 pub struct DefaultJwksClient {
     client: Result<Client<HttpsConnector<Connector>, Full<Bytes>>, Arc<str>>,
+    /// An `https://` proxy URL, refused.
+    tls_proxy: Option<String>,
 }
 
 impl DefaultJwksClient {
@@ -72,13 +82,28 @@ impl DefaultJwksClient {
     }
 
     fn with_matcher(matcher: Matcher) -> Self {
+        // Whatever host it is for, a proxy is the one of an `https://` destination.
+        let probe = Uri::from_static("https://proxy-check.invalid/");
+        let tls_proxy = matcher
+            .intercept(&probe)
+            .filter(|proxy| proxy.uri().scheme_str() == Some("https"))
+            .map(|proxy| redacted(proxy.uri()));
         let client = https_connector(Connector::new(matcher))
             .map(|https| Client::builder(TokioExecutor::new()).build(https))
             .map_err(|e| Arc::from(e.to_string()));
         if let Err(why) = &client {
             tracing::error!(%why, "the JWKS client cannot speak TLS");
         }
-        DefaultJwksClient { client }
+        DefaultJwksClient { client, tls_proxy }
+    }
+}
+
+/// A proxy's URL without its credentials, for an error message.
+fn redacted(proxy: &Uri) -> String {
+    let host = proxy.host().unwrap_or_default();
+    match proxy.port_u16() {
+        Some(port) => format!("the proxy https://{host}:{port}"),
+        None => format!("the proxy https://{host}"),
     }
 }
 
@@ -112,6 +137,10 @@ impl JwksClient for DefaultJwksClient {
                 .body(Full::default())?;
             self.send(request, max_body).await
         })
+    }
+
+    fn misconfigured(&self) -> Option<ConfigError> {
+        self.tls_proxy.clone().map(ConfigError::InsecureProxy)
     }
 }
 
@@ -166,10 +195,12 @@ impl tower_service::Service<Uri> for Connector {
             let connecting = self.direct.call(dst);
             return Box::pin(async move { Ok(connecting.await?) });
         };
-        if !matches!(proxy.uri().scheme_str(), Some("http" | "https")) {
+        // Spoken to over plain TCP: an `https://` proxy would get its credentials in
+        // cleartext (refused at `build()` already, and here for any host the check missed).
+        if proxy.uri().scheme_str() != Some("http") {
             let scheme = proxy.uri().scheme_str().unwrap_or("").to_owned();
             return Box::pin(async move {
-                Err(format!("a {scheme:?} proxy is not supported: use an HTTP proxy").into())
+                Err(format!("a {scheme:?} proxy is not supported: use an http:// proxy").into())
             });
         }
         let mut tunnel = Tunnel::new(proxy.uri().clone(), self.direct.clone());

@@ -153,6 +153,9 @@ impl RemoteConfig {
         let client = self
             .client
             .unwrap_or_else(|| Arc::new(DefaultJwksClient::new()));
+        if let Some(err) = client.misconfigured() {
+            return Err(err);
+        }
         let start = |source, fixed| {
             let parts = RemoteParts {
                 source,
@@ -498,6 +501,12 @@ mod tests {
             "https://127.0.0.1:6379/",
             "http://localhost:8080/admin",
             "https://[::1]/keys",
+            // Other spellings of this machine (issue #20).
+            "https://0.0.0.0/keys",
+            "https://127.1/keys",
+            "https://2130706433/keys",
+            "https://[::ffff:127.0.0.1]/keys",
+            "https://keys.localhost./",
             "jwks.json",
         ] {
             assert!(jwks_uri_of(google, refused, false).is_err(), "{refused}");

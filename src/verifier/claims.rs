@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::json::StrSeed;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The most distinct top-level members a claim mapping may capture (`build()` refuses more).
@@ -99,10 +100,65 @@ impl Registered<'_> {
 }
 
 /// A token's `cnf` (RFC 7800 §3.1): an object; its `jkt` (RFC 9449 §6.1), if any, a string.
-#[derive(Debug, Default, PartialEq, Deserialize)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Confirmation<'a> {
-    #[serde(borrow)]
     pub(crate) jkt: Option<Cow<'a, str>>,
+    /// It has another member (a certificate's `x5t#S256`, RFC 8705; a `jwk`; …): a binding
+    /// this crate cannot check, which makes the token unusable here even beside a `jkt`.
+    pub(crate) unchecked: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Confirmation<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ConfirmationVisitor)
+    }
+}
+
+struct ConfirmationVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ConfirmationVisitor {
+    type Value = Confirmation<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a confirmation object (RFC 7800)")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut cnf = Confirmation::default();
+        let mut seen_jkt = false;
+        while let Some(name) = map.next_key_seed(StrSeed)? {
+            if name != "jkt" {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                cnf.unchecked = true;
+                continue;
+            }
+            if std::mem::replace(&mut seen_jkt, true) {
+                return Err(serde::de::Error::duplicate_field("jkt"));
+            }
+            cnf.jkt = map.next_value_seed(OptionalStr)?;
+        }
+        Ok(cnf)
+    }
+}
+
+/// A string or `null`, borrowed when it can be.
+struct OptionalStr;
+
+impl<'de> serde::de::DeserializeSeed<'de> for OptionalStr {
+    type Value = Option<Cow<'de, str>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Option::<Borrowed<'de>>::deserialize(d).map(|s| s.map(|s| s.0))
+    }
+}
+
+/// A string, borrowed when it can be.
+struct Borrowed<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::DeserializeSeed::deserialize(StrSeed, d).map(Borrowed)
+    }
 }
 
 /// Which way a non-integer NumericDate becomes whole seconds (the layer's clock counts

@@ -40,10 +40,7 @@ impl ClaimPath {
         };
         let mut segments = Vec::new();
         for raw in rest.split('/') {
-            let mut segment = fill(raw, vars).map_err(|why| invalid(&why))?;
-            if segment.contains('~') {
-                segment = unescape(&segment).ok_or_else(|| invalid("`~` must be `~0` or `~1`"))?;
-            }
+            let segment = fill(raw, vars).map_err(|why| invalid(&why))?;
             if segment.is_empty() {
                 return Err(invalid("a segment is empty"));
             }
@@ -58,7 +55,9 @@ impl ClaimPath {
     }
 }
 
-/// `{name}` replaced by its value in `vars`.
+/// The segment as a member name: its own text unescaped, each `{name}` replaced by its
+/// value in `vars` as it is (a value is a name, not pointer syntax: a client id with `~`
+/// stays itself).
 fn fill(segment: &str, vars: &[(&str, &str)]) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = segment;
@@ -72,30 +71,29 @@ fn fill(segment: &str, vars: &[(&str, &str)]) -> Result<String, String> {
             .find(|(var, _)| *var == name)
             .map(|(_, value)| *value)
             .ok_or_else(|| format!("`{{{name}}}` has no value: set it (e.g. `client_id(..)`)"))?;
-        out.push_str(&rest[..open]);
+        unescape(&rest[..open], &mut out)?;
         out.push_str(value);
         rest = &rest[open + close + 1..];
     }
-    out.push_str(rest);
+    unescape(rest, &mut out)?;
     Ok(out)
 }
 
 /// RFC 6901 §4: `~1` is `/`, `~0` is `~`; any other `~` is an error.
-fn unescape(segment: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = segment.chars();
+fn unescape(text: &str, out: &mut String) -> Result<(), String> {
+    let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c != '~' {
             out.push(c);
             continue;
         }
-        match chars.next()? {
-            '0' => out.push('~'),
-            '1' => out.push('/'),
-            _ => return None,
+        match chars.next() {
+            Some('0') => out.push('~'),
+            Some('1') => out.push('/'),
+            _ => return Err("`~` must be `~0` or `~1`".to_owned()),
         }
     }
-    Some(out)
+    Ok(())
 }
 
 /// What the builder collected: the paths as given, the claims that must hold one of some
@@ -105,6 +103,8 @@ pub(crate) struct GrantSources {
     pub(crate) scopes: Option<Vec<String>>,
     pub(crate) roles: Option<Vec<String>>,
     pub(crate) checks: Vec<(String, Vec<String>, AuthError)>,
+    /// Sets of claims of which a token must carry at least one, each with its answer.
+    pub(crate) present: Vec<(Vec<String>, AuthError)>,
     pub(crate) client_id: Option<String>,
 }
 
@@ -112,7 +112,11 @@ impl GrantSources {
     /// The mapping, or `None` when no source was changed and no claim is checked: the
     /// standard claims are then read as before, at no cost.
     pub(crate) fn build(self) -> Result<Option<Mapping>, ConfigError> {
-        if self.scopes.is_none() && self.roles.is_none() && self.checks.is_empty() {
+        if self.scopes.is_none()
+            && self.roles.is_none()
+            && self.checks.is_empty()
+            && self.present.is_empty()
+        {
             return Ok(None);
         }
         let vars: Vec<(&str, &str)> = self
@@ -139,7 +143,15 @@ impl GrantSources {
                     why: "a required claim needs at least one accepted value".to_owned(),
                 });
             }
-            mapping.check(ClaimPath::parse(&path, &vars)?, allowed, error);
+            let path = ClaimPath::parse(&path, &vars)?;
+            mapping.check(vec![path], Some(allowed), error);
+        }
+        for (paths, error) in self.present {
+            let paths = paths
+                .iter()
+                .map(|p| ClaimPath::parse(p, &vars))
+                .collect::<Result<Vec<_>, _>>()?;
+            mapping.check(paths, None, error);
         }
         if let Some(top) = mapping.captures.get(MAX_CAPTURES) {
             return Err(ConfigError::InvalidClaimPath {
@@ -153,11 +165,12 @@ impl GrantSources {
     }
 }
 
-/// A claim that must hold one of some values, and the answer when it does not.
+/// Claims of which one must hold one of some values (or, with `None`, any string), and
+/// the answer when none does.
 #[derive(Debug, Clone)]
 struct Check {
-    path: Resolved,
-    allowed: Vec<String>,
+    paths: Vec<Resolved>,
+    allowed: Option<Vec<String>>,
     error: AuthError,
 }
 
@@ -222,12 +235,15 @@ impl Mapping {
         }
     }
 
-    /// Requires the claim at `path` to be one of `allowed` (a string, or an array holding
-    /// one of them), else `error`.
-    fn check(&mut self, path: ClaimPath, allowed: Vec<String>, error: AuthError) {
-        let path = resolve(&mut self.captures, path);
+    /// Requires a claim at one of `paths` to be one of `allowed` (a string, or an array
+    /// holding one of them; any string with `None`), else `error`.
+    fn check(&mut self, paths: Vec<ClaimPath>, allowed: Option<Vec<String>>, error: AuthError) {
+        let paths = paths
+            .into_iter()
+            .map(|path| resolve(&mut self.captures, path))
+            .collect();
         self.checks.push(Check {
-            path,
+            paths,
             allowed,
             error,
         });
@@ -245,9 +261,14 @@ impl Mapping {
     pub(crate) fn grants(&self, registered: &Registered<'_>) -> Result<Grants, AuthError> {
         for check in &self.checks {
             let mut holds = false;
-            self.each(&check.path, registered, &mut |value| {
-                holds |= check.allowed.iter().any(|a| a == value);
-            })?;
+            for path in &check.paths {
+                self.each(path, registered, &mut |value| {
+                    holds |= check
+                        .allowed
+                        .as_ref()
+                        .is_none_or(|allowed| allowed.iter().any(|a| a == value));
+                })?;
+            }
             if !holds {
                 return Err(check.error);
             }
@@ -467,6 +488,19 @@ mod tests {
         assert_eq!(colon.segments, ["cognito:groups"]);
         let escaped = ClaimPath::parse("/a~1b/c~0d", &[]).unwrap();
         assert_eq!(escaped.segments, ["a/b", "c~d"]);
+        // A value is substituted after unescaping: a client id with `~` (or `~1`) is kept
+        // as it is, not read as pointer syntax.
+        for id in ["team~app", "a~1b", "x~"] {
+            let path = ClaimPath::parse(
+                "/resource_access/{client_id}~0x/roles",
+                &[("client_id", id)],
+            )
+            .unwrap();
+            assert_eq!(
+                path.segments,
+                ["resource_access", &format!("{id}~x"), "roles"]
+            );
+        }
         for bad in ["roles", "/", "/a//b", "/a~2", "/{client_id}", "/{open"] {
             assert!(
                 matches!(

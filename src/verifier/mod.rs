@@ -338,8 +338,13 @@ impl Config {
         });
         let binding = match registered.cnf {
             None => Binding::Bearer,
-            Some(Confirmation { jkt: Some(jkt) }) => Binding::Dpop(jkt.into()),
-            Some(Confirmation { jkt: None }) => Binding::Other,
+            Some(Confirmation {
+                jkt: Some(jkt),
+                unchecked: false,
+            }) => Binding::Dpop(jkt.into()),
+            // A binding this crate cannot check, alone or beside a `jkt`: proving the DPoP
+            // key alone would drop the other (a certificate's, RFC 8705).
+            Some(_) => Binding::Other,
         };
         Ok(Verified {
             claims,

@@ -421,11 +421,13 @@ mod tests {
                 Member::Scp => r.scp = Some(list(&value)?),
                 Member::Roles => r.roles = Some(list(&value)?),
                 Member::Cnf => {
-                    let jkt = match value.as_object()?.get("jkt") {
+                    let cnf = value.as_object()?;
+                    let jkt = match cnf.get("jkt") {
                         None | Some(Value::Null) => None,
                         Some(jkt) => Some(text(jkt)?),
                     };
-                    r.cnf = Some(Confirmation { jkt });
+                    let unchecked = cnf.keys().any(|k| k != "jkt");
+                    r.cnf = Some(Confirmation { jkt, unchecked });
                 }
                 Member::Exp => r.exp = Some(date(&value, true)?),
                 Member::Nbf => r.nbf = Some(date(&value, false)?),

@@ -195,7 +195,7 @@ pub async fn call_grpc(app: &axum::Router, path: &str, headers: &[(&str, &str)])
     call_with(app, req, headers).await
 }
 
-async fn call_with(
+pub async fn call_with(
     app: &axum::Router,
     mut req: http::request::Builder,
     headers: &[(&str, &str)],

@@ -76,6 +76,18 @@ async fn sent_by(
     client.ready().await?.call(Request::new(())).await
 }
 
+/// A token endpoint may answer any `expires_in`: one past what the clock can add (here
+/// `u64::MAX` seconds) is a token that does not expire, not a panic on every call.
+#[tokio::test]
+async fn a_lifetime_past_the_clocks_range_is_taken_as_no_expiry() {
+    let tokens = Numbered::new(Duration::from_secs(u64::MAX));
+    let mut client = client(&BearerLayer::new(tokens.clone()));
+    for _ in 0..3 {
+        assert_eq!(sent_by(&mut client).await.unwrap(), "Bearer token-1");
+    }
+    assert_eq!(tokens.fetches(), 1);
+}
+
 #[tokio::test]
 async fn a_token_is_reused_until_its_refresh_point_and_replaced_before_it_expires() {
     // Lives 4 s, replaced 1 s before: the refresh point is at 3 s. (The default margin,
