@@ -13,14 +13,16 @@
 //!
 //! Users: `demo`/`demo` may read notes (scope `notes:read`), `editor`/`editor` may also
 //! write them (`notes:write`). `JWT_SECRET` sets the HMAC secret (at least 32 bytes; a
-//! built-in demo secret otherwise), `ADDR` the address (default `127.0.0.1:3000`).
+//! built-in demo secret otherwise), `ADDR` the address (default `127.0.0.1:3000`),
+//! `EXTERNAL_URL` the URL clients reach the server at, which DPoP proofs must name
+//! (default `http://` and the address it listens on; behind a proxy, the proxy's URL).
 
 mod common;
 
 use std::sync::Arc;
 
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header::HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,7 +31,8 @@ use serde_json::json;
 use tower_jwt_auth::authorize::Require;
 use tower_jwt_auth::dpop::DpopOptions;
 use tower_jwt_auth::{
-    Algorithm, Grants, JwtAuthLayer, RefreshError, RegisteredClaims, TokenIssuer, TokenPair,
+    Algorithm, AuthError, Grants, JwtAuthLayer, RefreshError, RegisteredClaims, TokenIssuer,
+    TokenPair,
 };
 
 /// What the tokens say. Anyone can read a JWT's claims: never put a secret here.
@@ -73,11 +76,22 @@ impl Server {
             return Ok(None);
         }
         let key = self.auth.dpop_key(method, uri, headers).await;
-        // RFC 9449 §5: a bad proof at the token endpoint is `invalid_dpop_proof`.
+        // RFC 9449 §5: a bad proof at the token endpoint is `invalid_dpop_proof`; with
+        // `require_nonce`, a proof without a current nonce is `use_dpop_nonce` with the
+        // nonce to use (§8).
         key.map(Some).map_err(|err| {
-            let body =
-                json!({ "error": "invalid_dpop_proof", "error_description": err.description() });
-            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            let error = match err {
+                AuthError::DpopNonceRequired => "use_dpop_nonce",
+                _ => "invalid_dpop_proof",
+            };
+            let body = json!({ "error": error, "error_description": err.description() });
+            let mut response = (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            if let Some(nonce) = self.auth.dpop_nonce() {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static("dpop-nonce"), nonce);
+            }
+            response
         })
     }
 }
@@ -93,6 +107,12 @@ async fn main() {
 
     let secret = common::secret();
     let addr = common::addr("127.0.0.1:3000");
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
+    let addr = listener.local_addr().expect("bound address");
+    // What DPoP proofs must name: this server's own URL, never the request's `Host`.
+    let external_url = std::env::var("EXTERNAL_URL").unwrap_or_else(|_| format!("http://{addr}"));
 
     // The issuer mints 15-minute access tokens and 14-day refresh tokens, and keeps
     // revocations (here in memory; `RedisStore` shares them between replicas). The layer it
@@ -104,7 +124,11 @@ async fn main() {
     // Bearer tokens, and DPoP-bound ones with their proofs.
     let auth = issuer
         .layer_builder::<UserClaims>()
-        .dpop(DpopOptions::default().allow_bearer(true))
+        .dpop(
+            DpopOptions::default()
+                .external_url(Some(external_url))
+                .allow_bearer(true),
+        )
         .build()
         .unwrap_or_else(|e| panic!("cannot build the JWT layer: {e}"));
     let scope = |scope: &str| {
@@ -132,10 +156,6 @@ async fn main() {
         .merge(common::metrics())
         .with_state(Arc::new(Server { issuer, auth }));
 
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .unwrap_or_else(|e| panic!("cannot listen on {addr}: {e}"));
-    let addr = listener.local_addr().expect("bound address");
     print_session(&addr.to_string());
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

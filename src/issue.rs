@@ -349,6 +349,10 @@ impl TokenIssuer {
     /// working; a token minted by [`issue`](Self::issue), outside any session, is revoked
     /// alone.
     ///
+    /// A DPoP-bound token is taken without a proof of its key, as RFC 7009 §2.1 lets a
+    /// revocation request be: revoking can only end a session, so whoever holds a leaked
+    /// bound token may end it, never use or extend it.
+    ///
     /// # Errors
     /// [`RefreshError::Invalid`] for a token this issuer did not sign,
     /// [`RefreshError::Store`] when the store cannot be reached.
@@ -488,7 +492,11 @@ impl TokenIssuer {
     ///     .unwrap();
     /// let layer = issuer
     ///     .layer_builder::<serde_json::Value>()
-    ///     .dpop(DpopOptions::default().allow_bearer(true))
+    ///     .dpop(
+    ///         DpopOptions::default()
+    ///             .external_url(Some("https://api.example.com".into()))
+    ///             .allow_bearer(true),
+    ///     )
     ///     .build()
     ///     .unwrap();
     /// ```

@@ -278,7 +278,10 @@ async fn a_dpop_only_layers_interceptor_refuses_bearer_tokens() {
     let calls = Calls::default();
     let auth = JwtAuthLayer::<Caller>::builder()
         .hmac_secret(SECRET, Algorithm::HS256)
-        .dpop(tower_jwt_auth::dpop::DpopOptions::default())
+        .dpop(
+            tower_jwt_auth::dpop::DpopOptions::default()
+                .external_url(Some("https://greeter.example".into())),
+        )
         .build()
         .unwrap();
     let greeter = GreeterServer::with_interceptor(Service(calls.clone()), auth.interceptor());
