@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::jsonwebtoken::Header;
+use tower_jwt_auth::revocation::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
 use tower_jwt_auth::{Algorithm, EncodingKey, JwtAuthLayer};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -154,4 +155,66 @@ async fn each_request_has_one_span_with_its_outcome_and_a_verified_tokens_identi
     let seen = spans.0.lock().unwrap();
     let parents: Vec<_> = seen.handler_parents.clone();
     assert_eq!(parents, [Some(seen.order[0]), Some(seen.order[3])]);
+}
+
+/// A store with no local view: every check asks it, and it answers that `mallory`'s tokens
+/// are revoked.
+struct AskedEveryTime;
+
+impl RevocationStore for AskedEveryTime {
+    fn check_local(&self, _: &TokenId, _: u64) -> Option<bool> {
+        None
+    }
+
+    fn check(&self, token: &TokenId, _: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let revoked = token.sub.as_deref() == Some("mallory");
+        Box::pin(std::future::ready(Ok(revoked)))
+    }
+
+    fn revoke(&self, _: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn use_once(&self, _: &str, _: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Ok(true)))
+    }
+}
+
+/// Issue #20, 15: a token that verifies but that the store then says is revoked was never
+/// authenticated: its span says `rejected`, and nothing of it (no `sub`, `iss`, `kid`). A
+/// token the store lets through gets its identity once the store has answered.
+#[tokio::test(flavor = "current_thread")]
+async fn a_token_refused_by_the_store_leaves_no_identity_in_its_span() {
+    let spans = Spans::default();
+    let subscriber = tracing_subscriber::registry().with(spans.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let layer = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .revocation(AskedEveryTime)
+        .build()
+        .unwrap();
+    let app = app(layer);
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("key-2026".into());
+    let key = EncodingKey::from_secret(SECRET).unwrap();
+    let token = |sub: &str| {
+        let claims =
+            json!({ "sub": sub, "iss": "https://id.example.com", "jti": sub, "exp": now() + 600 });
+        mint_with(&header, &claims, &key)
+    };
+    assert_eq!(status_of(&app, &token("mallory")).await, 401);
+    assert_eq!(status_of(&app, &token("alice")).await, 200);
+    assert_eq!(
+        spans.all(),
+        [
+            fields(&[("outcome", "rejected"), ("reason", "revoked")]),
+            fields(&[
+                ("outcome", "accepted"),
+                ("jwt.sub", "alice"),
+                ("jwt.iss", "https://id.example.com"),
+                ("jwt.kid", "key-2026"),
+            ]),
+        ]
+    );
 }
