@@ -14,7 +14,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz
 fi
 cargo fuzz build -s none
-for target in extract verify jwks; do
+for target in extract verify jwks differential; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   # New inputs go to corpus/ (ignored by git); the committed seeds are read from seeds/.

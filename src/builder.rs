@@ -372,7 +372,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Takes DPoP-bound tokens (RFC 9449): `Authorization: DPoP <token>` with a `DPoP`
     /// proof, checked as RFC 9449 §4.3 says; see [`dpop`](crate::dpop). Plain bearer tokens
     /// are refused unless [`DpopOptions::allow_bearer`]; a bound token is never taken as a
-    /// bearer token, with or without this.
+    /// bearer token, with or without this. [`DpopOptions::external_url`], the URL clients
+    /// reach this server at, is required: `build()` fails without it.
     ///
     /// ```
     /// use tower_jwt_auth::dpop::DpopOptions;
@@ -640,6 +641,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Requires one of the claims at `paths` to be present (a string, or an array holding
     /// one), else `error`: a preset's check of a claim that tells its tokens apart.
+    #[cfg(feature = "jwks")]
     pub(crate) fn require_one_of(mut self, paths: &[&str], error: AuthError) -> Self {
         let paths = paths.iter().map(|p| (*p).to_owned()).collect();
         self.grants.present.push((paths, error));

@@ -16,6 +16,12 @@ pub(crate) fn is_object(json: &[u8]) -> bool {
         .is_some_and(|b| *b == b'{')
 }
 
+/// Whether the JSON text is UTF-8 (RFC 8259 §8.1), all of it: serde skips the strings of
+/// members nobody reads without checking them.
+pub(crate) fn is_utf8(json: &[u8]) -> bool {
+    std::str::from_utf8(json).is_ok()
+}
+
 /// A string member, borrowed when it can be.
 pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     d.deserialize_str(StrVisitor).map(Some)

@@ -162,7 +162,7 @@ pub(crate) const DPOP_PROOF_TYPE: &str = "dpop+jwt";
 pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
 
 fn read_header(json: &[u8], typ: Option<&str>) -> Result<Header, AuthError> {
-    if !json::is_object(json) {
+    if !json::is_object(json) || !json::is_utf8(json) {
         return Err(AuthError::MalformedToken);
     }
     // serde rejects duplicate known members ("duplicate field"), so `alg` cannot be smuggled twice.
@@ -248,6 +248,18 @@ mod tests {
 
     fn header(h: &str) -> Result<Header, AuthError> {
         parse(&token(h), None).map(|jws| jws.header)
+    }
+
+    /// Found by the differential fuzz target: invalid UTF-8 in a header member the verifier
+    /// does not read was skipped unchecked by serde; a header that is not UTF-8 is not JSON.
+    #[test]
+    fn a_header_that_is_not_utf8_is_refused() {
+        let segment = URL_SAFE_NO_PAD.encode(b"{\"alg\":\"HS256\",\"ki\":\"k\x84\"}");
+        let token = format!("{segment}.e30.c2ln");
+        assert_eq!(
+            parse(&token, None).map(|jws| jws.header),
+            Err(AuthError::MalformedToken)
+        );
     }
 
     #[test]

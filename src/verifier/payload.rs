@@ -40,6 +40,9 @@ pub(crate) fn read_capturing<'de, C: DeserializeOwned>(
     registered: &mut Registered<'de>,
     captures: &[Box<str>],
 ) -> Option<C> {
+    if !super::json::is_utf8(payload) {
+        return None;
+    }
     let mut complete = false;
     let mut de = serde_json::Deserializer::from_slice(payload);
     let tee = Tee {
@@ -606,5 +609,10 @@ mod tests {
         assert!(one_pass::<Value>(br#"{"exp":1,"exp":2}"#).is_none());
         assert!(one_pass::<Value>(br#"{"exp":"1"}"#).is_none());
         assert!(one_pass::<Value>(b"[1]").is_none());
+        // Not UTF-8 in a member no claims type reads (serde would skip it unchecked): not
+        // JSON (RFC 8259 §8.1), refused. Found by the differential fuzz target.
+        let latin1 = b"{\"exp\":1,\"note\":\"caf\xe9\"}";
+        assert!(one_pass::<RegisteredClaims>(latin1).is_none());
+        assert!(one_pass::<Strict>(latin1).is_none());
     }
 }
