@@ -74,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             "refused ({err:?}) what jsonwebtoken accepts, for no documented reason: {token}"
         ),
         (Ok(_), Err(err)) => assert!(
-            looser(payload, now).is_some(),
+            looser(header, payload, now).is_some(),
             "accepted what jsonwebtoken refuses ({err:?}), for no documented reason: {token}"
         ),
     }
@@ -201,8 +201,19 @@ fn stricter(header: &[u8], payload: &[u8], token: &str, now: f64) -> Option<&'st
     None
 }
 
+/// Whether `json` is valid JSON holding a number beyond an `f64`'s range (`4E400`), which
+/// serde skips in a member nobody reads and refuses where it builds a `Value`.
+fn number_out_of_range(json: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok()
+        && serde_json::from_slice::<Value>(json)
+            .is_err_and(|e| e.to_string().starts_with("number out of range"))
+}
+
 /// Why this crate may accept a token jsonwebtoken refuses (SECURITY.md), if it may.
-fn looser(payload: &[u8], now: f64) -> Option<&'static str> {
+fn looser(header: &[u8], payload: &[u8], now: f64) -> Option<&'static str> {
+    if number_out_of_range(header) || number_out_of_range(payload) {
+        return Some("an unread member holding a number beyond f64's range");
+    }
     let claims = members(payload)?;
     let fraction = |name: &str| get(&claims, name).is_some_and(|v| v.is_f64());
     if fraction("exp") || fraction("nbf") || fraction("iat") {
