@@ -32,6 +32,8 @@ enum Mode {
     Garbage,
     Slow,
     Huge,
+    /// Takes the request and never answers.
+    Hang,
 }
 
 struct KeyServer {
@@ -102,6 +104,7 @@ async fn jwks(State(server): State<Arc<KeyServer>>) -> Response {
             tokio::time::sleep(Duration::from_secs(5)).await;
             axum::Json(json!({ "keys": *server.keys.lock().unwrap() })).into_response()
         }
+        Mode::Hang => std::future::pending().await,
         Mode::Huge => {
             let padding = "x".repeat(2 * 1024 * 1024);
             axum::Json(json!({ "keys": *server.keys.lock().unwrap(), "padding": padding }))
@@ -359,6 +362,43 @@ async fn fetched_keys_serve_through_an_outage_until_max_staleness_then_are_dropp
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
     // The key server answers again: served at once.
+    server.set_mode(Mode::Ok);
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+// Issue #24, item 1: staleness was checked only once a fetch returned, so with a key server
+// that takes the connection and never answers, the fetch running at the deadline held the
+// keys for up to `timeout` more. The deadline now cuts that fetch short: the keys go at
+// `max_staleness`, not at `max_staleness + timeout`.
+#[tokio::test]
+async fn a_hanging_fetch_does_not_stretch_max_staleness() {
+    let staleness = Duration::from_millis(1500);
+    let (server, layer) = started(
+        vec![jwk("k1")],
+        fast_options()
+            .refresh_interval(Duration::from_millis(100))
+            .timeout(Duration::from_secs(3))
+            .max_staleness(Some(staleness)),
+    )
+    .await;
+    // The last success is within a refresh interval (100 ms) before this.
+    let hung_at = std::time::Instant::now();
+    server.set_mode(Mode::Hang);
+    // Before the edge (at least 1,350 ms away): the last good keys serve.
+    tokio::time::sleep(Duration::from_millis(1150)).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+    // Just after it: dropped, though the fetch in flight (from ~100 ms after the hang)
+    // has more than a second of its 3 s timeout left.
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    assert!(
+        !layer.is_ready(),
+        "kept {:?} after the last success",
+        hung_at.elapsed()
+    );
+    assert_eq!(status(&layer, &token("k1")).await, 503);
+    // The key server answers again: served once a fetch gets through (the one hanging
+    // now ends at its timeout).
     server.set_mode(Mode::Ok);
     ready(&layer).await;
     assert_eq!(status(&layer, &token("k1")).await, 200);

@@ -12,8 +12,9 @@
 //!   last good keys keep serving and the fetch is retried after about 1 s, 2 s, 4 s… (each
 //!   wait drawn at random from the upper half of its step, so that replicas spread out) up to
 //!   [`JwksOptions::max_retry_backoff`] — for at most [`JwksOptions::max_staleness`] (one
-//!   day by default) after the last success: then the fetched keys are dropped, and
-//!   requests get `503` again until a fetch succeeds;
+//!   day by default) after the last success: then the fetched keys are dropped, at that
+//!   moment even if a fetch is still waiting for an answer (it is abandoned), and requests
+//!   get `503` again until a fetch succeeds;
 //! - a token whose `kid` is not in the set triggers one refetch, shared by every request that
 //!   arrives while it runs; those requests wait for it (at most the fetch timeout), then are
 //!   checked against the new keys. Another refetch for an unknown key waits for
@@ -86,7 +87,9 @@ pub struct JwksOptions {
     pub allow_hmac_keys: bool,
     /// How long after the last successful fetch the fetched keys may keep serving while
     /// every refresh fails; then they are dropped, and requests they verified get `503`
-    /// until the key server answers again. `None` keeps them forever. Default 24 h.
+    /// until the key server answers again. `None` keeps them forever. Default 24 h. The
+    /// bound is exact: a fetch still waiting for a key server that does not answer is
+    /// abandoned at the deadline, not after its `timeout`.
     ///
     /// The trade-off: while the key server cannot be reached, the layer cannot learn that
     /// a key was removed (after a compromise, say), so a longer staleness keeps serving
@@ -409,7 +412,14 @@ async fn refresh(remote: Weak<Remote>) {
         let Some(r) = remote.upgrade() else { return };
         r.fetching.store(true, Ordering::Release);
         let start = Instant::now();
-        let fetched = r.fetch(&mut jwks_uri).await;
+        // The keys may serve until `max_staleness` after the last success, not until a
+        // fetch running at that moment gives up: the deadline cuts it short.
+        let fetched = match r.fresh_for(last_success) {
+            Some(left) => tokio::time::timeout(left, r.fetch(&mut jwks_uri))
+                .await
+                .unwrap_or_else(|_| Err("still fetching when max_staleness ran out".into())),
+            None => r.fetch(&mut jwks_uri).await,
+        };
         let keys = fetched.is_ok().then(|| r.snapshot.load().len());
         metrics::key_fetch(start.elapsed(), keys);
         let delay = match fetched {
