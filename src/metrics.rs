@@ -15,6 +15,8 @@
 //! | `jwt_auth_revocation_checks_total` | counter | `source`: `local`, `store`; `outcome`: `not_revoked`, `revoked`, `error` |
 //! | `jwt_auth_revocation_check_duration_seconds` | histogram | — (the checks that asked the store) |
 //! | `jwt_auth_refresh_reuse_detected_total` | counter | — |
+//! | `jwt_auth_revocation_store_resets_total` | counter | — (the shared store came back empty or was replaced: see `RedisStore`) |
+//! | `jwt_auth_revocations_restored_total` | counter | — (revocations this replica wrote back after a reset) |
 //!
 //! No label carries a token, a subject or anything else a client chooses.
 
@@ -87,6 +89,17 @@ pub(crate) fn revocation_check(revoked: Option<bool>, took: Option<Duration>) {
             ::metrics::histogram!("jwt_auth_revocation_check_duration_seconds")
                 .record(took.as_secs_f64());
         }
+    }
+}
+
+/// The shared revocation store was found empty or replaced; this replica wrote `restored`
+/// revocations back.
+#[cfg(feature = "redis")]
+pub(crate) fn revocation_store_reset(restored: usize) {
+    #[cfg(feature = "metrics")]
+    {
+        ::metrics::counter!("jwt_auth_revocation_store_resets_total").increment(1);
+        ::metrics::counter!("jwt_auth_revocations_restored_total").increment(restored as u64);
     }
 }
 

@@ -203,6 +203,45 @@ impl RevocationList {
         }));
     }
 
+    /// Every revocation still kept at `now`, as revocations again (to write them back to a
+    /// shared store that lost them).
+    #[cfg(any(feature = "redis", test))]
+    pub(crate) fn live(&self, now: u64) -> Vec<Revocation> {
+        let snapshot = self.snapshot.load();
+        let mut all = Revoked::clone(&snapshot.base);
+        all.merge(&snapshot.recent);
+        all.prune(now);
+        // Records keep `kept_until(expires_at)`; the expiry is that, less the leeway.
+        let expiry = |until: u64| until.saturating_sub(MAX_LEEWAY.as_secs());
+        let mut live = Vec::with_capacity(all.len());
+        for (jti, until) in all.tokens {
+            live.push(Revocation::Token {
+                jti,
+                expires_at: expiry(until),
+            });
+        }
+        for (sid, records) in all.sessions {
+            for (iss, until) in records {
+                live.push(Revocation::Session {
+                    sid: sid.clone(),
+                    iss,
+                    expires_at: expiry(until),
+                });
+            }
+        }
+        for (sub, records) in all.subjects {
+            for (iss, (issued_before, until)) in records {
+                live.push(Revocation::Subject {
+                    sub: sub.clone(),
+                    iss,
+                    issued_before,
+                    expires_at: expiry(until),
+                });
+            }
+        }
+        live
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         let s = self.snapshot.load();
@@ -224,6 +263,40 @@ mod tests {
             iss: None,
             iat,
         }
+    }
+
+    /// What `live` gives back, added to an empty list, revokes exactly what the list did;
+    /// what has expired is left out.
+    #[test]
+    fn live_revocations_round_trip_and_leave_the_expired_out() {
+        let list = RevocationList::default();
+        let kept = [
+            Revocation::Token {
+                jti: "j1".into(),
+                expires_at: NOW + 60,
+            },
+            Revocation::Session {
+                sid: "s1".into(),
+                iss: Some("https://a.example".into()),
+                expires_at: NOW + 60,
+            },
+            Revocation::Subject {
+                sub: "alice".into(),
+                iss: None,
+                issued_before: NOW - 5,
+                expires_at: NOW + 600,
+            },
+        ];
+        let gone = Revocation::Token {
+            jti: "old".into(),
+            expires_at: NOW - 400,
+        };
+        list.add(kept.iter().chain([&gone]), NOW - 500);
+        let mut live = list.live(NOW);
+        live.sort_by_key(|r| format!("{r:?}"));
+        let mut expected = kept.to_vec();
+        expected.sort_by_key(|r| format!("{r:?}"));
+        assert_eq!(live, expected);
     }
 
     #[test]

@@ -14,6 +14,14 @@
 //! counts as stale, whether or not the background task noticed (it may be gone with its
 //! runtime), and the subscription is made again.
 //!
+//! **Durability**: Redis holds an epoch marker, a random value the first replica writes into
+//! an empty Redis. When a replica finds it gone or changed — on reconnecting after a restart
+//! without persistence, or after a `PING` when a `FLUSHALL` left the subscription up — it
+//! writes every live revocation of its copy back before reloading, so revocations survive as
+//! long as one replica that knew them does (logged at `warn`, counted in
+//! `jwt_auth_revocation_store_resets_total`). Used refresh tokens and DPoP proofs are
+//! recorded in Redis alone and are lost with its data.
+//!
 //! **TLS**: `rediss://` URLs speak TLS through rustls, with the crypto backend's provider;
 //! the server's certificate is checked against the system's roots, or the root you give
 //! [`Client::build_with_tls`] and [`RedisStore::from_client`]. **Redis Cluster is not
@@ -35,8 +43,8 @@ use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisFuture, Value};
 use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
 use crate::backoff::Backoff;
-use crate::tls;
 use crate::verifier::now;
+use crate::{metrics, tls};
 
 /// Tunes a [`RedisStore`].
 #[derive(Debug, Clone)]
@@ -127,6 +135,8 @@ struct Inner {
     synced_until: AtomicU64,
     started: Instant,
     commands: Commands,
+    /// The epoch of the Redis data this copy was last synced with (see [`Inner::restore`]).
+    epoch: Mutex<Option<String>>,
 }
 
 /// How commands reach Redis.
@@ -261,6 +271,7 @@ impl RedisStore {
             synced_until: AtomicU64::new(0),
             started: Instant::now(),
             commands,
+            epoch: Mutex::new(None),
         });
         inner.connection().await?;
         let (ready, synced) = tokio::sync::oneshot::channel();
@@ -304,32 +315,7 @@ impl RevocationStore for RedisStore {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
             let mut pipe = redis::pipe();
-            let (key, message) = inner.encode(&revocation);
-            match &revocation {
-                Revocation::Subject {
-                    issued_before,
-                    expires_at,
-                    ..
-                } => {
-                    // A later cut-off is never replaced by an earlier one.
-                    pipe.cmd("EVAL")
-                        .arg(RAISE_CUT_OFF)
-                        .arg(1)
-                        .arg(&key)
-                        .arg(issued_before)
-                        .arg(expires_at)
-                        .arg(kept_until(*expires_at))
-                        .ignore();
-                }
-                Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
-                    pipe.cmd("SET")
-                        .arg(&key)
-                        .arg(expires_at)
-                        .arg("EXAT")
-                        .arg(kept_until(*expires_at))
-                        .ignore();
-                }
-            }
+            let message = inner.write(&mut pipe, &revocation);
             pipe.cmd("PUBLISH")
                 .arg(&inner.channel)
                 .arg(&message)
@@ -431,10 +417,118 @@ impl Inner {
         format!("{}{kind}:{id}", self.options.prefix)
     }
 
-    /// The key of a revocation, and the message that announces it.
-    fn encode(&self, revocation: &Revocation) -> (String, String) {
+    /// Adds the record of `revocation` to `pipe`; gives the message that announces it.
+    fn write(&self, pipe: &mut redis::Pipeline, revocation: &Revocation) -> String {
         let (kind, id, message) = encode(revocation);
-        (self.key(kind, &id), message)
+        let key = self.key(kind, &id);
+        match revocation {
+            Revocation::Subject {
+                issued_before,
+                expires_at,
+                ..
+            } => {
+                // A later cut-off is never replaced by an earlier one.
+                pipe.cmd("EVAL")
+                    .arg(RAISE_CUT_OFF)
+                    .arg(1)
+                    .arg(&key)
+                    .arg(issued_before)
+                    .arg(expires_at)
+                    .arg(kept_until(*expires_at))
+                    .ignore();
+            }
+            Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
+                pipe.cmd("SET")
+                    .arg(&key)
+                    .arg(expires_at)
+                    .arg("EXAT")
+                    .arg(kept_until(*expires_at))
+                    .ignore();
+            }
+        }
+        message
+    }
+
+    /// The Redis data's epoch: a random marker the first replica writes (without expiry)
+    /// into an empty Redis. It vanishes with the data — a restart without persistence, a
+    /// `FLUSHALL`, a new server behind the same address — and a new one replaces it.
+    fn epoch_key(&self) -> String {
+        format!("{}epoch", self.options.prefix)
+    }
+
+    async fn current_epoch(&self) -> Result<Option<String>, StoreError> {
+        let key = self.epoch_key();
+        self.run(|mut con| async move { redis::cmd("GET").arg(&key).query_async(&mut con).await })
+            .await
+    }
+
+    /// Whether Redis still holds the data this copy was synced with.
+    async fn same_epoch(&self) -> Result<bool, StoreError> {
+        let current = self.current_epoch().await?;
+        Ok(current.is_some() && current == *lock_epoch(&self.epoch))
+    }
+
+    /// Before a (re)load: if Redis is not the one this copy was synced with — it came back
+    /// empty, or another replica already found it so — writes every revocation this copy
+    /// still holds back into it, so that nothing is lost while one replica that knew it
+    /// lives; then takes (or makes) the current epoch.
+    async fn restore(&self) -> Result<(), StoreError> {
+        let current = self.current_epoch().await?;
+        let known = lock_epoch(&self.epoch).clone();
+        if current.is_some() && current == known {
+            return Ok(());
+        }
+        let live = self.list.live(now());
+        for chunk in live.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for revocation in chunk {
+                self.write(&mut pipe, revocation);
+            }
+            let _: () = self
+                .run(|mut con| async move { pipe.query_async(&mut con).await })
+                .await?;
+        }
+        match (&known, &current) {
+            (None, None) => tracing::warn!(
+                "Redis holds no revocation epoch: it is new, or lost its data before this \
+                 replica started; this replica knows no revocation to restore"
+            ),
+            (None, Some(_)) => {}
+            (Some(_), _) => tracing::warn!(
+                restored = live.len(),
+                "Redis lost the revocations (restarted without persistence, flushed or \
+                 replaced); wrote back what this replica knew"
+            ),
+        }
+        if known.is_some() || current.is_none() {
+            metrics::revocation_store_reset(live.len());
+        }
+        let epoch = match current {
+            Some(epoch) => epoch,
+            None => {
+                let mut fresh = [0u8; 16];
+                getrandom::fill(&mut fresh)
+                    .map_err(|e| StoreError(format!("no randomness for an epoch: {e}")))?;
+                let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+                let key = self.epoch_key();
+                // Whoever comes first sets it; everyone reads the one that stands.
+                let _: Value = self
+                    .run(|mut con| async move {
+                        redis::cmd("SET")
+                            .arg(&key)
+                            .arg(&fresh)
+                            .arg("NX")
+                            .query_async(&mut con)
+                            .await
+                    })
+                    .await?;
+                self.current_epoch()
+                    .await?
+                    .ok_or_else(|| StoreError("the epoch vanished as it was set".to_owned()))?
+            }
+        };
+        *lock_epoch(&self.epoch) = Some(epoch);
+        Ok(())
     }
 
     /// Asks Redis whether `token` is revoked: one `MGET` of every record that could match it
@@ -519,6 +613,10 @@ fn lock(
     connection: &Mutex<Option<MultiplexedConnection>>,
 ) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
     connection.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock_epoch(epoch: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+    epoch.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The kind and id of a revocation's record, and the message that announces it: "kind
@@ -671,6 +769,8 @@ async fn sync(
         .map_err(failed)?;
     pubsub.subscribe(&inner.channel).await.map_err(failed)?;
     // Subscribed before loading: a revocation made meanwhile is in the load or in a message.
+    // A Redis that lost its data gets back what this copy knew before it is reloaded.
+    inner.restore().await?;
     let all = inner.load().await?;
     inner.list.replace(&all, now());
     inner.proven_alive();
@@ -688,6 +788,10 @@ async fn sync(
             Err(_) => {
                 // Answered only if the connection still carries messages both ways.
                 match tokio::time::timeout(timeout, sink.ping::<Value>()).await {
+                    // A `FLUSHALL` keeps the subscription up: the epoch tells.
+                    Ok(Ok(_)) if !inner.same_epoch().await? => {
+                        return Err(StoreError("Redis lost its data (no epoch)".to_owned()));
+                    }
                     Ok(Ok(_)) => inner.proven_alive(),
                     Ok(Err(e)) => return Err(failed(e)),
                     Err(_) => {

@@ -340,6 +340,103 @@ async fn a_new_replica_loads_what_was_revoked_before_it_started() {
     );
 }
 
+/// The revocations of one test: a token, a session (scoped to an issuer) and a subject.
+fn three_revocations() -> [Revocation; 3] {
+    let until = now() + 600;
+    [
+        Revocation::Token {
+            jti: "j1".into(),
+            expires_at: until,
+        },
+        Revocation::Session {
+            sid: "s 1".into(),
+            iss: Some("https://a.example".into()),
+            expires_at: until,
+        },
+        Revocation::Subject {
+            sub: "bob".into(),
+            iss: None,
+            issued_before: now(),
+            expires_at: until,
+        },
+    ]
+}
+
+/// Whether Redis itself (asked, not a local copy) holds each of [`three_revocations`].
+async fn redis_holds_the_three(store: &RedisStore) -> bool {
+    let old = now() - 10;
+    let id = |jti: &str, sid: &str, sub: &str| TokenId {
+        jti: Some(jti.into()),
+        sid: Some(sid.into()),
+        sub: Some(sub.into()),
+        iss: Some("https://a.example".into()),
+        iat: Some(old),
+    };
+    for token in [id("j1", "s", "a"), id("j", "s 1", "a"), id("j", "s", "bob")] {
+        if store.check(&token, now()).await != Ok(true) {
+            return false;
+        }
+    }
+    store.check(&id("j", "s", "a"), now()).await == Ok(false)
+}
+
+/// Issue #24, item 2: Redis restarted without persistence comes back empty. The replicas
+/// that knew the revocations write them back before they reload, so none is lost while
+/// one of them lives: both still refuse, and so does Redis itself, and a replica started
+/// afterwards loads them.
+#[tokio::test]
+async fn revocations_survive_a_redis_restart_without_persistence() {
+    let server = Server::start();
+    let (a, b) = (store(&server).await, store(&server).await);
+    for revocation in three_revocations() {
+        a.revoke(revocation).await.unwrap();
+    }
+    within(Duration::from_secs(2), async || {
+        redis_holds_the_three(&b).await
+    })
+    .await;
+    let port = server.stop();
+    within(Duration::from_secs(5), async || {
+        !a.is_synced() && !b.is_synced()
+    })
+    .await;
+    let again = Server::on(port);
+    within(Duration::from_secs(10), async || {
+        a.is_synced() && b.is_synced()
+    })
+    .await;
+    assert!(redis_holds_the_three(&a).await, "written back to Redis");
+    let t = token("j1");
+    assert_eq!(status_of(&app(a), &t).await, 401);
+    assert_eq!(status_of(&app(b), &t).await, 401);
+    let late = store(&again).await;
+    assert_eq!(status_of(&app(late), &t).await, 401);
+}
+
+/// Issue #24, item 2: a `FLUSHALL` leaves the subscription up, so no reconnection tells of
+/// it; the epoch marker does, within a ping, and the revocations are written back.
+#[tokio::test]
+async fn revocations_survive_a_flush_of_redis() {
+    let server = Server::start();
+    let a = store(&server).await;
+    for revocation in three_revocations() {
+        a.revoke(revocation).await.unwrap();
+    }
+    let client = tower_jwt_auth::redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = tower_jwt_auth::redis::cmd("FLUSHALL")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert!(!redis_holds_the_three(&a).await, "flushed");
+    within(Duration::from_secs(5), async || {
+        redis_holds_the_three(&a).await
+    })
+    .await;
+    let late = store(&server).await;
+    assert_eq!(status_of(&app(late), &token("j1")).await, 401);
+}
+
 /// Issue #12, item 11, through Redis: a session or subject revoked for one issuer reaches
 /// every replica (by message, by load, and by asking Redis) scoped to that issuer.
 #[tokio::test]
