@@ -18,13 +18,14 @@ use crate::extract::TokenSource;
 use crate::metadata::ResourceMetadata;
 use crate::response::{DEFAULT_REALM, DefaultErrorResponse, Rejections, is_quotable};
 use crate::service::Shared;
+use crate::tenant::{IssuerPolicy, PolicyKeys};
 #[cfg(not(feature = "jwks"))]
 use crate::verifier::key_store::KeyStore;
 use crate::verifier::keys::{KeyInput, KeySet};
 use crate::verifier::mapping::GrantSources;
 use crate::verifier::revocation::{OnStoreError, RevocationCheck, RevocationStore};
 use crate::verifier::rules::Rules;
-use crate::verifier::{Claim, Config, TokenCache, Verifier, install_crypto_provider};
+use crate::verifier::{Claim, Config, Policy, TokenCache, Verifier, install_crypto_provider};
 use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer};
 
 /// The default maximum token length: far above any real JWT, far below a header limit.
@@ -90,6 +91,8 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     on_store_error: OnStoreError,
     keep_token_ids: bool,
     grants: GrantSources,
+    /// Trusted issuers, each with its own policy.
+    policies: Vec<IssuerPolicy>,
     #[cfg(feature = "jwks")]
     remote: crate::jwks::RemoteConfig,
     error_response: R,
@@ -117,6 +120,7 @@ impl<C> JwtAuthBuilder<C> {
             on_store_error: OnStoreError::default(),
             keep_token_ids: false,
             grants: GrantSources::default(),
+            policies: Vec::new(),
             #[cfg(feature = "jwks")]
             remote: crate::jwks::RemoteConfig::default(),
             error_response: DefaultErrorResponse,
@@ -454,6 +458,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             on_store_error: self.on_store_error,
             keep_token_ids: self.keep_token_ids,
             grants: self.grants,
+            policies: self.policies,
             #[cfg(feature = "jwks")]
             remote: self.remote,
             error_response,
@@ -529,19 +534,97 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let allowed = self.algorithms.as_deref();
         let fixed = KeySet::entries(std::mem::take(&mut self.keys), allowed, provider)?;
         #[cfg(feature = "jwks")]
-        let (stores, tenants) =
-            std::mem::take(&mut self.remote).stores(fixed, allowed, provider)?;
+        let default_has_keys = !fixed.is_empty() || self.remote.url.is_some();
         #[cfg(not(feature = "jwks"))]
-        let (stores, tenants) = (vec![KeyStore::of_static_keys(fixed, allowed)?], Vec::new());
-        // Remote issuers join the accepted issuers.
+        let default_has_keys = !fixed.is_empty();
+        let policies = std::mem::take(&mut self.policies);
+        let mut sources = Vec::with_capacity(policies.len());
+        for policy in &policies {
+            if let Some(error) = &policy.error {
+                return Err(error.clone());
+            }
+            let allowed = policy.algorithms.as_deref().or(allowed);
+            let fixed = KeySet::entries(policy.static_keys.clone(), allowed, provider)?;
+            #[cfg(feature = "jwks")]
+            {
+                use crate::jwks::{Fetch, PolicyKeySource};
+                let fetch = match &policy.keys {
+                    PolicyKeys::Static => None,
+                    PolicyKeys::Discovery => Some(Fetch::Discovery(policy.issuer().to_owned())),
+                    PolicyKeys::Jwks(url) => Some(Fetch::Jwks(url.clone())),
+                };
+                let allowed = allowed.map(<[Algorithm]>::to_vec);
+                sources.push(PolicyKeySource {
+                    fetch,
+                    fixed,
+                    allowed,
+                });
+            }
+            #[cfg(not(feature = "jwks"))]
+            {
+                let PolicyKeys::Static = policy.keys;
+                sources.push(KeyStore::of_static_keys(fixed, allowed)?);
+            }
+        }
+        #[cfg(feature = "jwks")]
+        let (stores, oidc_issuers) =
+            std::mem::take(&mut self.remote).stores(fixed, allowed, provider, sources)?;
+        #[cfg(not(feature = "jwks"))]
+        let (stores, oidc_issuers): (Vec<KeyStore>, Vec<String>) = {
+            let default = if sources.is_empty() {
+                KeyStore::of_static_keys(fixed, allowed)?
+            } else {
+                KeyStore::fixed(KeySet::new(fixed, allowed))
+            };
+            (
+                std::iter::once(default).chain(sources).collect(),
+                Vec::new(),
+            )
+        };
+        // OpenID issuers join the accepted issuers of the layer's own rules.
         let mut rules = std::mem::take(&mut self.rules);
-        rules.issuers.extend(tenants.iter().cloned());
+        rules.issuers.extend(oidc_issuers.iter().cloned());
         // A resource that publishes metadata takes only the tokens issued for it (RFC 8707).
-        if let Some(metadata) = &self.metadata
-            && rules.audiences.is_empty()
-            && !rules.any_audience
+        let resource = self.metadata.as_ref().map(|m| m.resource().to_owned());
+        let audience_of = |audiences: &mut Vec<String>, any: bool| {
+            if let Some(resource) = &resource
+                && audiences.is_empty()
+                && !any
+            {
+                audiences.push(resource.clone());
+            }
+        };
+        audience_of(&mut rules.audiences, rules.any_audience);
+        // Each issuer policy: the layer's rules for what it leaves unsaid (times, type,
+        // age), its own for issuer, audience, leeway, required claims and grants.
+        let mut issuer_policies = Vec::with_capacity(policies.len());
+        let mut tenants: Vec<Vec<String>> = oidc_issuers.iter().map(|i| vec![i.clone()]).collect();
+        for policy in policies {
+            let mut own = rules.clone();
+            own.issuers.clone_from(&policy.issuers);
+            own.audiences = policy.audiences;
+            own.any_audience = policy.any_audience;
+            audience_of(&mut own.audiences, own.any_audience);
+            if let Some(leeway) = policy.leeway {
+                own.leeway = leeway;
+            }
+            if let Some(required) = policy.required {
+                own.required = required;
+            }
+            issuer_policies.push(Policy {
+                rules: own.check()?,
+                mapping: policy.grants.build()?,
+                name: Some(Arc::new(policy.issuers[0].clone())),
+            });
+            tenants.push(policy.issuers);
+        }
+        if let Some(twice) = tenants
+            .iter()
+            .flatten()
+            .enumerate()
+            .find_map(|(i, iss)| tenants.iter().flatten().skip(i + 1).find(|o| *o == iss))
         {
-            rules.audiences.push(metadata.resource().to_owned());
+            return Err(ConfigError::DuplicateIssuer(twice.clone()));
         }
         if self.max_token_size < 16 {
             return Err(ConfigError::MaxTokenSizeTooSmall);
@@ -552,11 +635,21 @@ impl<C, R> JwtAuthBuilder<C, R> {
             None => None,
         };
         let revocation = self.revocation.take();
+        let own = Policy {
+            rules: rules.check()?,
+            mapping: std::mem::take(&mut self.grants).build()?,
+            name: None,
+        };
+        // The layer's own policy serves its keys and the OpenID issuers; then each issuer
+        // policy its own store.
+        let mut all = vec![own.clone(); 1 + oidc_issuers.len()];
+        all.extend(issuer_policies);
         let config = Config {
             provider,
             stores,
             tenants,
-            rules: rules.check()?,
+            policies: all,
+            default_has_keys,
             required_typ: self.required_typ.take(),
             max_token_size: self.max_token_size,
             keep_id: revocation.is_some() || self.keep_token_ids,
@@ -564,7 +657,6 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 store,
                 on_error: self.on_store_error,
             }),
-            mapping: std::mem::take(&mut self.grants).build()?,
         };
         Ok(Verifier::new(config, cache))
     }
@@ -639,12 +731,11 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self
     }
 
-    /// Requires one of the claims at `paths` to be present (a string, or an array holding
-    /// one), else `error`: a preset's check of a claim that tells its tokens apart.
-    #[cfg(feature = "jwks")]
-    pub(crate) fn require_one_of(mut self, paths: &[&str], error: AuthError) -> Self {
-        let paths = paths.iter().map(|p| (*p).to_owned()).collect();
-        self.grants.present.push((paths, error));
+    /// Trusts an issuer with its own policy: its tokens are routed by `iss` to its keys and
+    /// held to its audiences, claim mapping, required claims and leeway alone, never to
+    /// another issuer's or to the layer's. See [`tenant`](crate::tenant).
+    pub fn issuer_policy(mut self, policy: IssuerPolicy) -> Self {
+        self.policies.push(policy);
         self
     }
 

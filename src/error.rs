@@ -455,6 +455,9 @@ pub enum ConfigError {
     InvalidResourceMetadata(String),
     /// The DPoP options (RFC 9449) are inconsistent.
     InvalidDpopOptions(String),
+    /// Two trusted issuers (issuer policies, OpenID issuers) name the same `iss`: a token
+    /// could not be routed to one policy.
+    DuplicateIssuer(String),
     /// The key client's proxy is an `https://` URL: the `CONNECT` request and its
     /// `Proxy-Authorization` would travel over plain TCP, so it is refused.
     InsecureProxy(String),
@@ -536,6 +539,11 @@ impl fmt::Display for ConfigError {
                 "{url:?} is plain http on a host other than loopback: what travels without TLS \
                  can be read and replaced on the way; use https (for a key server inside a \
                  network you trust, JwksOptions::allow_http allows http)"
+            ),
+            ConfigError::DuplicateIssuer(iss) => write!(
+                f,
+                "the issuer {iss:?} is trusted twice: give each issuer one policy, and name \
+                 its other `iss` forms with IssuerPolicy::also_named"
             ),
             ConfigError::InsecureProxy(why) => write!(
                 f,

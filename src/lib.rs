@@ -112,6 +112,7 @@ mod metrics;
 #[cfg(feature = "jwks")]
 mod providers;
 pub mod revocation;
+pub mod tenant;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod tls;
 mod url;

@@ -24,6 +24,7 @@ use crate::response::{
     AnswerRejection, ErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
     is_grpc,
 };
+use crate::tenant::TrustedIssuer;
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
@@ -373,9 +374,18 @@ fn insert<C: Clone + Send + Sync + 'static, B>(verified: Verified<C>, req: &mut 
 ///
 /// [`Require`]: crate::authorize::Require
 pub(crate) fn insert_into<C: Clone + Send + Sync + 'static>(
-    verified: Verified<C>,
+    mut verified: Verified<C>,
     extensions: &mut http::Extensions,
 ) {
+    // The issuer goes with these claims, or none does.
+    match verified.take_issuer() {
+        Some(issuer) => {
+            extensions.insert(TrustedIssuer(issuer));
+        }
+        None => {
+            extensions.remove::<TrustedIssuer>();
+        }
+    }
     let (claims, grants) = verified.into_parts();
     extensions.insert(claims);
     // Absent grants read as none: spare the insertion for tokens without them.

@@ -130,6 +130,22 @@ option_setters!(JwksOptions {
     allow_hmac_keys: bool,
 });
 
+/// The keys of one [`IssuerPolicy`](crate::tenant::IssuerPolicy): fetched from `fetch`, if
+/// any, beside `fixed`, for the algorithms of `allowed`.
+pub(crate) struct PolicyKeySource {
+    pub(crate) fetch: Option<Fetch>,
+    pub(crate) fixed: Vec<KeyEntry>,
+    pub(crate) allowed: Option<Vec<Algorithm>>,
+}
+
+/// Where a policy's keys are fetched from.
+pub(crate) enum Fetch {
+    /// The issuer's discovery document.
+    Discovery(String),
+    /// A JWKS URL.
+    Jwks(String),
+}
+
 /// What the builder collected about remote keys.
 #[derive(Default)]
 pub(crate) struct RemoteConfig {
@@ -141,15 +157,28 @@ pub(crate) struct RemoteConfig {
 
 impl RemoteConfig {
     /// The key stores: the default one (static keys, and the JWKS URL's), then one per
-    /// OpenID issuer; and those issuers, in store order.
+    /// OpenID issuer, then one per issuer policy (`policies`, in order); and the OpenID
+    /// issuers, in store order.
     pub(crate) fn stores(
         self,
         fixed: Vec<KeyEntry>,
         allowed: Option<&[Algorithm]>,
         provider: &'static CryptoProvider,
+        policies: Vec<PolicyKeySource>,
     ) -> Result<(Vec<KeyStore>, Vec<String>), ConfigError> {
-        if self.url.is_none() && self.issuers.is_empty() {
-            return Ok((vec![KeyStore::of_static_keys(fixed, allowed)?], Vec::new()));
+        let fetches = policies.iter().any(|p| p.fetch.is_some());
+        if self.url.is_none() && self.issuers.is_empty() && !fetches {
+            let default = if policies.is_empty() {
+                KeyStore::of_static_keys(fixed, allowed)?
+            } else {
+                KeyStore::fixed(KeySet::new(fixed, allowed))
+            };
+            let mut stores = vec![default];
+            for policy in policies {
+                let allowed = policy.allowed.as_deref();
+                stores.push(KeyStore::of_static_keys(policy.fixed, allowed)?);
+            }
+            return Ok((stores, Vec::new()));
         }
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoTokioRuntime)?;
@@ -159,7 +188,7 @@ impl RemoteConfig {
         if let Some(err) = client.misconfigured() {
             return Err(err);
         }
-        let start = |source, fixed| {
+        let start = |source, fixed, allowed: Option<&[Algorithm]>| {
             let parts = RemoteParts {
                 source,
                 client: Arc::clone(&client),
@@ -173,19 +202,34 @@ impl RemoteConfig {
         };
         let allow_http = self.options.allow_http;
         let default = match &self.url {
-            Some(url) => start(Source::Jwks(http_url(url, allow_http)?), fixed),
-            None if fixed.is_empty() && self.issuers.is_empty() => return Err(ConfigError::NoKeys),
+            Some(url) => start(Source::Jwks(http_url(url, allow_http)?), fixed, allowed),
+            None if fixed.is_empty() && self.issuers.is_empty() && policies.is_empty() => {
+                return Err(ConfigError::NoKeys);
+            }
             None => KeyStore::fixed(KeySet::new(fixed, allowed)),
         };
         let mut stores = vec![default];
         for issuer in &self.issuers {
             http_url(issuer, allow_http)?;
-            stores.push(start(
-                Source::Discovery {
-                    issuer: issuer.clone(),
-                },
-                Vec::new(),
-            ));
+            let source = Source::Discovery {
+                issuer: issuer.clone(),
+            };
+            stores.push(start(source, Vec::new(), allowed));
+        }
+        for policy in policies {
+            let source = match policy.fetch {
+                None => {
+                    let allowed = policy.allowed.as_deref();
+                    stores.push(KeyStore::of_static_keys(policy.fixed, allowed)?);
+                    continue;
+                }
+                Some(Fetch::Discovery(issuer)) => {
+                    http_url(&issuer, allow_http)?;
+                    Source::Discovery { issuer }
+                }
+                Some(Fetch::Jwks(url)) => Source::Jwks(http_url(&url, allow_http)?),
+            };
+            stores.push(start(source, policy.fixed, policy.allowed.as_deref()));
         }
         Ok((stores, self.issuers))
     }

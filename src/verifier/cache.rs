@@ -204,6 +204,7 @@ mod tests {
             id: None,
             lifetime: Lifetime::new(Some(exp), None, None),
             binding: crate::verifier::verified::Binding::Bearer,
+            issuer: None,
         }
     }
 

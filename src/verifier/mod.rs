@@ -83,11 +83,15 @@ pub struct Verifier<C> {
 pub(crate) struct Config {
     pub(crate) provider: &'static CryptoProvider,
     /// The keys for tokens of any accepted issuer, then one store per issuer that has keys
-    /// of its own (`oidc_issuer`).
+    /// of its own (`oidc_issuer`, an [`IssuerPolicy`](crate::tenant::IssuerPolicy)).
     pub(crate) stores: Vec<KeyStore>,
-    /// The issuer of `stores[i + 1]`.
-    pub(crate) tenants: Vec<String>,
-    pub(crate) rules: Validation,
+    /// The `iss` values that route a token to `stores[i + 1]`.
+    pub(crate) tenants: Vec<Vec<String>>,
+    /// The policy of each store's tokens, by store: claim rules and grant mapping.
+    pub(crate) policies: Vec<Policy>,
+    /// Whether the first store may verify anything: without keys of its own (only
+    /// issuer policies), a token of no trusted issuer is refused before any key lookup.
+    pub(crate) default_has_keys: bool,
     /// The `typ` every token must declare, if any.
     pub(crate) required_typ: Option<String>,
     pub(crate) max_token_size: usize,
@@ -95,8 +99,17 @@ pub(crate) struct Config {
     pub(crate) keep_id: bool,
     /// The revocation step, if a store was configured.
     pub(crate) revocation: Option<RevocationCheck>,
+}
+
+/// What one issuer's tokens are held to, once verified by that issuer's keys.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    pub(crate) rules: Validation,
     /// Where grants come from, when not the standard `scope`, `scp` and `roles`.
     pub(crate) mapping: Option<Mapping>,
+    /// The issuer a token verified under this policy is reported as coming from
+    /// ([`TrustedIssuer`](crate::tenant::TrustedIssuer)); `None` for the layer's own.
+    pub(crate) name: Option<Arc<String>>,
 }
 
 /// What [`Verifier::check`] decided without waiting.
@@ -211,7 +224,8 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         {
             metrics::cache_lookup(true);
             // The signature and the other claims were checked; time has moved on since.
-            self.config.rules.check_lifetime(verified.lifetime, now)?;
+            let rules = &self.config.policies[stamp.store].rules;
+            rules.check_lifetime(verified.lifetime, now)?;
             return Ok(verified);
         }
         metrics::cache_lookup(false);
@@ -231,7 +245,10 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         let store = config.route(&jws)?;
         let stamp = config.check_signature(&jws, store)?;
         // Only now, with the signature checked, is the payload read.
-        let verified = jws::decode_then(jws.payload, |payload| config.read_claims(payload, now));
+        let policy = &config.policies[store];
+        let verified = jws::decode_then(jws.payload, |payload| {
+            config.read_claims(payload, now, policy)
+        });
         let verified = verified.map_err(|err| match err {
             AuthError::MalformedToken => AuthError::InvalidClaims,
             err => err,
@@ -260,10 +277,17 @@ impl Config {
             payload::read::<IgnoredAny>(payload, &mut registered)
                 .ok_or(AuthError::InvalidClaims)?;
             let iss = registered.iss.as_deref();
-            if let Some(i) = self.tenants.iter().position(|t| Some(t.as_str()) == iss) {
+            let named = |t: &Vec<String>| t.iter().any(|t| Some(t.as_str()) == iss);
+            if let Some(i) = self.tenants.iter().position(named) {
                 return Ok(i + 1);
             }
-            self.rules.check_issuer(iss).map(|()| 0)
+            if !self.default_has_keys {
+                return Err(match iss {
+                    Some(_) => AuthError::InvalidIssuer,
+                    None => AuthError::MissingClaim,
+                });
+            }
+            self.policies[0].rules.check_issuer(iss).map(|()| 0)
         })
     }
 
@@ -306,20 +330,21 @@ impl Config {
         &self,
         payload: &[u8],
         now: u64,
+        policy: &Policy,
     ) -> Result<Verified<C>, AuthError> {
         let mut registered = Registered::default();
-        let captures = self.mapping.as_ref().map_or(&[][..], Mapping::captures);
+        let captures = policy.mapping.as_ref().map_or(&[][..], Mapping::captures);
         let Some(claims) = payload::read_capturing::<C>(payload, &mut registered, captures) else {
             // Say why exactly: a registered claim of the wrong type, missing or out of
             // date comes before "`C` does not fit".
             let mut registered = Registered::default();
             payload::read::<IgnoredAny>(payload, &mut registered)
                 .ok_or(AuthError::InvalidClaims)?;
-            self.rules.check(&registered, now)?;
+            policy.rules.check(&registered, now)?;
             return Err(AuthError::InvalidClaims);
         };
-        let lifetime = self.rules.check(&registered, now)?;
-        let grants = match &self.mapping {
+        let lifetime = policy.rules.check(&registered, now)?;
+        let grants = match &policy.mapping {
             None => Grants::from_claims(
                 registered.scope.as_deref(),
                 registered.scp.as_deref(),
@@ -352,6 +377,7 @@ impl Config {
             id,
             lifetime,
             binding,
+            issuer: policy.name.clone(),
         })
     }
 
@@ -508,6 +534,7 @@ mod tests {
             id: None,
             lifetime: Lifetime::new(None, None, None),
             binding: Binding::Bearer,
+            issuer: None,
         };
         let stale = KeyStamp {
             store: 0,

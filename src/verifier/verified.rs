@@ -30,6 +30,8 @@ pub struct Verified<C> {
     pub(super) id: Option<Arc<TokenId>>,
     pub(super) lifetime: Lifetime,
     pub(super) binding: Binding,
+    /// The trusted issuer whose policy it passed, when it came from one.
+    pub(super) issuer: Option<Arc<String>>,
 }
 
 /// The key a token is bound to (`cnf`, RFC 7800), if it is.
@@ -78,6 +80,18 @@ impl<C> Verified<C> {
             Binding::Dpop(jkt) => Some(jkt),
             Binding::Bearer | Binding::Other => None,
         }
+    }
+
+    /// The [trusted issuer](crate::tenant::IssuerPolicy) whose keys and policy the token
+    /// passed (its first name), or `None` when it passed the layer's own. Also in the
+    /// request's extensions as a [`TrustedIssuer`](crate::tenant::TrustedIssuer).
+    pub fn trusted_issuer(&self) -> Option<&str> {
+        self.issuer.as_deref().map(String::as_str)
+    }
+
+    /// The trusted issuer, shared.
+    pub(crate) fn take_issuer(&mut self) -> Option<Arc<String>> {
+        self.issuer.take()
     }
 
     /// How the token is bound to a key.

@@ -1,0 +1,271 @@
+//! Several trusted issuers, each held to its own policy: the multi-tenant resource server.
+//!
+//! An [`IssuerPolicy`] names an issuer (the `iss` its tokens carry), where its keys come
+//! from, and what its tokens must hold: audiences, claim mapping (scopes, roles), required
+//! claims, leeway, algorithms. [`JwtAuthBuilder::issuer_policy`] trusts it; the provider
+//! presets ([`JwtAuthBuilder::keycloak`] and the others) are issuer policies too, so two of
+//! them side by side are two issuers with two policies, never one merged policy.
+//!
+//! A token is routed by the `iss` it names — read before the signature is checked, only to
+//! choose — to that issuer's keys, and checked against that issuer's policy alone: a token of
+//! issuer A never passes with B's audience, never receives B's mapped roles, and is never
+//! verified with B's keys. A token naming no trusted issuer is refused (`invalid_token`)
+//! before any key is looked up or fetched, unless the layer has keys of its own, which then
+//! serve it under the layer's own rules.
+//!
+//! ```
+//! use tower_jwt_auth::tenant::IssuerPolicy;
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+//!
+//! // Two tenants with identity providers of their own (static keys here; `IssuerPolicy::oidc`
+//! // and `IssuerPolicy::jwks` fetch them, with feature `jwks`).
+//! let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .issuer_policy(
+//!         IssuerPolicy::with_keys("https://idp.tenant-a.example")
+//!             .hmac_secret(b"tenant A's secret, thirty-two bytes!", Algorithm::HS256)
+//!             .audience("notes-api")
+//!             .roles_from(["/groups"]),
+//!     )
+//!     .issuer_policy(
+//!         IssuerPolicy::with_keys("https://idp.tenant-b.example")
+//!             .hmac_secret(b"tenant B's secret, thirty-two bytes!", Algorithm::HS256)
+//!             .audience("https://notes.tenant-b.example"),
+//!     )
+//!     .build()
+//!     .unwrap();
+//! ```
+//!
+//! Handlers learn which issuer a request's token came from through the [`TrustedIssuer`]
+//! extension (or [`Verified::trusted_issuer`](crate::Verified::trusted_issuer)).
+//!
+//! [`JwtAuthBuilder::issuer_policy`]: crate::JwtAuthBuilder::issuer_policy
+//! [`JwtAuthBuilder::keycloak`]: crate::JwtAuthBuilder::keycloak
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::DecodingKey;
+
+use crate::verifier::keys::KeyInput;
+use crate::verifier::mapping::GrantSources;
+use crate::{Algorithm, AuthError, Claim, ConfigError};
+
+/// One trusted issuer and the policy its tokens are held to. See the [module](self).
+#[derive(Debug, Clone)]
+pub struct IssuerPolicy {
+    /// The `iss` values of this issuer: its name first, then other forms it uses.
+    pub(crate) issuers: Vec<String>,
+    pub(crate) keys: PolicyKeys,
+    pub(crate) static_keys: Vec<KeyInput>,
+    pub(crate) algorithms: Option<Vec<Algorithm>>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) any_audience: bool,
+    pub(crate) leeway: Option<Duration>,
+    pub(crate) required: Option<HashSet<Claim>>,
+    pub(crate) grants: GrantSources,
+    /// The first mistake made while configuring it, reported by `build()`.
+    pub(crate) error: Option<ConfigError>,
+}
+
+/// Where an issuer's keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PolicyKeys {
+    /// Given with [`IssuerPolicy::key`].
+    Static,
+    /// From the issuer's OpenID discovery document.
+    #[cfg(feature = "jwks")]
+    Discovery,
+    /// From this JWKS URL.
+    #[cfg(feature = "jwks")]
+    Jwks(String),
+}
+
+impl IssuerPolicy {
+    fn new(issuer: String, keys: PolicyKeys) -> Self {
+        IssuerPolicy {
+            issuers: vec![issuer],
+            keys,
+            static_keys: Vec::new(),
+            algorithms: None,
+            audiences: Vec::new(),
+            any_audience: false,
+            leeway: None,
+            required: None,
+            grants: GrantSources::default(),
+            error: None,
+        }
+    }
+
+    /// An issuer whose keys are given here, with [`key`](Self::key) or
+    /// [`hmac_secret`](Self::hmac_secret).
+    pub fn with_keys(issuer: impl Into<String>) -> Self {
+        IssuerPolicy::new(issuer.into(), PolicyKeys::Static)
+    }
+
+    /// An OpenID provider: its keys from the `jwks_uri` of its discovery document
+    /// (`{issuer}/.well-known/openid-configuration`, which must name exactly this issuer),
+    /// fetched and refreshed as [`jwks`](crate::jwks) describes (feature `jwks`).
+    #[cfg(feature = "jwks")]
+    pub fn oidc(issuer: impl Into<String>) -> Self {
+        IssuerPolicy::new(issuer.into(), PolicyKeys::Discovery)
+    }
+
+    /// An issuer whose keys are published at `jwks_url` (feature `jwks`).
+    #[cfg(feature = "jwks")]
+    pub fn jwks(issuer: impl Into<String>, jwks_url: impl Into<String>) -> Self {
+        IssuerPolicy::new(issuer.into(), PolicyKeys::Jwks(jwks_url.into()))
+    }
+
+    /// Another `iss` value this issuer's tokens carry (Google's `accounts.google.com`
+    /// beside `https://accounts.google.com`; Entra's v1.0 issuer beside its v2.0 one).
+    pub fn also_named(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// The issuer's name: the `iss` it was made with.
+    pub fn issuer(&self) -> &str {
+        &self.issuers[0]
+    }
+
+    /// Adds a key of this issuer (keys given here serve beside fetched ones).
+    pub fn key(mut self, key: DecodingKey, algorithm: Algorithm) -> Self {
+        self.static_keys.push(KeyInput::Key {
+            kid: None,
+            key,
+            algorithm,
+        });
+        self
+    }
+
+    /// Adds an HMAC secret of this issuer, for `HS256`, `HS384` or `HS512`.
+    pub fn hmac_secret(self, secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
+        match DecodingKey::from_secret(secret.as_ref()) {
+            Ok(key) => self.key(key, algorithm),
+            Err(_) => self.invalid(ConfigError::InvalidKey(
+                "the HMAC secret is empty".to_owned(),
+            )),
+        }
+    }
+
+    fn invalid(mut self, error: ConfigError) -> Self {
+        self.error.get_or_insert(error);
+        self
+    }
+
+    /// The algorithms this issuer's tokens may use (default: those of its keys).
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Requires `aud` to hold this audience (or one of several, with repeated calls).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Requires `aud` to hold one of these audiences.
+    pub fn audiences<I: Into<String>>(mut self, audiences: impl IntoIterator<Item = I>) -> Self {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts a token with any audience, or none.
+    pub fn accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
+        self
+    }
+
+    /// The leeway for this issuer's `exp` and `nbf` (default: the layer's).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// The claims this issuer's tokens must carry (default: the layer's, `exp`).
+    pub fn required_claims(mut self, claims: impl IntoIterator<Item = Claim>) -> Self {
+        self.required = Some(claims.into_iter().collect());
+        self
+    }
+
+    /// Where this issuer's scopes are, as [`JwtAuthBuilder::scopes_from`](crate::JwtAuthBuilder::scopes_from)
+    /// says; never another issuer's.
+    pub fn scopes_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.grants.scopes = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Where this issuer's roles are, as [`JwtAuthBuilder::roles_from`](crate::JwtAuthBuilder::roles_from)
+    /// says; never another issuer's.
+    pub fn roles_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.grants.roles = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires the claim at `path` to hold one of `values`, as
+    /// [`JwtAuthBuilder::require_claim`](crate::JwtAuthBuilder::require_claim) does.
+    pub fn require_claim<V: Into<String>>(
+        self,
+        path: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Self {
+        self.require_claim_or(path, values, AuthError::InvalidClaims)
+    }
+
+    /// [`require_claim`](Self::require_claim), answering `error` when it does not hold.
+    pub(crate) fn require_claim_or<V: Into<String>>(
+        mut self,
+        path: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+        error: AuthError,
+    ) -> Self {
+        let values = values.into_iter().map(Into::into).collect();
+        self.grants.checks.push((path.into(), values, error));
+        self
+    }
+
+    /// Requires one of the claims at `paths` to be present, else `error`.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn require_one_of(mut self, paths: &[&str], error: AuthError) -> Self {
+        let paths = paths.iter().map(|p| (*p).to_owned()).collect();
+        self.grants.present.push((paths, error));
+        self
+    }
+
+    /// The value of `{client_id}` in this issuer's claim paths.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.grants.client_id = Some(client_id.into());
+        self
+    }
+}
+
+/// The trusted issuer a request's token came from, in the request's extensions when the
+/// token passed an [`IssuerPolicy`]: its name, as the policy was made with.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::Extension;
+/// use tower_jwt_auth::tenant::TrustedIssuer;
+///
+/// async fn handler(Extension(tenant): Extension<TrustedIssuer>) -> String {
+///     format!("hello, user of {}", tenant.as_str())
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrustedIssuer(pub(crate) Arc<String>);
+
+impl TrustedIssuer {
+    /// The issuer's name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TrustedIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
