@@ -323,6 +323,8 @@ mod presets {
 
     /// The test RSA key as a provider publishes it: with this `kid`, and `alg` if given.
     fn rsa_jwk(kid: &str, alg: Option<&str>) -> Value {
+        // jsonwebtoken's JWK helpers need the process's provider, whichever test runs first.
+        tower_jwt_auth::install_crypto_provider().unwrap();
         let key = EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap();
         let mut jwk =
             serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap()).unwrap();
@@ -457,6 +459,65 @@ mod presets {
         assert_eq!(
             refusal(&layer, "auth0-key", &other_api),
             Some(AuthError::InvalidAudience)
+        );
+    }
+
+    // Issue #22: two presets on one layer are two issuers with two policies. Keycloak's
+    // realm and Auth0's tenant, each with its documented shapes (above); a token of one is
+    // held to its own audience and mapping alone, and a token naming one issuer is
+    // verified with that issuer's keys alone.
+    #[tokio::test]
+    async fn two_presets_are_two_policies() {
+        let (to, docs) = idp().await;
+        let realm = "https://sso.example.com/realms/acme";
+        discovery(
+            &docs,
+            realm,
+            &format!("{realm}/protocol/openid-connect/certs"),
+            vec![rsa_jwk("kc", Some("RS256"))],
+        );
+        discovery(
+            &docs,
+            "https://acme.us.auth0.com/",
+            "https://acme.us.auth0.com/.well-known/jwks.json",
+            vec![rsa_jwk("auth0-key", Some("RS256"))],
+        );
+        let layer = ready(
+            hs_free()
+                .keycloak(realm, "notes-api")
+                .auth0("acme.us.auth0.com", "https://notes.example.com"),
+            to,
+        )
+        .await;
+        let kc = with(&keycloak(), json!({ "iss": realm, "aud": "notes-api" }));
+        assert!(layer.verify(&signed(Algorithm::RS256, "kc", &kc)).is_ok());
+        assert!(
+            layer
+                .verify(&signed(Algorithm::RS256, "auth0-key", &auth0()))
+                .is_ok()
+        );
+        // A Keycloak token for Auth0's API: Keycloak's audience is `notes-api` only.
+        let kc_for_auth0_api = with(&kc, json!({ "aud": "https://notes.example.com" }));
+        assert_eq!(
+            refusal(&layer, "kc", &kc_for_auth0_api),
+            Some(AuthError::InvalidAudience)
+        );
+        // An Auth0 token does not need Keycloak's `typ`, and its `realm_access` grants it
+        // nothing: Auth0's mapping reads `scope` and `permissions`.
+        let auth0_with_realm_roles = with(
+            &auth0(),
+            json!({ "realm_access": { "roles": ["notes-writer"] } }),
+        );
+        let token = signed(Algorithm::RS256, "auth0-key", &auth0_with_realm_roles);
+        let writers = guarded(layer.clone(), Require::role("notes-writer"));
+        assert_eq!(status_of(&writers, &token).await, 403);
+        let kc_token = signed(Algorithm::RS256, "kc", &kc);
+        assert_eq!(status_of(&writers, &kc_token).await, 200);
+        // Keycloak's key under Auth0's name: Auth0's key set has no `kc`.
+        let kc_as_auth0 = with(&auth0(), json!({}));
+        assert_eq!(
+            refusal(&layer, "kc", &kc_as_auth0),
+            Some(AuthError::UnknownKey)
         );
     }
 

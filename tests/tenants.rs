@@ -1,0 +1,301 @@
+//! Issuer policies (issue #22, part 1): several trusted issuers on one layer, each held to its
+//! own keys, audiences, claim mapping and leeway — the multi-tenant shape where each tenant's
+//! administrator controls what its identity provider puts in a token.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use tower_jwt_auth::authorize::Require;
+use tower_jwt_auth::jsonwebtoken::Header;
+use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuer};
+use tower_jwt_auth::{Algorithm, AuthError, ConfigError, EncodingKey, JwtAuthLayer};
+
+const A: &str = "https://idp.tenant-a.example";
+const B: &str = "https://idp.tenant-b.example";
+const SECRET_A: &[u8] = b"tenant A's secret: thirty-two bytes";
+const SECRET_B: &[u8] = b"tenant B's secret: thirty-two bytes";
+
+/// Tenant A: audience `notes-a`, roles from `/groups`. Tenant B: audience `notes-b`, roles
+/// from `/realm_access/roles`.
+fn two_tenants() -> JwtAuthLayer<Value> {
+    JwtAuthLayer::<Value>::builder()
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes-a")
+                .roles_from(["/groups"]),
+        )
+        .issuer_policy(
+            IssuerPolicy::with_keys(B)
+                .hmac_secret(SECRET_B, Algorithm::HS256)
+                .audience("notes-b")
+                .roles_from(["/realm_access/roles"]),
+        )
+        .build()
+        .unwrap()
+}
+
+/// A token with these claims, signed by `secret`.
+fn signed(secret: &[u8], claims: Value) -> String {
+    let mut claims = claims;
+    claims["exp"] = json!(now() + 600);
+    mint_with(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret).unwrap(),
+    )
+}
+
+#[test]
+fn each_issuer_passes_with_its_own_audience_only() {
+    let layer = two_tenants();
+    let a = signed(
+        SECRET_A,
+        json!({ "iss": A, "sub": "alice", "aud": "notes-a" }),
+    );
+    let b = signed(
+        SECRET_B,
+        json!({ "iss": B, "sub": "bob", "aud": "notes-b" }),
+    );
+    assert!(layer.verify(&a).is_ok());
+    assert!(layer.verify(&b).is_ok());
+    // Tenant A's administrator mints a token for B's audience: checked against A's policy.
+    let a_for_b = signed(
+        SECRET_A,
+        json!({ "iss": A, "sub": "mallory", "aud": "notes-b" }),
+    );
+    assert_eq!(
+        layer.verify(&a_for_b).unwrap_err(),
+        AuthError::InvalidAudience
+    );
+    // Or claims to be B, with A's key: B's keys decide.
+    let a_as_b = signed(
+        SECRET_A,
+        json!({ "iss": B, "sub": "mallory", "aud": "notes-b" }),
+    );
+    assert_eq!(
+        layer.verify(&a_as_b).unwrap_err(),
+        AuthError::InvalidSignature
+    );
+    // No trusted issuer, or none named: refused before any key is looked at.
+    let stranger = signed(
+        SECRET_A,
+        json!({ "iss": "https://evil.example", "aud": "notes-a" }),
+    );
+    assert_eq!(
+        layer.verify(&stranger).unwrap_err(),
+        AuthError::InvalidIssuer
+    );
+    let anonymous = signed(SECRET_A, json!({ "aud": "notes-a" }));
+    assert_eq!(
+        layer.verify(&anonymous).unwrap_err(),
+        AuthError::MissingClaim
+    );
+}
+
+#[tokio::test]
+async fn an_issuers_token_never_receives_another_issuers_mapped_roles() {
+    let admin_app = || {
+        axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .route_layer(Require::<Value>::role("admin").build().unwrap())
+            .layer(two_tenants())
+    };
+    // `admin` where B's mapping reads roles, in a token of A: A's mapping reads `/groups`.
+    let a_with_b_shape = signed(
+        SECRET_A,
+        json!({ "iss": A, "aud": "notes-a", "realm_access": { "roles": ["admin"] } }),
+    );
+    assert_eq!(status_of(&admin_app(), &a_with_b_shape).await, 403);
+    let a_admin = signed(
+        SECRET_A,
+        json!({ "iss": A, "aud": "notes-a", "groups": ["admin"] }),
+    );
+    assert_eq!(status_of(&admin_app(), &a_admin).await, 200);
+    let b_admin = signed(
+        SECRET_B,
+        json!({ "iss": B, "aud": "notes-b", "realm_access": { "roles": ["admin"] } }),
+    );
+    assert_eq!(status_of(&admin_app(), &b_admin).await, 200);
+    let b_with_a_shape = signed(
+        SECRET_B,
+        json!({ "iss": B, "aud": "notes-b", "groups": ["admin"] }),
+    );
+    assert_eq!(status_of(&admin_app(), &b_with_a_shape).await, 403);
+}
+
+#[tokio::test]
+async fn handlers_learn_which_issuer_the_token_came_from() {
+    let handler = |tenant: Option<axum::Extension<TrustedIssuer>>| async move {
+        tenant.map_or("none".to_owned(), |t| t.as_str().to_owned())
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(handler))
+        .layer(two_tenants());
+    for (secret, iss, aud) in [(SECRET_A, A, "notes-a"), (SECRET_B, B, "notes-b")] {
+        let token = signed(secret, json!({ "iss": iss, "aud": aud }));
+        let answer = call(&app, "/", &[("authorization", &bearer(&token))]).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, iss);
+    }
+    let token = signed(SECRET_B, json!({ "iss": B, "aud": "notes-b" }));
+    let verified = two_tenants().verifier().verify(&token).unwrap();
+    assert_eq!(verified.trusted_issuer(), Some(B));
+}
+
+/// The layer's own keys keep serving tokens of no trusted issuer, under the layer's own
+/// rules; a token naming a trusted issuer never falls back to them.
+#[test]
+fn the_layers_own_keys_serve_beside_the_issuers() {
+    let layer = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .audience("internal")
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes-a"),
+        )
+        .build()
+        .unwrap();
+    let internal = signed(
+        SECRET,
+        json!({ "iss": "https://internal.example", "aud": "internal" }),
+    );
+    let verified = layer.verifier().verify(&internal).unwrap();
+    assert_eq!(verified.trusted_issuer(), None);
+    let posing_as_a = signed(SECRET, json!({ "iss": A, "aud": "notes-a" }));
+    assert_eq!(
+        layer.verify(&posing_as_a).unwrap_err(),
+        AuthError::InvalidSignature
+    );
+    let a_for_internal = signed(SECRET_A, json!({ "iss": A, "aud": "internal" }));
+    assert_eq!(
+        layer.verify(&a_for_internal).unwrap_err(),
+        AuthError::InvalidAudience
+    );
+}
+
+/// A policy's leeway is its own; what it leaves unsaid is the layer's.
+#[test]
+fn leeway_is_per_issuer() {
+    let layer = JwtAuthLayer::<Value>::builder()
+        .leeway(Duration::ZERO)
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes-a")
+                .leeway(Duration::from_secs(120)),
+        )
+        .issuer_policy(
+            IssuerPolicy::with_keys(B)
+                .hmac_secret(SECRET_B, Algorithm::HS256)
+                .audience("notes-b"),
+        )
+        .build()
+        .unwrap();
+    let expired_a_minute_ago = |secret: &[u8], iss: &str, aud: &str| {
+        mint_with(
+            &Header::new(Algorithm::HS256),
+            &json!({ "iss": iss, "aud": aud, "exp": now() - 60 }),
+            &EncodingKey::from_secret(secret).unwrap(),
+        )
+    };
+    assert!(
+        layer
+            .verify(&expired_a_minute_ago(SECRET_A, A, "notes-a"))
+            .is_ok()
+    );
+    assert_eq!(
+        layer
+            .verify(&expired_a_minute_ago(SECRET_B, B, "notes-b"))
+            .unwrap_err(),
+        AuthError::Expired
+    );
+}
+
+#[test]
+fn one_issuer_trusted_twice_fails_at_build() {
+    let policy = || IssuerPolicy::with_keys(A).hmac_secret(SECRET_A, Algorithm::HS256);
+    let twice = JwtAuthLayer::<Value>::builder()
+        .issuer_policy(policy())
+        .issuer_policy(
+            IssuerPolicy::with_keys(B)
+                .also_named(A)
+                .hmac_secret(SECRET_B, Algorithm::HS256),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(twice, ConfigError::DuplicateIssuer(A.into()));
+    let no_key = JwtAuthLayer::<Value>::builder()
+        .issuer_policy(IssuerPolicy::with_keys(A))
+        .build()
+        .unwrap_err();
+    assert_eq!(no_key, ConfigError::NoKeys);
+    assert!(
+        JwtAuthLayer::<Value>::builder()
+            .issuer_policy(policy())
+            .build()
+            .is_ok()
+    );
+}
+
+/// Keys fetched per issuer: a token naming an issuer nobody trusts, or a made-up `kid` of no
+/// trusted issuer, costs the key servers nothing.
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn an_unknown_issuer_costs_no_fetch() {
+    use axum::extract::State;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let jwks = |State(fetches): State<Arc<AtomicUsize>>| async move {
+        fetches.fetch_add(1, Ordering::SeqCst);
+        let key = tower_jwt_auth::jsonwebtoken::jwk::Jwk::from_encoding_key(
+            &EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap(),
+            Algorithm::RS256,
+        )
+        .unwrap();
+        let mut key = serde_json::to_value(key).unwrap();
+        key["kid"] = json!("a-1");
+        axum::Json(json!({ "keys": [key] }))
+    };
+    let app = axum::Router::new()
+        .route("/jwks.json", axum::routing::get(jwks))
+        .with_state(Arc::clone(&fetches));
+    let addr = serve(app).await;
+    let layer = JwtAuthLayer::<Value>::builder()
+        .issuer_policy(
+            IssuerPolicy::jwks(A, format!("http://{addr}/jwks.json")).audience("notes-a"),
+        )
+        .build()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), layer.ready())
+        .await
+        .unwrap();
+    let fetched = fetches.load(Ordering::SeqCst);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("made-up".into());
+    let rsa = EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap();
+    let claims = |iss: &str| json!({ "iss": iss, "aud": "notes-a", "exp": now() + 600 });
+    for n in 0..20 {
+        let stranger = mint_with(
+            &header,
+            &claims(&format!("https://tenant-{n}.example")),
+            &rsa,
+        );
+        assert_eq!(
+            layer.verifier().verify_async(&stranger).await.unwrap_err(),
+            AuthError::InvalidIssuer
+        );
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        fetched,
+        "no fetch for strangers"
+    );
+    header.kid = Some("a-1".into());
+    assert!(layer.verify(&mint_with(&header, &claims(A), &rsa)).is_ok());
+}
