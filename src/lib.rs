@@ -59,6 +59,12 @@
 //! the layer would, with a [`Verified`] proof: the claims, the grants, the token's ids and
 //! lifetime. The crate's layout is described in `ARCHITECTURE.md`.
 //!
+//! # Several issuers
+//! [`tenant`]: each trusted issuer with its own policy — keys, audiences, claim mapping,
+//! required claims, leeway ([`JwtAuthBuilder::issuer_policy`]); a token is held to the policy
+//! of the issuer it names, and handlers learn which one it was. The provider presets
+//! ([`JwtAuthBuilder::keycloak`] and the others, feature `jwks`) are issuer policies.
+//!
 //! # Standards of an OAuth resource server
 //! - [`metadata`]: RFC 9728 protected resource metadata, as MCP servers must publish it —
 //!   the document, its well-known path, `resource_metadata` in every challenge, the
