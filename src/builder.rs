@@ -18,7 +18,7 @@ use crate::extract::TokenSource;
 use crate::metadata::ResourceMetadata;
 use crate::response::{DEFAULT_REALM, DefaultErrorResponse, Rejections, is_quotable};
 use crate::service::Shared;
-use crate::tenant::{IssuerPolicy, PolicyKeys};
+use crate::tenant::{IssuerPolicy, Maker, TrustedIssuers, repeated};
 #[cfg(not(feature = "jwks"))]
 use crate::verifier::key_store::KeyStore;
 use crate::verifier::keys::{KeyInput, KeySet};
@@ -93,6 +93,8 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     grants: GrantSources,
     /// Trusted issuers, each with its own policy.
     policies: Vec<IssuerPolicy>,
+    /// Issuers trusted at run time.
+    registry: Option<TrustedIssuers>,
     #[cfg(feature = "jwks")]
     remote: crate::jwks::RemoteConfig,
     error_response: R,
@@ -121,6 +123,7 @@ impl<C> JwtAuthBuilder<C> {
             keep_token_ids: false,
             grants: GrantSources::default(),
             policies: Vec::new(),
+            registry: None,
             #[cfg(feature = "jwks")]
             remote: crate::jwks::RemoteConfig::default(),
             error_response: DefaultErrorResponse,
@@ -459,6 +462,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
             keep_token_ids: self.keep_token_ids,
             grants: self.grants,
             policies: self.policies,
+            registry: self.registry,
             #[cfg(feature = "jwks")]
             remote: self.remote,
             error_response,
@@ -538,94 +542,63 @@ impl<C, R> JwtAuthBuilder<C, R> {
         #[cfg(not(feature = "jwks"))]
         let default_has_keys = !fixed.is_empty();
         let policies = std::mem::take(&mut self.policies);
-        let mut sources = Vec::with_capacity(policies.len());
-        for policy in &policies {
-            if let Some(error) = &policy.error {
-                return Err(error.clone());
-            }
-            let allowed = policy.algorithms.as_deref().or(allowed);
-            let fixed = KeySet::entries(policy.static_keys.clone(), allowed, provider)?;
-            #[cfg(feature = "jwks")]
-            {
-                use crate::jwks::{Fetch, PolicyKeySource};
-                let fetch = match &policy.keys {
-                    PolicyKeys::Static => None,
-                    PolicyKeys::Discovery => Some(Fetch::Discovery(policy.issuer().to_owned())),
-                    PolicyKeys::Jwks(url) => Some(Fetch::Jwks(url.clone())),
-                };
-                let allowed = allowed.map(<[Algorithm]>::to_vec);
-                sources.push(PolicyKeySource {
-                    fetch,
-                    fixed,
-                    allowed,
-                });
-            }
-            #[cfg(not(feature = "jwks"))]
-            {
-                let PolicyKeys::Static = policy.keys;
-                sources.push(KeyStore::of_static_keys(fixed, allowed)?);
-            }
-        }
+        let registry = self.registry.take();
+        let for_policies = !policies.is_empty() || registry.is_some();
         #[cfg(feature = "jwks")]
-        let (stores, oidc_issuers) =
-            std::mem::take(&mut self.remote).stores(fixed, allowed, provider, sources)?;
+        let (mut stores, oidc_issuers, starter) =
+            std::mem::take(&mut self.remote).stores(fixed, allowed, provider, for_policies)?;
         #[cfg(not(feature = "jwks"))]
-        let (stores, oidc_issuers): (Vec<KeyStore>, Vec<String>) = {
-            let default = if sources.is_empty() {
-                KeyStore::of_static_keys(fixed, allowed)?
-            } else {
-                KeyStore::fixed(KeySet::new(fixed, allowed))
-            };
+        let (mut stores, oidc_issuers): (Vec<KeyStore>, Vec<String>) = if for_policies {
             (
-                std::iter::once(default).chain(sources).collect(),
+                vec![KeyStore::fixed(KeySet::new(fixed, allowed))],
                 Vec::new(),
             )
+        } else {
+            (vec![KeyStore::of_static_keys(fixed, allowed)?], Vec::new())
         };
         // OpenID issuers join the accepted issuers of the layer's own rules.
         let mut rules = std::mem::take(&mut self.rules);
         rules.issuers.extend(oidc_issuers.iter().cloned());
-        // A resource that publishes metadata takes only the tokens issued for it (RFC 8707).
         let resource = self.metadata.as_ref().map(|m| m.resource().to_owned());
-        let audience_of = |audiences: &mut Vec<String>, any: bool| {
-            if let Some(resource) = &resource
-                && audiences.is_empty()
-                && !any
-            {
-                audiences.push(resource.clone());
-            }
+        // Each issuer policy takes the layer's rules for what it leaves unsaid.
+        let maker = Maker {
+            base: rules.clone(),
+            allowed: self.algorithms.clone(),
+            provider,
+            resource: resource.clone(),
+            #[cfg(feature = "jwks")]
+            starter,
         };
-        audience_of(&mut rules.audiences, rules.any_audience);
-        // Each issuer policy: the layer's rules for what it leaves unsaid (times, type,
-        // age), its own for issuer, audience, leeway, required claims and grants.
-        let mut issuer_policies = Vec::with_capacity(policies.len());
-        let mut tenants: Vec<Vec<String>> = oidc_issuers.iter().map(|i| vec![i.clone()]).collect();
-        for policy in policies {
-            let mut own = rules.clone();
-            own.issuers.clone_from(&policy.issuers);
-            own.audiences = policy.audiences;
-            own.any_audience = policy.any_audience;
-            audience_of(&mut own.audiences, own.any_audience);
-            if let Some(leeway) = policy.leeway {
-                own.leeway = leeway;
-            }
-            if let Some(required) = policy.required {
-                own.required = required;
-            }
-            issuer_policies.push(Policy {
-                rules: own.check()?,
-                mapping: policy.grants.build()?,
-                name: Some(Arc::new(policy.issuers[0].clone())),
-            });
-            tenants.push(policy.issuers);
-        }
-        if let Some(twice) = tenants
-            .iter()
-            .flatten()
-            .enumerate()
-            .find_map(|(i, iss)| tenants.iter().flatten().skip(i + 1).find(|o| *o == iss))
+        // A resource that publishes metadata takes only the tokens issued for it (RFC 8707).
+        if let Some(resource) = resource
+            && rules.audiences.is_empty()
+            && !rules.any_audience
         {
+            rules.audiences.push(resource);
+        }
+        let own = Policy {
+            rules: rules.check()?,
+            mapping: std::mem::take(&mut self.grants).build()?,
+            name: None,
+        };
+        // The layer's own policy serves its keys and the OpenID issuers; then each issuer
+        // policy its own store.
+        let mut all = vec![own; 1 + oidc_issuers.len()];
+        let mut tenants: Vec<Vec<String>> = oidc_issuers.into_iter().map(|i| vec![i]).collect();
+        for policy in policies {
+            let (names, store, policy) = policy.make(&maker)?;
+            stores.push(store);
+            all.push(policy);
+            tenants.push(names);
+        }
+        let fixed_names: Vec<String> = tenants.iter().flatten().cloned().collect();
+        if let Some(twice) = repeated(&fixed_names) {
             return Err(ConfigError::DuplicateIssuer(twice.clone()));
         }
+        let dynamic = match registry {
+            Some(registry) => Some(registry.bind(maker, fixed_names)?),
+            None => None,
+        };
         if self.max_token_size < 16 {
             return Err(ConfigError::MaxTokenSizeTooSmall);
         }
@@ -635,21 +608,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
             None => None,
         };
         let revocation = self.revocation.take();
-        let own = Policy {
-            rules: rules.check()?,
-            mapping: std::mem::take(&mut self.grants).build()?,
-            name: None,
-        };
-        // The layer's own policy serves its keys and the OpenID issuers; then each issuer
-        // policy its own store.
-        let mut all = vec![own.clone(); 1 + oidc_issuers.len()];
-        all.extend(issuer_policies);
         let config = Config {
             provider,
             stores,
             tenants,
             policies: all,
             default_has_keys,
+            dynamic,
             required_typ: self.required_typ.take(),
             max_token_size: self.max_token_size,
             keep_id: revocation.is_some() || self.keep_token_ids,
@@ -736,6 +701,14 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// another issuer's or to the layer's. See [`tenant`](crate::tenant).
     pub fn issuer_policy(mut self, policy: IssuerPolicy) -> Self {
         self.policies.push(policy);
+        self
+    }
+
+    /// Also trusts the issuers of `registry`, which can be added and removed while the
+    /// layer serves: tenants onboarded (or offboarded) at run time. A registry serves one
+    /// layer. See [`TrustedIssuers`].
+    pub fn trusted_issuers(mut self, registry: TrustedIssuers) -> Self {
+        self.registry = Some(registry);
         self
     }
 

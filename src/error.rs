@@ -458,6 +458,9 @@ pub enum ConfigError {
     /// Two trusted issuers (issuer policies, OpenID issuers) name the same `iss`: a token
     /// could not be routed to one policy.
     DuplicateIssuer(String),
+    /// A [`TrustedIssuers`](crate::tenant::TrustedIssuers) registry was given to a second
+    /// layer: it serves one.
+    RegistryInUse,
     /// The key client's proxy is an `https://` URL: the `CONNECT` request and its
     /// `Proxy-Authorization` would travel over plain TCP, so it is refused.
     InsecureProxy(String),
@@ -544,6 +547,9 @@ impl fmt::Display for ConfigError {
                 f,
                 "the issuer {iss:?} is trusted twice: give each issuer one policy, and name \
                  its other `iss` forms with IssuerPolicy::also_named"
+            ),
+            ConfigError::RegistryInUse => f.write_str(
+                "this TrustedIssuers registry already serves another layer: make one per layer",
             ),
             ConfigError::InsecureProxy(why) => write!(
                 f,

@@ -42,13 +42,19 @@
 //! [`JwtAuthBuilder::keycloak`]: crate::JwtAuthBuilder::keycloak
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
+use jsonwebtoken::crypto::CryptoProvider;
 
-use crate::verifier::keys::KeyInput;
+use crate::verifier::Policy;
+use crate::verifier::key_store::KeyStore;
+use crate::verifier::keys::{KeyInput, KeySet};
 use crate::verifier::mapping::GrantSources;
+use crate::verifier::rules::Rules;
+use crate::verifier::tenants::{Tenant, Tenants};
 use crate::{Algorithm, AuthError, Claim, ConfigError};
 
 /// One trusted issuer and the policy its tokens are held to. See the [module](self).
@@ -239,6 +245,207 @@ impl IssuerPolicy {
         self.grants.client_id = Some(client_id.into());
         self
     }
+}
+
+/// What a layer gives its issuer policies: its rules for what a policy leaves unsaid, its
+/// algorithms, crypto provider and resource, and what starts remote key stores.
+#[derive(Clone)]
+pub(crate) struct Maker {
+    pub(crate) base: Rules,
+    pub(crate) allowed: Option<Vec<Algorithm>>,
+    pub(crate) provider: &'static CryptoProvider,
+    /// The resource a layer publishes metadata for: the audience of a policy that names none.
+    pub(crate) resource: Option<String>,
+    #[cfg(feature = "jwks")]
+    pub(crate) starter: Option<crate::jwks::Starter>,
+}
+
+impl IssuerPolicy {
+    /// Checks the policy as `build()` does and makes its key store (fetching starts now)
+    /// and its policy; gives the `iss` values it goes by too.
+    pub(crate) fn make(
+        self,
+        maker: &Maker,
+    ) -> Result<(Vec<String>, KeyStore, Policy), ConfigError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        if self.issuers.iter().any(String::is_empty) {
+            return Err(ConfigError::EmptyClaimValue("issuer"));
+        }
+        let allowed = self.algorithms.as_deref().or(maker.allowed.as_deref());
+        let fixed = KeySet::entries(self.static_keys, allowed, maker.provider)?;
+        let store = match self.keys {
+            PolicyKeys::Static => KeyStore::of_static_keys(fixed, allowed)?,
+            #[cfg(feature = "jwks")]
+            PolicyKeys::Discovery | PolicyKeys::Jwks(_) => {
+                use crate::jwks::{Fetch, PolicyKeySource};
+                let fetch = match self.keys {
+                    PolicyKeys::Jwks(url) => Fetch::Jwks(url),
+                    _ => Fetch::Discovery(self.issuers[0].clone()),
+                };
+                let starter = maker.starter.as_ref().ok_or(ConfigError::NoTokioRuntime)?;
+                starter.policy_store(PolicyKeySource {
+                    fetch,
+                    fixed,
+                    allowed: allowed.map(<[Algorithm]>::to_vec),
+                })?
+            }
+        };
+        let mut rules = maker.base.clone();
+        rules.issuers.clone_from(&self.issuers);
+        rules.audiences = self.audiences;
+        rules.any_audience = self.any_audience;
+        if let Some(resource) = &maker.resource
+            && rules.audiences.is_empty()
+            && !rules.any_audience
+        {
+            rules.audiences.push(resource.clone());
+        }
+        if let Some(leeway) = self.leeway {
+            rules.leeway = leeway;
+        }
+        if let Some(required) = self.required {
+            rules.required = required;
+        }
+        let policy = Policy {
+            rules: rules.check()?,
+            mapping: self.grants.build()?,
+            name: Some(Arc::new(self.issuers[0].clone())),
+        };
+        Ok((self.issuers, store, policy))
+    }
+}
+
+/// The first name that `names` holds twice, if any.
+pub(crate) fn repeated(names: &[String]) -> Option<&String> {
+    names
+        .iter()
+        .enumerate()
+        .find_map(|(i, name)| names[i + 1..].iter().find(|other| *other == name))
+}
+
+/// Issuers trusted at run time: tenants onboarded while the layer serves, and removed the
+/// same way. Give a clone to [`JwtAuthBuilder::trusted_issuers`](crate::JwtAuthBuilder::trusted_issuers)
+/// and keep one to [`add`](Self::add) and [`remove`](Self::remove) issuers; each change
+/// holds from the next request on.
+///
+/// Only the issuers added here (and the layer's own) are trusted: a token naming any other
+/// `iss` is refused before any key is fetched, so a flood of made-up issuers costs nothing.
+/// An added issuer's keys are fetched when it is added. Tokens of these issuers are not
+/// kept in the layer's [token cache](crate::JwtAuthBuilder::token_cache), so that a
+/// removed issuer's tokens stop at once.
+///
+/// ```
+/// use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuers};
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+///
+/// let tenants = TrustedIssuers::new();
+/// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .trusted_issuers(tenants.clone())
+///     .build()
+///     .unwrap();
+/// // Later, as a tenant is onboarded (with feature `jwks`, `IssuerPolicy::oidc(..)`):
+/// tenants
+///     .add(
+///         IssuerPolicy::with_keys("https://idp.new-tenant.example")
+///             .hmac_secret(b"the new tenant's thirty-two bytes!", Algorithm::HS256)
+///             .audience("notes-api"),
+///     )
+///     .unwrap();
+/// // And offboarded:
+/// assert!(tenants.remove("https://idp.new-tenant.example"));
+/// ```
+#[derive(Clone, Default)]
+pub struct TrustedIssuers {
+    inner: Arc<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    tenants: Arc<Tenants>,
+    /// Added before the layer was built: made when it is.
+    pending: Mutex<Vec<IssuerPolicy>>,
+    /// The layer's, once built; and the names its own policies go by.
+    layer: OnceLock<(Maker, Vec<String>)>,
+}
+
+impl TrustedIssuers {
+    /// An empty registry.
+    pub fn new() -> Self {
+        TrustedIssuers::default()
+    }
+
+    /// Trusts the issuer of `policy` from the next request on, replacing an issuer that
+    /// went by one of its names. Before the registry's layer is built, the policy is kept
+    /// and checked at `build()`.
+    ///
+    /// # Errors
+    /// What `build()` would say of the policy; [`ConfigError::DuplicateIssuer`] for a
+    /// name the layer trusts with a policy of its own; [`ConfigError::NoTokioRuntime`]
+    /// for a policy that fetches keys when the layer was built outside a Tokio runtime.
+    pub fn add(&self, policy: IssuerPolicy) -> Result<(), ConfigError> {
+        let Some((maker, fixed)) = self.inner.layer.get() else {
+            lock(&self.inner.pending).push(policy);
+            return Ok(());
+        };
+        self.make(policy, maker, fixed)
+    }
+
+    fn make(
+        &self,
+        policy: IssuerPolicy,
+        maker: &Maker,
+        fixed: &[String],
+    ) -> Result<(), ConfigError> {
+        if let Some(taken) = policy.issuers.iter().find(|name| fixed.contains(name)) {
+            return Err(ConfigError::DuplicateIssuer(taken.clone()));
+        }
+        let (names, store, policy) = policy.make(maker)?;
+        self.inner.tenants.insert(&names, Tenant { store, policy });
+        Ok(())
+    }
+
+    /// Stops trusting the issuer that goes by `issuer` (under all its names) from the next
+    /// request on; whether one did.
+    pub fn remove(&self, issuer: &str) -> bool {
+        lock(&self.inner.pending).retain(|p| !p.issuers.iter().any(|name| name == issuer));
+        self.inner.tenants.remove(issuer)
+    }
+
+    /// Whether a token naming `issuer` is trusted through this registry now.
+    pub fn contains(&self, issuer: &str) -> bool {
+        self.inner.tenants.get(issuer).is_some()
+    }
+
+    /// Binds the registry to the layer being built, and makes what was added before.
+    pub(crate) fn bind(
+        &self,
+        maker: Maker,
+        fixed: Vec<String>,
+    ) -> Result<Arc<Tenants>, ConfigError> {
+        if self.inner.layer.set((maker, fixed)).is_err() {
+            return Err(ConfigError::RegistryInUse);
+        }
+        let (maker, fixed) = self.inner.layer.get().expect("set above");
+        let pending = std::mem::take(&mut *lock(&self.inner.pending));
+        for policy in pending {
+            self.make(policy, maker, fixed)?;
+        }
+        Ok(Arc::clone(&self.inner.tenants))
+    }
+}
+
+impl fmt::Debug for TrustedIssuers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedIssuers")
+            .field("issuers", &self.inner.tenants.names())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(pending: &Mutex<Vec<IssuerPolicy>>) -> std::sync::MutexGuard<'_, Vec<IssuerPolicy>> {
+    pending.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The trusted issuer a request's token came from, in the request's extensions when the

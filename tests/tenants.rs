@@ -10,7 +10,7 @@ use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::authorize::Require;
 use tower_jwt_auth::jsonwebtoken::Header;
-use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuer};
+use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuer, TrustedIssuers};
 use tower_jwt_auth::{Algorithm, AuthError, ConfigError, EncodingKey, JwtAuthLayer};
 
 const A: &str = "https://idp.tenant-a.example";
@@ -298,4 +298,90 @@ async fn an_unknown_issuer_costs_no_fetch() {
     );
     header.kid = Some("a-1".into());
     assert!(layer.verify(&mint_with(&header, &claims(A), &rsa)).is_ok());
+}
+
+/// Issue #22: tenants onboarded and offboarded while the layer serves. An issuer added is
+/// trusted from the next request on, with its own policy; removed, its tokens are refused
+/// from the next request on — the token cache included, which never keeps them.
+#[tokio::test]
+async fn an_issuer_added_or_removed_at_run_time_counts_from_the_next_request() {
+    let tenants = TrustedIssuers::new();
+    let layer = JwtAuthLayer::<Value>::builder()
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes-a"),
+        )
+        .trusted_issuers(tenants.clone())
+        .token_cache(100)
+        .build()
+        .unwrap();
+    let app = ok_behind(layer.clone());
+    let b = signed(SECRET_B, json!({ "iss": B, "aud": "notes-b" }));
+    assert_eq!(layer.verify(&b).unwrap_err(), AuthError::InvalidIssuer);
+    tenants
+        .add(
+            IssuerPolicy::with_keys(B)
+                .hmac_secret(SECRET_B, Algorithm::HS256)
+                .audience("notes-b"),
+        )
+        .unwrap();
+    assert!(tenants.contains(B));
+    for _ in 0..3 {
+        assert_eq!(status_of(&app, &b).await, 200);
+    }
+    let verified = layer.verifier().verify(&b).unwrap();
+    assert_eq!(verified.trusted_issuer(), Some(B));
+    // Its own policy: A's audience is not B's.
+    let b_for_a = signed(SECRET_B, json!({ "iss": B, "aud": "notes-a" }));
+    assert_eq!(
+        layer.verify(&b_for_a).unwrap_err(),
+        AuthError::InvalidAudience
+    );
+    assert!(tenants.remove(B));
+    assert!(!tenants.remove(B), "already gone");
+    assert_eq!(status_of(&app, &b).await, 401);
+    assert_eq!(layer.verify(&b).unwrap_err(), AuthError::InvalidIssuer);
+    // The layer's own issuer policy cannot be shadowed at run time.
+    let shadow = IssuerPolicy::with_keys(A).hmac_secret(SECRET_B, Algorithm::HS256);
+    assert_eq!(
+        tenants.add(shadow).unwrap_err(),
+        ConfigError::DuplicateIssuer(A.into())
+    );
+}
+
+#[test]
+fn issuers_added_before_the_layer_is_built_are_checked_at_build() {
+    let tenants = TrustedIssuers::new();
+    tenants
+        .add(
+            IssuerPolicy::with_keys(B)
+                .hmac_secret(SECRET_B, Algorithm::HS256)
+                .audience("notes-b"),
+        )
+        .unwrap();
+    let layer = JwtAuthLayer::<Value>::builder()
+        .trusted_issuers(tenants.clone())
+        .build()
+        .unwrap();
+    let b = signed(SECRET_B, json!({ "iss": B, "aud": "notes-b" }));
+    assert!(layer.verify(&b).is_ok());
+    // One registry, one layer.
+    let second = JwtAuthLayer::<Value>::builder()
+        .trusted_issuers(tenants.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(second, ConfigError::RegistryInUse);
+    // A policy without keys fails when it is added to a built layer's registry.
+    assert_eq!(
+        tenants.add(IssuerPolicy::with_keys(A)).unwrap_err(),
+        ConfigError::NoKeys
+    );
+    let broken = TrustedIssuers::new();
+    broken.add(IssuerPolicy::with_keys(A)).unwrap();
+    let err = JwtAuthLayer::<Value>::builder()
+        .trusted_issuers(broken)
+        .build()
+        .unwrap_err();
+    assert_eq!(err, ConfigError::NoKeys);
 }

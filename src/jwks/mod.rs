@@ -130,10 +130,10 @@ option_setters!(JwksOptions {
     allow_hmac_keys: bool,
 });
 
-/// The keys of one [`IssuerPolicy`](crate::tenant::IssuerPolicy): fetched from `fetch`, if
-/// any, beside `fixed`, for the algorithms of `allowed`.
+/// The keys of one [`IssuerPolicy`](crate::tenant::IssuerPolicy) that fetches them: from
+/// `fetch`, beside `fixed`, for the algorithms of `allowed`.
 pub(crate) struct PolicyKeySource {
-    pub(crate) fetch: Option<Fetch>,
+    pub(crate) fetch: Fetch,
     pub(crate) fixed: Vec<KeyEntry>,
     pub(crate) allowed: Option<Vec<Algorithm>>,
 }
@@ -157,53 +157,33 @@ pub(crate) struct RemoteConfig {
 
 impl RemoteConfig {
     /// The key stores: the default one (static keys, and the JWKS URL's), then one per
-    /// OpenID issuer, then one per issuer policy (`policies`, in order); and the OpenID
-    /// issuers, in store order.
+    /// OpenID issuer; those issuers, in store order; and, when `for_policies` or a store is
+    /// remote, what starts more remote stores later (issuer policies), if a Tokio runtime
+    /// runs.
     pub(crate) fn stores(
         self,
         fixed: Vec<KeyEntry>,
         allowed: Option<&[Algorithm]>,
         provider: &'static CryptoProvider,
-        policies: Vec<PolicyKeySource>,
-    ) -> Result<(Vec<KeyStore>, Vec<String>), ConfigError> {
-        let fetches = policies.iter().any(|p| p.fetch.is_some());
-        if self.url.is_none() && self.issuers.is_empty() && !fetches {
-            let default = if policies.is_empty() {
-                KeyStore::of_static_keys(fixed, allowed)?
-            } else {
-                KeyStore::fixed(KeySet::new(fixed, allowed))
-            };
-            let mut stores = vec![default];
-            for policy in policies {
-                let allowed = policy.allowed.as_deref();
-                stores.push(KeyStore::of_static_keys(policy.fixed, allowed)?);
+        for_policies: bool,
+    ) -> Result<(Vec<KeyStore>, Vec<String>, Option<Starter>), ConfigError> {
+        if self.url.is_none() && self.issuers.is_empty() {
+            if !for_policies {
+                return Ok((
+                    vec![KeyStore::of_static_keys(fixed, allowed)?],
+                    Vec::new(),
+                    None,
+                ));
             }
-            return Ok((stores, Vec::new()));
+            let starter = Starter::new(self.client, self.options, provider).ok();
+            let default = KeyStore::fixed(KeySet::new(fixed, allowed));
+            return Ok((vec![default], Vec::new(), starter));
         }
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoTokioRuntime)?;
-        let client = self
-            .client
-            .unwrap_or_else(|| Arc::new(DefaultJwksClient::new()));
-        if let Some(err) = client.misconfigured() {
-            return Err(err);
-        }
-        let start = |source, fixed, allowed: Option<&[Algorithm]>| {
-            let parts = RemoteParts {
-                source,
-                client: Arc::clone(&client),
-                options: self.options.clone(),
-                fixed,
-                allowed: allowed.map(<[Algorithm]>::to_vec),
-                provider,
-            };
-            let (snapshot, remote) = Remote::start(parts, &runtime);
-            KeyStore::remote(snapshot, remote)
-        };
-        let allow_http = self.options.allow_http;
+        let starter = Starter::new(self.client, self.options, provider)?;
+        let allow_http = starter.options.allow_http;
         let default = match &self.url {
-            Some(url) => start(Source::Jwks(http_url(url, allow_http)?), fixed, allowed),
-            None if fixed.is_empty() && self.issuers.is_empty() && policies.is_empty() => {
+            Some(url) => starter.start(Source::Jwks(http_url(url, allow_http)?), fixed, allowed),
+            None if fixed.is_empty() && self.issuers.is_empty() && !for_policies => {
                 return Err(ConfigError::NoKeys);
             }
             None => KeyStore::fixed(KeySet::new(fixed, allowed)),
@@ -214,24 +194,71 @@ impl RemoteConfig {
             let source = Source::Discovery {
                 issuer: issuer.clone(),
             };
-            stores.push(start(source, Vec::new(), allowed));
+            stores.push(starter.start(source, Vec::new(), allowed));
         }
-        for policy in policies {
-            let source = match policy.fetch {
-                None => {
-                    let allowed = policy.allowed.as_deref();
-                    stores.push(KeyStore::of_static_keys(policy.fixed, allowed)?);
-                    continue;
-                }
-                Some(Fetch::Discovery(issuer)) => {
-                    http_url(&issuer, allow_http)?;
-                    Source::Discovery { issuer }
-                }
-                Some(Fetch::Jwks(url)) => Source::Jwks(http_url(&url, allow_http)?),
-            };
-            stores.push(start(source, policy.fixed, policy.allowed.as_deref()));
+        Ok((stores, self.issuers, Some(starter)))
+    }
+}
+
+/// What starts remote key stores: the runtime their refresh tasks run on, the client and
+/// the options, as the layer was built with.
+#[derive(Clone)]
+pub(crate) struct Starter {
+    runtime: tokio::runtime::Handle,
+    client: Arc<dyn JwksClient>,
+    options: JwksOptions,
+    provider: &'static CryptoProvider,
+}
+
+impl Starter {
+    fn new(
+        client: Option<Arc<dyn JwksClient>>,
+        options: JwksOptions,
+        provider: &'static CryptoProvider,
+    ) -> Result<Self, ConfigError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoTokioRuntime)?;
+        let client = client.unwrap_or_else(|| Arc::new(DefaultJwksClient::new()));
+        if let Some(err) = client.misconfigured() {
+            return Err(err);
         }
-        Ok((stores, self.issuers))
+        Ok(Starter {
+            runtime,
+            client,
+            options,
+            provider,
+        })
+    }
+
+    fn start(
+        &self,
+        source: Source,
+        fixed: Vec<KeyEntry>,
+        allowed: Option<&[Algorithm]>,
+    ) -> KeyStore {
+        let parts = RemoteParts {
+            source,
+            client: Arc::clone(&self.client),
+            options: self.options.clone(),
+            fixed,
+            allowed: allowed.map(<[Algorithm]>::to_vec),
+            provider: self.provider,
+        };
+        let (snapshot, remote) = Remote::start(parts, &self.runtime);
+        KeyStore::remote(snapshot, remote)
+    }
+
+    /// The key store of one issuer policy that fetches its keys.
+    pub(crate) fn policy_store(&self, policy: PolicyKeySource) -> Result<KeyStore, ConfigError> {
+        let allow_http = self.options.allow_http;
+        let source = match policy.fetch {
+            Fetch::Discovery(issuer) => {
+                http_url(&issuer, allow_http)?;
+                Source::Discovery { issuer }
+            }
+            Fetch::Jwks(url) => Source::Jwks(http_url(&url, allow_http)?),
+        };
+        Ok(self.start(source, policy.fixed, policy.allowed.as_deref()))
     }
 }
 

@@ -21,9 +21,11 @@ pub(crate) mod key_store;
 pub(crate) mod keys;
 pub(crate) mod mapping;
 mod payload;
+mod policy;
 pub(crate) mod revocation;
 pub(crate) mod rules;
 mod signature;
+pub(crate) mod tenants;
 mod verified;
 #[cfg(feature = "jwks")]
 pub(crate) mod wait;
@@ -43,8 +45,8 @@ pub use self::crypto::install_crypto_provider;
 pub use self::grants::Grants;
 use self::key_store::KeyStore;
 use self::mapping::Mapping;
+pub(crate) use self::policy::Policy;
 use self::revocation::{BoxFuture, Decision, RevocationCheck, StoreError, TokenId};
-use self::rules::Validation;
 pub(crate) use self::verified::Binding;
 use self::verified::KeyStamp;
 pub use self::verified::Verified;
@@ -92,6 +94,8 @@ pub(crate) struct Config {
     /// Whether the first store may verify anything: without keys of its own (only
     /// issuer policies), a token of no trusted issuer is refused before any key lookup.
     pub(crate) default_has_keys: bool,
+    /// Issuers trusted at run time ([`TrustedIssuers`](crate::tenant::TrustedIssuers)).
+    pub(crate) dynamic: Option<Arc<tenants::Tenants>>,
     /// The `typ` every token must declare, if any.
     pub(crate) required_typ: Option<String>,
     pub(crate) max_token_size: usize,
@@ -101,15 +105,11 @@ pub(crate) struct Config {
     pub(crate) revocation: Option<RevocationCheck>,
 }
 
-/// What one issuer's tokens are held to, once verified by that issuer's keys.
-#[derive(Debug, Clone)]
-pub(crate) struct Policy {
-    pub(crate) rules: Validation,
-    /// Where grants come from, when not the standard `scope`, `scp` and `roles`.
-    pub(crate) mapping: Option<Mapping>,
-    /// The issuer a token verified under this policy is reported as coming from
-    /// ([`TrustedIssuer`](crate::tenant::TrustedIssuer)); `None` for the layer's own.
-    pub(crate) name: Option<Arc<String>>,
+/// Where a token goes: one of the layer's stores (and its policy), or an issuer trusted at
+/// run time.
+enum Route {
+    Store(usize),
+    Tenant(Arc<tenants::Tenant>),
 }
 
 /// What [`Verifier::check`] decided without waiting.
@@ -230,22 +230,36 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         }
         metrics::cache_lookup(false);
         let (verified, stamp) = self.verify_uncached(token, now)?;
-        cache.insert(token, stamp, &verified, now);
+        // An issuer trusted at run time may be removed: its tokens are not cached.
+        if let Some(stamp) = stamp {
+            cache.insert(token, stamp, &verified, now);
+        }
         Ok(verified)
     }
 
     /// One token, start to end: read the header, pick the key, check the signature, read
     /// the payload once, check the claims.
-    fn verify_uncached(&self, token: &str, now: u64) -> Result<(Verified<C>, KeyStamp), AuthError> {
+    fn verify_uncached(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<(Verified<C>, Option<KeyStamp>), AuthError> {
         let config = &self.config;
         if token.len() > config.max_token_size {
             return Err(AuthError::TokenTooLarge);
         }
         let jws = jws::parse(token, config.required_typ.as_deref())?;
-        let store = config.route(&jws)?;
-        let stamp = config.check_signature(&jws, store)?;
+        let route = config.route(&jws)?;
+        let (store, policy) = match &route {
+            Route::Store(i) => (&config.stores[*i], &config.policies[*i]),
+            Route::Tenant(tenant) => (&tenant.store, &tenant.policy),
+        };
+        let set = config.check_signature(&jws, store)?;
+        let stamp = match route {
+            Route::Store(store) => Some(KeyStamp { store, set }),
+            Route::Tenant(_) => None,
+        };
         // Only now, with the signature checked, is the payload read.
-        let policy = &config.policies[store];
         let verified = jws::decode_then(jws.payload, |payload| {
             config.read_claims(payload, now, policy)
         });
@@ -268,9 +282,9 @@ impl Config {
     /// own keys, the one its `iss` names (read before the signature is checked, only to
     /// choose the keys; the claims are checked after). A token whose `iss` is not accepted
     /// is refused here, before any key is looked up or fetched.
-    fn route(&self, jws: &jws::Jws<'_>) -> Result<usize, AuthError> {
-        if self.tenants.is_empty() {
-            return Ok(0);
+    fn route(&self, jws: &jws::Jws<'_>) -> Result<Route, AuthError> {
+        if self.tenants.is_empty() && self.dynamic.is_none() {
+            return Ok(Route::Store(0));
         }
         jws::decode_then(jws.payload, |payload| {
             let mut registered = Registered::default();
@@ -279,7 +293,11 @@ impl Config {
             let iss = registered.iss.as_deref();
             let named = |t: &Vec<String>| t.iter().any(|t| Some(t.as_str()) == iss);
             if let Some(i) = self.tenants.iter().position(named) {
-                return Ok(i + 1);
+                return Ok(Route::Store(i + 1));
+            }
+            let trusted_now = self.dynamic.as_ref().zip(iss);
+            if let Some(tenant) = trusted_now.and_then(|(dynamic, iss)| dynamic.get(iss)) {
+                return Ok(Route::Tenant(tenant));
             }
             if !self.default_has_keys {
                 return Err(match iss {
@@ -287,16 +305,20 @@ impl Config {
                     None => AuthError::MissingClaim,
                 });
             }
-            self.policies[0].rules.check_issuer(iss).map(|()| 0)
+            self.policies[0]
+                .rules
+                .check_issuer(iss)
+                .map(|()| Route::Store(0))
         })
     }
 
-    /// Checks the signature with the keys of `store` that fit the token's `alg` and `kid`.
-    fn check_signature(&self, jws: &jws::Jws<'_>, store: usize) -> Result<KeyStamp, AuthError> {
+    /// Checks the signature with the keys of `store` that fit the token's `alg` and `kid`;
+    /// gives the id of the key set that did.
+    fn check_signature(&self, jws: &jws::Jws<'_>, store: &KeyStore) -> Result<u64, AuthError> {
         let alg = jws.header.alg;
-        let keys = self.stores[store].load();
+        let keys = store.load();
         let unready = |err| {
-            if self.stores[store].is_ready() {
+            if store.is_ready() {
                 err
             } else {
                 AuthError::KeysUnavailable
@@ -319,10 +341,7 @@ impl Config {
                 Err(AuthError::InvalidSignature)
             }
         })?;
-        Ok(KeyStamp {
-            store,
-            set: keys.id(),
-        })
+        Ok(keys.id())
     }
 
     /// `C` and the registered claims, in one pass over the payload, then the claim rules.
@@ -416,7 +435,10 @@ impl<C> Verifier<C> {
     pub(crate) fn refetch(&self, token: &str) -> Option<wait::KeysChanged> {
         let config = &self.config;
         let jws = jws::parse(token, config.required_typ.as_deref()).ok()?;
-        config.stores[config.route(&jws).ok()?].refetch()
+        match config.route(&jws).ok()? {
+            Route::Store(i) => config.stores[i].refetch(),
+            Route::Tenant(tenant) => tenant.store.refetch(),
+        }
     }
 }
 
