@@ -545,8 +545,11 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let registry = self.registry.take();
         let for_policies = !policies.is_empty() || registry.is_some();
         #[cfg(feature = "jwks")]
-        let (mut stores, oidc_issuers, starter) =
-            std::mem::take(&mut self.remote).stores(fixed, allowed, provider, for_policies)?;
+        let crate::jwks::Stores {
+            mut stores,
+            oidc_issuers,
+            starter,
+        } = std::mem::take(&mut self.remote).stores(fixed, allowed, provider, for_policies)?;
         #[cfg(not(feature = "jwks"))]
         let (mut stores, oidc_issuers): (Vec<KeyStore>, Vec<String>) = if for_policies {
             (

@@ -166,18 +166,22 @@ impl RemoteConfig {
         allowed: Option<&[Algorithm]>,
         provider: &'static CryptoProvider,
         for_policies: bool,
-    ) -> Result<(Vec<KeyStore>, Vec<String>, Option<Starter>), ConfigError> {
+    ) -> Result<Stores, ConfigError> {
         if self.url.is_none() && self.issuers.is_empty() {
             if !for_policies {
-                return Ok((
-                    vec![KeyStore::of_static_keys(fixed, allowed)?],
-                    Vec::new(),
-                    None,
-                ));
+                return Ok(Stores {
+                    stores: vec![KeyStore::of_static_keys(fixed, allowed)?],
+                    oidc_issuers: Vec::new(),
+                    starter: None,
+                });
             }
             let starter = Starter::new(self.client, self.options, provider).ok();
             let default = KeyStore::fixed(KeySet::new(fixed, allowed));
-            return Ok((vec![default], Vec::new(), starter));
+            return Ok(Stores {
+                stores: vec![default],
+                oidc_issuers: Vec::new(),
+                starter,
+            });
         }
         let starter = Starter::new(self.client, self.options, provider)?;
         let allow_http = starter.options.allow_http;
@@ -196,8 +200,21 @@ impl RemoteConfig {
             };
             stores.push(starter.start(source, Vec::new(), allowed));
         }
-        Ok((stores, self.issuers, Some(starter)))
+        Ok(Stores {
+            stores,
+            oidc_issuers: self.issuers,
+            starter: Some(starter),
+        })
     }
+}
+
+/// The key stores a layer starts with, and what starts more.
+pub(crate) struct Stores {
+    /// The default store, then one per OpenID issuer.
+    pub(crate) stores: Vec<KeyStore>,
+    /// The OpenID issuers, in store order.
+    pub(crate) oidc_issuers: Vec<String>,
+    pub(crate) starter: Option<Starter>,
 }
 
 /// What starts remote key stores: the runtime their refresh tasks run on, the client and
