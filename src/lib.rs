@@ -62,7 +62,8 @@
 //! # Several issuers
 //! [`tenant`]: each trusted issuer with its own policy — keys, audiences, claim mapping,
 //! required claims, leeway ([`JwtAuthBuilder::issuer_policy`]); a token is held to the policy
-//! of the issuer it names, and handlers learn which one it was. The provider presets
+//! of the issuer it names, and handlers learn which one it was. Issuers can be added and
+//! removed while the layer serves ([`tenant::TrustedIssuers`]). The provider presets
 //! ([`JwtAuthBuilder::keycloak`] and the others, feature `jwks`) are issuer policies.
 //!
 //! # Standards of an OAuth resource server
