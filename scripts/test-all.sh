@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 # openssl): install them from Debian's packages if missing.
 for tool in redis-server openssl; do
   if ! command -v $tool >/dev/null; then
+    echo "test-all: installing $tool from Debian's packages (apt-get): tests/lifecycle/redis.rs runs a real redis-server, with TLS certificates made by openssl" >&2
     sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
     $sudo_ apt-get install -y -q $tool >/dev/null 2>&1 ||
       { $sudo_ apt-get update -q >/dev/null && $sudo_ apt-get install -y -q $tool >/dev/null; }
