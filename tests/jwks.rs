@@ -48,7 +48,11 @@ struct KeyServer {
 
 impl KeyServer {
     async fn start(keys: Vec<Value>) -> Arc<KeyServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        KeyServer::start_on("127.0.0.1:0", keys).await
+    }
+
+    async fn start_on(addr: &str, keys: Vec<Value>) -> Arc<KeyServer> {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = Arc::new(KeyServer {
             addr,
@@ -236,6 +240,29 @@ async fn before_the_first_fetch_requests_get_503_with_retry_after() {
     assert_eq!(grpc.headers()["grpc-status"], "14");
 
     server.set_mode(Mode::Ok);
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+}
+
+/// Issue #24, item 4: the key server is not even listening when the layer starts
+/// (connection refused, not a 500): `503` with `Retry-After`, never a pass; once it is
+/// up, the layer serves without a restart.
+#[tokio::test]
+async fn a_layer_started_while_the_key_server_is_down_recovers_by_itself() {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let layer = JwtAuthLayer::<TestClaims>::builder()
+        .jwks_url(format!("http://{addr}/jwks.json"))
+        .jwks_options(fast_options())
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!layer.is_ready());
+    let res = call(&layer, &token("k1"), false).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let _server = KeyServer::start_on(&addr.to_string(), vec![jwk("k1")]).await;
     ready(&layer).await;
     assert_eq!(status(&layer, &token("k1")).await, 200);
 }

@@ -206,6 +206,23 @@ impl RedisStore {
         RedisStore::from_client(client, options).await
     }
 
+    /// A store that connects in the background, for a replica that must start while Redis
+    /// is down: until its first sync, checks ask Redis and fail closed (the layer answers
+    /// `503` with `Retry-After`, unless told otherwise by
+    /// [`OnStoreError`](super::OnStoreError)); once Redis answers, it syncs and serves, no
+    /// restart needed. [`is_synced`](Self::is_synced) says when. Must run inside a Tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL or the options are invalid; never because Redis is down.
+    pub fn connect_later(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        let client =
+            Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
+        let inner = Inner::new(client, Commands::Own(Mutex::new(None)), options)?;
+        tokio::spawn(subscribe(Arc::downgrade(&inner), None));
+        Ok(RedisStore { inner })
+    }
+
     /// A store on a [`Client`] you configured: TLS with your own root certificate or client
     /// certificate ([`Client::build_with_tls`]), a username and password, a database.
     ///
@@ -248,6 +265,31 @@ impl RedisStore {
         commands: Commands,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
+        let inner = Inner::new(client, commands, options)?;
+        inner.connection().await?;
+        let (ready, synced) = tokio::sync::oneshot::channel();
+        tokio::spawn(subscribe(Arc::downgrade(&inner), Some(ready)));
+        // The first sync is awaited, so that a new replica never starts with an empty view.
+        match tokio::time::timeout(inner.options.timeout * 5, synced).await {
+            Ok(Ok(())) => Ok(RedisStore { inner }),
+            _ => Err(StoreError("could not load the revocations".to_owned())),
+        }
+    }
+
+    /// Whether the local copy is complete and kept current: the subscription is up and has
+    /// answered its last `PING` in time.
+    pub fn is_synced(&self) -> bool {
+        self.inner.is_synced()
+    }
+}
+
+impl Inner {
+    /// The store's state, its options checked; nothing connected yet.
+    fn new(
+        client: Client,
+        commands: Commands,
+        options: RedisOptions,
+    ) -> Result<Arc<Inner>, StoreError> {
         if matches!(
             client.get_connection_info().addr(),
             ConnectionAddr::TcpTls { .. }
@@ -263,7 +305,7 @@ impl RedisStore {
                 options.prefix
             )));
         }
-        let inner = Arc::new(Inner {
+        Ok(Arc::new(Inner {
             channel: format!("{}revocations", options.prefix),
             client,
             options,
@@ -272,21 +314,7 @@ impl RedisStore {
             started: Instant::now(),
             commands,
             epoch: Mutex::new(None),
-        });
-        inner.connection().await?;
-        let (ready, synced) = tokio::sync::oneshot::channel();
-        tokio::spawn(subscribe(Arc::downgrade(&inner), Some(ready)));
-        // The first sync is awaited, so that a new replica never starts with an empty view.
-        match tokio::time::timeout(inner.options.timeout * 5, synced).await {
-            Ok(Ok(())) => Ok(RedisStore { inner }),
-            _ => Err(StoreError("could not load the revocations".to_owned())),
-        }
-    }
-
-    /// Whether the local copy is complete and kept current: the subscription is up and has
-    /// answered its last `PING` in time.
-    pub fn is_synced(&self) -> bool {
-        self.inner.is_synced()
+        }))
     }
 }
 

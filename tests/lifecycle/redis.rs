@@ -34,6 +34,10 @@ fn now_nanos() -> u128 {
 struct Server {
     port: u16,
     child: Child,
+    /// What it was started with, to start it again.
+    args: Vec<String>,
+    /// Files it reads when it starts (TLS), removed when it is dropped.
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -147,12 +151,37 @@ impl Server {
             ],
         );
         let ca = std::fs::read(dir.join("ca.pem")).unwrap();
-        // The server read its files when it started.
-        let _ = std::fs::remove_dir_all(&dir);
+        // Kept for a restart; removed with the server.
+        let mut server = server;
+        server.dir = Some(dir);
         (server, ca)
     }
 
     fn with_args(port: u16, args: &[&str]) -> Server {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let child = Server::spawn(port, &args);
+        Server {
+            port,
+            child,
+            args,
+            dir: None,
+        }
+    }
+
+    /// Kills it and starts it again on the same port, with the same files: empty.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Server::spawn(self.port, &self.args);
+    }
+
+    /// Stops it, to be started again with [`restart`](Self::restart).
+    fn pause(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn spawn(port: u16, args: &[String]) -> Child {
         let child = Command::new("redis-server")
             .args(args)
             .args(["--bind", "127.0.0.1"])
@@ -165,7 +194,7 @@ impl Server {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Server { port, child }
+        child
     }
 
     fn url(&self) -> String {
@@ -183,6 +212,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -435,6 +467,77 @@ async fn revocations_survive_a_flush_of_redis() {
     .await;
     let late = store(&server).await;
     assert_eq!(status_of(&app(late), &token("j1")).await, 401);
+}
+
+/// Issue #24, item 4: a replica (re)started while Redis is down starts anyway
+/// (`connect_later`), answers `503` with `Retry-After` — never a pass — and serves once Redis
+/// is back, without a restart.
+#[tokio::test]
+async fn a_replica_started_while_redis_is_down_fails_closed_then_recovers() {
+    let port = Server::start().stop();
+    let options = RedisOptions::default()
+        .timeout(Duration::from_millis(300))
+        .reconnect_delay(Duration::from_millis(100))
+        .max_reconnect_delay(Duration::from_millis(200));
+    let url = format!("redis://127.0.0.1:{port}/");
+    let s = RedisStore::connect_later(&url, options).unwrap();
+    assert!(!s.is_synced());
+    let app = app(s.clone());
+    let t = token("while-down");
+    let res = call(&app, "/", &[("authorization", &bearer(&t))]).await;
+    assert_eq!(res.status, 503, "no store, no pass");
+    assert_eq!(res.headers["retry-after"], "1");
+    let server = Server::on(port);
+    within(Duration::from_secs(10), async || s.is_synced()).await;
+    assert_eq!(status_of(&app, &t).await, 200);
+    revoke_jti(&s, "while-down").await;
+    assert_eq!(status_of(&app, &t).await, 401);
+    drop(server);
+}
+
+/// Issue #24, item 4: TLS to Redis dropping mid-run (the server gone, then back with the same
+/// certificate): requests fail closed meanwhile, the store reconnects over TLS by itself,
+/// and what was revoked before holds after (written back to the emptied Redis).
+#[tokio::test]
+async fn tls_to_redis_dropping_mid_run_fails_closed_then_recovers() {
+    use tower_jwt_auth::redis::{Client, TlsCertificates};
+    let (mut server, ca) = Server::tls();
+    let url = format!("rediss://127.0.0.1:{}/", server.port);
+    let tls = TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca),
+    };
+    let client = Client::build_with_tls(url.as_str(), tls).unwrap();
+    let options = RedisOptions::default()
+        .timeout(Duration::from_millis(300))
+        .reconnect_delay(Duration::from_millis(100))
+        .max_reconnect_delay(Duration::from_millis(200));
+    let s = RedisStore::from_client(client, options).await.unwrap();
+    let app = app(s.clone());
+    revoke_jti(&s, "revoked-before").await;
+    let (fine, revoked) = (token("fine"), token("revoked-before"));
+    assert_eq!(status_of(&app, &fine).await, 200);
+    server.pause();
+    within(Duration::from_secs(5), async || !s.is_synced()).await;
+    let res = call(&app, "/", &[("authorization", &bearer(&fine))]).await;
+    assert_eq!(res.status, 503);
+    assert_eq!(res.headers["retry-after"], "1");
+    server.restart();
+    within(Duration::from_secs(10), async || s.is_synced()).await;
+    assert_eq!(status_of(&app, &fine).await, 200);
+    assert_eq!(status_of(&app, &revoked).await, 401);
+    assert_eq!(
+        s.check(
+            &TokenId {
+                jti: Some("revoked-before".into()),
+                ..TokenId::default()
+            },
+            now()
+        )
+        .await,
+        Ok(true),
+        "written back to Redis"
+    );
 }
 
 /// Issue #12, item 11, through Redis: a session or subject revoked for one issuer reaches
