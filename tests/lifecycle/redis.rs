@@ -445,6 +445,42 @@ async fn revocations_survive_a_redis_restart_without_persistence() {
     assert_eq!(status_of(&app(late), &t).await, 401);
 }
 
+/// Found by the soak run (issue #24): while a replica's copy is stale it asks Redis
+/// directly — and a Redis just back empty, before any replica gave it its revocations again,
+/// answered "not revoked". What the replica's copy knows stays revoked whatever Redis says.
+#[tokio::test]
+async fn a_stale_copy_still_refuses_what_it_knew_when_redis_comes_back_empty() {
+    let mut server = Server::start();
+    let options = RedisOptions::default()
+        .timeout(Duration::from_millis(300))
+        .ping_interval(Duration::from_millis(200))
+        // The subscription is not made again during the test: checks ask Redis.
+        .reconnect_delay(Duration::from_secs(30))
+        .max_reconnect_delay(Duration::from_secs(30));
+    let s = RedisStore::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    let app = app(s.clone());
+    revoke_jti(&s, "known").await;
+    let t = token("known");
+    assert_eq!(status_of(&app, &t).await, 401);
+    server.restart();
+    within(Duration::from_secs(5), async || !s.is_synced()).await;
+    // Redis answers, empty; the copy is stale and not reloaded yet.
+    let id = TokenId {
+        jti: Some("known".into()),
+        ..TokenId::default()
+    };
+    within(Duration::from_secs(5), async || {
+        s.check(&id, now()).await.is_ok()
+    })
+    .await;
+    assert!(!s.is_synced());
+    assert_eq!(s.check(&id, now()).await, Ok(true));
+    assert_eq!(status_of(&app, &t).await, 401);
+    assert_eq!(status_of(&app, &token("other")).await, 200);
+}
+
 /// Issue #24, item 2: a `FLUSHALL` leaves the subscription up, so no reconnection tells of
 /// it; the epoch marker does, within a ping, and the revocations are written back.
 #[tokio::test]
