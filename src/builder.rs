@@ -180,10 +180,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self.key_or_error(key, algorithm, "the PEM public key cannot be read")
     }
 
-    /// Adds a DER public key: PKCS#1 `RSAPublicKey` for RSA, the uncompressed point for EC,
-    /// the 32 raw bytes for Ed25519 (what `ring` and `aws-lc-rs` take).
+    /// Adds a DER public key, in either of two encodings: a `SubjectPublicKeyInfo` (what
+    /// `openssl pkey -pubin -outform DER` writes, the body of a `PUBLIC KEY` PEM), whose
+    /// algorithm must fit `algorithm`'s family; or the bare key — PKCS#1 `RSAPublicKey` for
+    /// RSA, the uncompressed point for EC, the 32 raw bytes for Ed25519 (what `ring` and
+    /// `aws-lc-rs` take).
     pub fn public_key_der(self, der: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
-        let der = der.as_ref();
+        let der = match crate::spki::key_of(der.as_ref(), algorithm.family()) {
+            Ok(key) => key,
+            Err(why) => return self.invalid(ConfigError::InvalidKey(why.to_owned())),
+        };
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
             AlgorithmFamily::Ec => DecodingKey::from_ec_der(der),
@@ -419,17 +425,19 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Refuses revoked tokens: every verified token (cache hits included) is looked up in
     /// `store` by its `jti`, `sid`, and `sub` with `iat`. See
-    /// [`revocation`](crate::revocation) for the stores and what a lookup costs.
+    /// [`revocation`](crate::revocation) for the stores and what a lookup costs. A store
+    /// already shared (an `Arc<dyn RevocationStore>`, a [`TokenIssuer`](crate::TokenIssuer)'s
+    /// say) is a store too: pass it here.
     pub fn revocation(mut self, store: impl RevocationStore) -> Self {
         self.revocation = Some(Arc::new(store));
         self
     }
 
-    /// Like [`revocation`](Self::revocation), with a store already shared (by a
-    /// [`TokenIssuer`](crate::TokenIssuer), say).
-    pub fn revocation_shared(mut self, store: Arc<dyn RevocationStore>) -> Self {
-        self.revocation = Some(store);
-        self
+    /// [`revocation`](Self::revocation) with a shared store, which `revocation` now takes
+    /// itself.
+    #[deprecated(note = "pass the shared store to `revocation`: an `Arc` of a store is a store")]
+    pub fn revocation_shared(self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocation(store)
     }
 
     /// What to do when the revocation store cannot answer (default

@@ -512,7 +512,7 @@ impl TokenIssuer {
             &self.audiences,
         )
         .required_typ(ACCESS_TOKEN_TYPE)
-        .revocation_shared(Arc::clone(&self.store))
+        .revocation(Arc::clone(&self.store))
     }
 
     /// The public JWKS to publish for other services, or `None` for an HMAC issuer (its key

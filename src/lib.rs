@@ -119,6 +119,7 @@ mod metrics;
 #[cfg(feature = "jwks")]
 mod providers;
 pub mod revocation;
+mod spki;
 pub mod tenant;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod tls;

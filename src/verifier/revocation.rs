@@ -116,6 +116,26 @@ pub trait RevocationStore: Send + Sync + 'static {
     fn use_once(&self, jti: &str, expires_at: u64) -> BoxFuture<'static, Result<bool, StoreError>>;
 }
 
+/// A shared store is a store: `Arc<S>` (an `Arc<dyn RevocationStore>` among them) is given
+/// wherever a store is taken.
+impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
+    fn check_local(&self, token: &TokenId, now: u64) -> Option<bool> {
+        (**self).check_local(token, now)
+    }
+
+    fn check(&self, token: &TokenId, now: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        (**self).check(token, now)
+    }
+
+    fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
+        (**self).revoke(revocation)
+    }
+
+    fn use_once(&self, jti: &str, expires_at: u64) -> BoxFuture<'static, Result<bool, StoreError>> {
+        (**self).use_once(jti, expires_at)
+    }
+}
+
 /// What the layer does when the revocation store cannot answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]

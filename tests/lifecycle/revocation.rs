@@ -368,3 +368,16 @@ async fn passed_through_rejections_carry_the_reason_and_no_claims() {
         "refused Revoked (answer 401), claims false, grants false"
     );
 }
+
+/// Issue #21: one `revocation(..)`: a store shared as `Arc<dyn RevocationStore>` (a
+/// `TokenIssuer`'s, say) is passed as it is, and revocations made through the `Arc` reach
+/// the layer.
+#[tokio::test]
+async fn a_shared_store_is_given_to_revocation_as_it_is() {
+    let shared: Arc<dyn RevocationStore> = Arc::new(MemoryStore::new());
+    let app = ok_behind(builder().revocation(Arc::clone(&shared)).build().unwrap());
+    let t = token("j-shared", "s", "alice", now());
+    assert_eq!(status(&app, &t).await, ok());
+    revoke_jti(&shared, "j-shared").await;
+    assert_eq!(status(&app, &t).await, revoked());
+}

@@ -1,6 +1,7 @@
 //! Each verification rule and each configuration check, through the public API.
 
 use crate::common::*;
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 use tower_jwt_auth::jsonwebtoken::Header;
@@ -87,6 +88,30 @@ fn every_key_type_verifies_from_pem_and_der() {
             Algorithm::HS256,
         ),
     ];
+    // Issue #21: DER as `openssl pkey -pubin -outform DER` writes it (SubjectPublicKeyInfo,
+    // the body of a `PUBLIC KEY` PEM) works as well as the bare key.
+    let spki = |pem: &[u8]| {
+        let pem = std::str::from_utf8(pem).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    let mut cases = cases;
+    for (pem, alg) in [
+        (RSA_PUBLIC, Algorithm::RS256),
+        (EC_PUBLIC, Algorithm::ES256),
+        (ED_PUBLIC, Algorithm::EdDSA),
+    ] {
+        let layer = builder().public_key_der(spki(pem), alg).build().unwrap();
+        cases.push((layer, alg));
+    }
+    // A SubjectPublicKeyInfo of another family than the algorithm: a clear error.
+    let err = builder()
+        .public_key_der(spki(EC_PUBLIC), Algorithm::RS256)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("another kind of key"), "{err}");
     for (layer, alg) in cases {
         let key = if alg == Algorithm::HS256 {
             EncodingKey::from_secret(SECRET).unwrap()
