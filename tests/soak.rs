@@ -301,7 +301,7 @@ async fn soak() {
                 withdrawn_at = Some(Instant::now());
             }
             i += 1;
-            let replica = if i % 2 == 0 { a } else { b };
+            let replica = if i.is_multiple_of(2) { a } else { b };
             let kind = match i % 4 {
                 0 | 1 => Kind::Valid,
                 2 => Kind::Revoked,
@@ -341,10 +341,10 @@ async fn soak() {
                 }
                 Kind::Revoked | Kind::Forged if status == 200 => tally.wrong_accepts += 1,
                 // A withdrawn key may serve until the next refresh has landed.
-                Kind::Withdrawn(at) if status == 200 => {
-                    if at.elapsed() > KEY_REFRESH * 2 + Duration::from_secs(1) {
-                        tally.wrong_accepts += 1;
-                    }
+                Kind::Withdrawn(at)
+                    if status == 200 && at.elapsed() > KEY_REFRESH * 2 + Duration::from_secs(1) =>
+                {
+                    tally.wrong_accepts += 1;
                 }
                 _ => {}
             }
