@@ -101,6 +101,25 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     _claims: PhantomData<fn() -> C>,
 }
 
+impl<C, R> std::fmt::Debug for JwtAuthBuilder<C, R> {
+    // Keys and secrets stay out of logs: only what shapes the checks.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtAuthBuilder")
+            .field("keys", &self.keys.len())
+            .field("algorithms", &self.algorithms)
+            .field("rules", &self.rules)
+            .field("required_typ", &self.required_typ)
+            .field("sources", &self.sources)
+            .field("max_token_size", &self.max_token_size)
+            .field("optional", &self.optional)
+            .field("issuer_policies", &self.policies.len())
+            .field("dpop", &self.dpop.is_some())
+            .field("token_cache", &self.cache_capacity)
+            .field("revocation", &self.revocation.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<C> JwtAuthBuilder<C> {
     pub(crate) fn new() -> Self {
         JwtAuthBuilder {

@@ -150,6 +150,21 @@ pub struct TokenIssuerBuilder {
     store: Option<Arc<dyn RevocationStore>>,
 }
 
+impl std::fmt::Debug for TokenIssuerBuilder {
+    // The key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssuerBuilder")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("lifetime", &self.lifetime)
+            .field("refresh_lifetime", &self.refresh_lifetime)
+            .field("revocation", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a token could not be minted.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -80,6 +80,7 @@
 //! [`authorize::Require`] checks scopes, roles and predicates per route.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[macro_use]

@@ -58,7 +58,7 @@ use crate::verifier::tenants::{Tenant, Tenants};
 use crate::{Algorithm, AuthError, Claim, ConfigError};
 
 /// One trusted issuer and the policy its tokens are held to. See the [module](self).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuerPolicy {
     /// The `iss` values of this issuer: its name first, then other forms it uses.
     pub(crate) issuers: Vec<String>,
@@ -85,6 +85,22 @@ pub(crate) enum PolicyKeys {
     /// From this JWKS URL.
     #[cfg(feature = "jwks")]
     Jwks(String),
+}
+
+impl fmt::Debug for IssuerPolicy {
+    // Keys, HMAC secrets above all, stay out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuerPolicy")
+            .field("issuers", &self.issuers)
+            .field("keys", &self.keys)
+            .field("static_keys", &self.static_keys.len())
+            .field("algorithms", &self.algorithms)
+            .field("audiences", &self.audiences)
+            .field("any_audience", &self.any_audience)
+            .field("leeway", &self.leeway)
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
 }
 
 impl IssuerPolicy {

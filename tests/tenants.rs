@@ -385,3 +385,17 @@ fn issuers_added_before_the_layer_is_built_are_checked_at_build() {
         .unwrap_err();
     assert_eq!(err, ConfigError::NoKeys);
 }
+
+/// A policy's `Debug` (what ends up in logs) never shows its keys.
+#[test]
+fn a_policys_debug_keeps_its_secret() {
+    let policy = IssuerPolicy::with_keys(A).hmac_secret(SECRET_A, Algorithm::HS256);
+    let shown = format!("{policy:?}");
+    assert!(shown.contains(A), "{shown}");
+    let secret = String::from_utf8_lossy(SECRET_A);
+    let bytes = format!("{:?}", SECRET_A.to_vec());
+    assert!(
+        !shown.contains(&*secret) && !shown.contains(&bytes[1..20]),
+        "{shown}"
+    );
+}

@@ -61,6 +61,18 @@ pub struct Require<C, R = DefaultErrorResponse> {
     error_response: R,
 }
 
+impl<C, R> fmt::Debug for Require<C, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Require")
+            .field("scopes", &self.scopes)
+            .field("roles", &self.roles)
+            .field("any_roles", &self.any_roles)
+            .field("predicates", &self.checks.len())
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<C> Require<C> {
     /// No requirement yet: only that the request carries claims.
     pub fn authenticated() -> Self {
