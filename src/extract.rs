@@ -24,7 +24,31 @@ pub enum TokenSource {
     /// A query parameter with this name (RFC 6750 §2.3 calls it `access_token`).
     /// Tokens in URLs end up in logs and browser history: prefer a header.
     Query(String),
+    /// A token found by a function of the request's headers: see [`custom`](Self::custom).
+    Custom(CustomSource),
 }
+
+/// A token source of your own: a name (for `Debug` and comparisons) and the function that
+/// finds the token in the request's headers.
+#[derive(Clone, Copy)]
+pub struct CustomSource {
+    name: &'static str,
+    find: fn(&HeaderMap) -> Option<&str>,
+}
+
+impl std::fmt::Debug for CustomSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CustomSource").field(&self.name).finish()
+    }
+}
+
+impl PartialEq for CustomSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for CustomSource {}
 
 impl TokenSource {
     /// A cookie source.
@@ -40,6 +64,30 @@ impl TokenSource {
     /// A custom header source.
     pub fn header(name: HeaderName) -> Self {
         TokenSource::Header(name)
+    }
+
+    /// A source of your own, for the shapes the others do not read: `find` gets the
+    /// request's headers and gives the token, if there is one. `name` says what it is in
+    /// `Debug` output (and two custom sources are the same when their names are).
+    ///
+    /// A browser cannot set `Authorization` on a WebSocket; a common workaround sends the
+    /// token as a subprotocol, `Sec-WebSocket-Protocol: access_token, <token>`:
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use tower_jwt_auth::TokenSource;
+    ///
+    /// fn websocket_protocol(headers: &HeaderMap) -> Option<&str> {
+    ///     let value = headers.get("sec-websocket-protocol")?.to_str().ok()?;
+    ///     let mut protocols = value.split(',').map(str::trim);
+    ///     protocols.find(|p| *p == "access_token")?;
+    ///     protocols.next()
+    /// }
+    ///
+    /// let source = TokenSource::custom("websocket-protocol", websocket_protocol);
+    /// ```
+    pub fn custom(name: &'static str, find: fn(&HeaderMap) -> Option<&str>) -> Self {
+        TokenSource::Custom(CustomSource { name, find })
     }
 
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
@@ -86,6 +134,7 @@ pub(crate) fn token<'r>(
             TokenSource::Cookie(name) => plain(cookie(headers, name)?),
             TokenSource::Header(name) => plain(header(headers, name)?),
             TokenSource::Query(name) => plain(query(uri, name)?),
+            TokenSource::Custom(custom) => plain((custom.find)(headers)),
         };
         if let Some(token) = token
             && found.replace(token).is_some()

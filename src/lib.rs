@@ -142,7 +142,7 @@ pub use redis;
 pub use crate::axum::{Authorized, Claims, ClaimsRejection, Permission};
 pub use crate::builder::{DEFAULT_MAX_TOKEN_SIZE, JwtAuthBuilder};
 pub use crate::error::{AuthError, ConfigError, ErrorCode};
-pub use crate::extract::TokenSource;
+pub use crate::extract::{CustomSource, TokenSource};
 pub use crate::issue::{
     DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME, IssueError, RefreshError,
     TokenIssuer, TokenIssuerBuilder, TokenPair,

@@ -812,6 +812,49 @@ fn oversized_tokens_are_refused_before_decoding() {
     );
 }
 
+/// Issue #21: a token source of one's own — here the WebSocket subprotocol workaround,
+/// `Sec-WebSocket-Protocol: access_token, <token>` — beside the others, with their rules:
+/// one token per request.
+#[tokio::test]
+async fn a_custom_token_source_reads_what_the_others_do_not() {
+    fn subprotocol(headers: &http::HeaderMap) -> Option<&str> {
+        let value = headers.get("sec-websocket-protocol")?.to_str().ok()?;
+        let mut protocols = value.split(',').map(str::trim);
+        protocols.find(|p| *p == "access_token")?;
+        protocols.next()
+    }
+    let layer = JwtAuthLayer::<serde_json::Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .token_sources([
+            TokenSource::Bearer,
+            TokenSource::custom("websocket-protocol", subprotocol),
+        ])
+        .build()
+        .unwrap();
+    let app = ok_behind(layer);
+    let token = mint(&valid_claims());
+    let protocols = format!("access_token, {token}");
+    let answer = call(&app, "/", &[("sec-websocket-protocol", &protocols)]).await;
+    assert_eq!(answer.status, 200);
+    let other = call(&app, "/", &[("sec-websocket-protocol", "chat, superchat")]).await;
+    assert_eq!(other.status, 401);
+    let both = call(
+        &app,
+        "/",
+        &[
+            ("sec-websocket-protocol", &protocols),
+            ("authorization", &bearer(&token)),
+        ],
+    )
+    .await;
+    assert_eq!(both.status, 400, "two tokens");
+    assert_eq!(
+        TokenSource::custom("websocket-protocol", subprotocol),
+        TokenSource::custom("websocket-protocol", |_| None),
+        "compared by name"
+    );
+}
+
 #[test]
 fn other_configuration_mistakes_fail_at_build() {
     assert_eq!(
