@@ -2,7 +2,7 @@
 # Every test, with each crypto backend:
 #   1. all features: both backends compiled in (aws-lc-rs is chosen), the axum extractor,
 #      remote keys, the Redis store (against a real redis-server);
-#   2. rust-crypto alone;
+#   2. rust-crypto alone (with the axum extractor, and the client side without tonic);
 #   3. no backend at all: building a layer must fail with a ConfigError, not panic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +17,5 @@ for tool in redis-server openssl; do
   fi
 done
 cargo test --all-features
-cargo test --no-default-features --features rust-crypto,axum
+cargo test --no-default-features --features rust-crypto,axum,client
 cargo test --no-default-features --test no_backend

@@ -46,7 +46,9 @@
 //! - `redis`: `revocation::RedisStore`, revocations shared by several replicas.
 //! - `tonic`: one service at a time (the middleware keeps the wrapped service's
 //!   `NamedService` name), `AuthError` into a `tonic::Status`, `JwtInterceptor`, and the
-//!   `client` module: a layer that sends a self-refreshing bearer token.
+//!   `client` module.
+//! - `client`: the `client` module alone, on any Tower HTTP client: a layer that sends a
+//!   self-refreshing bearer token.
 //! - `metrics`: counters and histograms through the `metrics` facade.
 //!
 //! For asymmetric keys, [`token_cache`](JwtAuthBuilder::token_cache) lets a token presented
@@ -109,7 +111,7 @@ mod tonic;
 pub mod authorize;
 #[cfg(any(feature = "jwks", feature = "redis"))]
 mod backoff;
-#[cfg(feature = "tonic")]
+#[cfg(feature = "client")]
 pub mod client;
 pub mod dpop;
 mod issue;

@@ -1,6 +1,7 @@
-//! The client side: [`BearerLayer`] sends `Authorization: Bearer <token>` with every request
-//! of a tonic channel (or any Tower HTTP client), from a [`TokenProvider`] it asks for a new
-//! token before the current one expires.
+//! The client side (feature `client`, which `tonic` turns on): [`BearerLayer`] sends
+//! `Authorization: Bearer <token>` with every request of a tonic channel or any Tower HTTP
+//! client (hyper-util's, reqwest through a Tower adapter, …), from a [`TokenProvider`] it
+//! asks for a new token before the current one expires.
 //!
 //! Providers: [`StaticToken`], [`IssuedTokens`] (a [`TokenIssuer`](crate::TokenIssuer) in
 //! process), and, with feature `jwks`, [`ClientCredentials`] (the OAuth 2.0 client
@@ -23,10 +24,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! A token that cannot be had fails the call before it is sent, with a tonic [`Status`]:
-//! `UNAVAILABLE` when the token endpoint is unreachable, `UNAUTHENTICATED` when it refuses.
-//!
-//! [`Status`]: tonic::Status
+//! A token that cannot be had fails the call before it is sent: with feature `tonic`, with a
+//! `tonic::Status` — `UNAVAILABLE` when the token endpoint is unreachable, `UNAUTHENTICATED`
+//! when it refuses; without it, with the [`TokenError`] itself.
 
 #[cfg(feature = "jwks")]
 mod credentials;
@@ -55,8 +55,8 @@ pub use self::source::{
 };
 use crate::future::take_ready;
 
-/// The error of a [`Bearer`] service: the inner service's, or a [`tonic::Status`] when no
-/// token could be had.
+/// The error of a [`Bearer`] service: the inner service's, or, when no token could be had,
+/// a `tonic::Status` (feature `tonic`) or the [`TokenError`].
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// How long before a token expires it is replaced, unless [`BearerLayer::refresh_before`]
@@ -210,6 +210,7 @@ where
 }
 
 /// The status a call fails with when no token could be had.
+#[cfg(feature = "tonic")]
 fn status_of(err: TokenError) -> BoxError {
     let code = match err {
         TokenError::Unreachable(_) => tonic::Code::Unavailable,
@@ -218,4 +219,10 @@ fn status_of(err: TokenError) -> BoxError {
     let mut status = tonic::Status::new(code, format!("no access token: {err}"));
     status.set_source(Arc::new(err));
     Box::new(status)
+}
+
+/// What a call fails with when no token could be had: the reason itself.
+#[cfg(not(feature = "tonic"))]
+fn status_of(err: TokenError) -> BoxError {
+    Box::new(err)
 }
