@@ -506,7 +506,11 @@ where
             #[cfg(feature = "jwks")]
             Waiting::Keys(wait) => {
                 ready!(Pin::new(wait).poll(cx));
-                match self.shared.decide_again(req, &self.span) {
+                let decided = self.shared.decide_again(req, &self.span);
+                // The response future was made already: this request's nonce is not renewed
+                // (it stays good until its window ends), and the mark goes no further.
+                req.extensions_mut().remove::<RenewNonce>();
+                match decided {
                     Outcome::Authenticated => Ok(()),
                     Outcome::AskRevocation(answer, replay) => {
                         self.waiting = Waiting::Revocation(answer, replay);

@@ -162,7 +162,8 @@ impl DpopOptions {
     ///
     /// Each record is named by a SHA-256 digest of the key and `jti` (about 50 bytes,
     /// whatever the proof says) and lives `max_age + 2 × clock_skew + 1` seconds (71 s by
-    /// default). The store holds as many as arrive in that time: it is not bounded by
+    /// default; a `RedisStore` keeps every `use_once` record 300 s longer, for the largest
+    /// leeway). The store holds as many as arrive in that time: it is not bounded by
     /// `replay_capacity`, so give Redis the memory for your DPoP request rate (and
     /// rate-limit the token endpoint, whose proofs anyone can make).
     pub fn replay_store(mut self, store: impl RevocationStore) -> Self {

@@ -175,7 +175,12 @@ impl RemoteConfig {
                     starter: None,
                 });
             }
-            let starter = Starter::new(self.client, self.options, provider).ok();
+            // Outside a runtime, issuer policies can still bring static keys.
+            let starter = match Starter::new(self.client, self.options, provider) {
+                Ok(starter) => Some(starter),
+                Err(ConfigError::NoTokioRuntime) => None,
+                Err(err) => return Err(err),
+            };
             let default = KeyStore::fixed(KeySet::new(fixed, allowed));
             return Ok(Stores {
                 stores: vec![default],
