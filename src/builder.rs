@@ -678,7 +678,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .unwrap();
     /// ```
     pub fn scopes_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
-        self.grants.scopes = Some(paths.into_iter().map(Into::into).collect());
+        self.grants.scopes_from(paths);
         self
     }
 
@@ -687,7 +687,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// `/realm_access/roles` and `/resource_access/{client_id}/roles`, Okta's `/groups`,
     /// Cognito's `/cognito:groups`.
     pub fn roles_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
-        self.grants.roles = Some(paths.into_iter().map(Into::into).collect());
+        self.grants.roles_from(paths);
         self
     }
 
@@ -707,22 +707,11 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ///     .unwrap();
     /// ```
     pub fn require_claim<V: Into<String>>(
-        self,
-        path: impl Into<String>,
-        values: impl IntoIterator<Item = V>,
-    ) -> Self {
-        self.require_claim_or(path, values, AuthError::InvalidClaims)
-    }
-
-    /// [`require_claim`](Self::require_claim), answering `error` when it does not hold.
-    pub(crate) fn require_claim_or<V: Into<String>>(
         mut self,
         path: impl Into<String>,
         values: impl IntoIterator<Item = V>,
-        error: AuthError,
     ) -> Self {
-        let values = values.into_iter().map(Into::into).collect();
-        self.grants.checks.push((path.into(), values, error));
+        self.grants.require(path, values, AuthError::InvalidClaims);
         self
     }
 

@@ -215,14 +215,14 @@ impl IssuerPolicy {
     /// Where this issuer's scopes are, as [`JwtAuthBuilder::scopes_from`](crate::JwtAuthBuilder::scopes_from)
     /// says; never another issuer's.
     pub fn scopes_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
-        self.grants.scopes = Some(paths.into_iter().map(Into::into).collect());
+        self.grants.scopes_from(paths);
         self
     }
 
     /// Where this issuer's roles are, as [`JwtAuthBuilder::roles_from`](crate::JwtAuthBuilder::roles_from)
     /// says; never another issuer's.
     pub fn roles_from<P: Into<String>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
-        self.grants.roles = Some(paths.into_iter().map(Into::into).collect());
+        self.grants.roles_from(paths);
         self
     }
 
@@ -243,8 +243,7 @@ impl IssuerPolicy {
         values: impl IntoIterator<Item = V>,
         error: AuthError,
     ) -> Self {
-        let values = values.into_iter().map(Into::into).collect();
-        self.grants.checks.push((path.into(), values, error));
+        self.grants.require(path, values, error);
         self
     }
 

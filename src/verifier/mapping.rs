@@ -109,6 +109,27 @@ pub(crate) struct GrantSources {
 }
 
 impl GrantSources {
+    /// Reads scopes from these claim paths.
+    pub(crate) fn scopes_from<P: Into<String>>(&mut self, paths: impl IntoIterator<Item = P>) {
+        self.scopes = Some(paths.into_iter().map(Into::into).collect());
+    }
+
+    /// Reads roles from these claim paths.
+    pub(crate) fn roles_from<P: Into<String>>(&mut self, paths: impl IntoIterator<Item = P>) {
+        self.roles = Some(paths.into_iter().map(Into::into).collect());
+    }
+
+    /// Requires the claim at `path` to hold one of `values`, else `error`.
+    pub(crate) fn require<V: Into<String>>(
+        &mut self,
+        path: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+        error: AuthError,
+    ) {
+        let values = values.into_iter().map(Into::into).collect();
+        self.checks.push((path.into(), values, error));
+    }
+
     /// The mapping, or `None` when no source was changed and no claim is checked: the
     /// standard claims are then read as before, at no cost.
     pub(crate) fn build(self) -> Result<Option<Mapping>, ConfigError> {
