@@ -240,6 +240,22 @@ fn token(jti: &str) -> String {
     mint(&json!({ "jti": jti, "sub": "alice", "iat": now(), "exp": now() + 600 }))
 }
 
+/// Short timeouts and reconnection waits, for the tests that take Redis away.
+fn quick() -> RedisOptions {
+    RedisOptions::default()
+        .timeout(Duration::from_millis(300))
+        .reconnect_delay(Duration::from_millis(100))
+        .max_reconnect_delay(Duration::from_millis(200))
+}
+
+/// The documented answer while the store cannot answer: `503` with `Retry-After`, never a
+/// pass.
+async fn assert_fails_closed(app: &Router, token: &str) {
+    let res = call(app, "/", &[("authorization", &bearer(token))]).await;
+    assert_eq!(res.status, 503, "no answer from the store: fail closed");
+    assert_eq!(res.headers["retry-after"], "1");
+}
+
 /// Waits until `done`, polling; returns how long it took.
 async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
     let start = Instant::now();
@@ -520,18 +536,13 @@ async fn revocations_survive_a_flush_of_redis() {
 #[tokio::test]
 async fn a_replica_started_while_redis_is_down_fails_closed_then_recovers() {
     let port = Server::start().stop();
-    let options = RedisOptions::default()
-        .timeout(Duration::from_millis(300))
-        .reconnect_delay(Duration::from_millis(100))
-        .max_reconnect_delay(Duration::from_millis(200));
+    let options = quick();
     let url = format!("redis://127.0.0.1:{port}/");
     let s = RedisStore::connect_later(&url, options).unwrap();
     assert!(!s.is_synced());
     let app = app(s.clone());
     let t = token("while-down");
-    let res = call(&app, "/", &[("authorization", &bearer(&t))]).await;
-    assert_eq!(res.status, 503, "no store, no pass");
-    assert_eq!(res.headers["retry-after"], "1");
+    assert_fails_closed(&app, &t).await;
     let server = Server::on(port);
     within(Duration::from_secs(10), async || s.is_synced()).await;
     assert_eq!(status_of(&app, &t).await, 200);
@@ -554,10 +565,7 @@ async fn tls_to_redis_dropping_mid_run_fails_closed_then_recovers() {
     };
     let client = Client::build_with_tls(url.as_str(), tls).unwrap();
     let s_client = client.clone();
-    let options = RedisOptions::default()
-        .timeout(Duration::from_millis(300))
-        .reconnect_delay(Duration::from_millis(100))
-        .max_reconnect_delay(Duration::from_millis(200));
+    let options = quick();
     let s = RedisStore::from_client(client, options).await.unwrap();
     let app = app(s.clone());
     revoke_jti(&s, "revoked-before").await;
@@ -565,9 +573,7 @@ async fn tls_to_redis_dropping_mid_run_fails_closed_then_recovers() {
     assert_eq!(status_of(&app, &fine).await, 200);
     server.pause();
     within(Duration::from_secs(5), async || !s.is_synced()).await;
-    let res = call(&app, "/", &[("authorization", &bearer(&fine))]).await;
-    assert_eq!(res.status, 503);
-    assert_eq!(res.headers["retry-after"], "1");
+    assert_fails_closed(&app, &fine).await;
     server.restart();
     within(Duration::from_secs(10), async || s.is_synced()).await;
     assert_eq!(status_of(&app, &fine).await, 200);
@@ -665,9 +671,7 @@ async fn when_redis_goes_away_checks_fail_closed_and_recover_when_it_is_back() {
     assert_eq!(status_of(&app, &t).await, 200);
     let port = server.stop();
     within(Duration::from_secs(5), async || !s.is_synced()).await;
-    let res = call(&app, "/", &[("authorization", &bearer(&t))]).await;
-    assert_eq!(res.status, 503, "no answer from the store: fail closed");
-    assert_eq!(res.headers["retry-after"], "1");
+    assert_fails_closed(&app, &t).await;
     let again = Server::on(port);
     within(Duration::from_secs(10), async || s.is_synced()).await;
     assert_eq!(status_of(&app, &t).await, 200);
