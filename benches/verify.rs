@@ -302,8 +302,8 @@ fn dpop(c: &mut Criterion) {
     use criterion::BatchSize;
     use std::task::{Context, Poll, Waker};
     use tower::Service;
-    use tower_jwt_auth::TokenIssuer;
     use tower_jwt_auth::dpop::DpopOptions;
+    use tower_jwt_auth::issue::TokenIssuer;
     use tower_jwt_auth::jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 
     let provider = install_crypto_provider().unwrap();

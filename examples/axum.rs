@@ -29,11 +29,11 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tower_jwt_auth::authorize::Require;
+use tower_jwt_auth::axum::Permission;
+use tower_jwt_auth::claims::Grants;
 use tower_jwt_auth::dpop::DpopOptions;
-use tower_jwt_auth::{
-    Algorithm, AuthError, Grants, JwtAuthLayer, RefreshError, RegisteredClaims, TokenIssuer,
-    TokenPair,
-};
+use tower_jwt_auth::issue::{RefreshError, TokenIssuer, TokenPair};
+use tower_jwt_auth::{Algorithm, AuthError, Authorized, Claims, JwtAuthLayer, RegisteredClaims};
 
 /// What the tokens say. Anyone can read a JWT's claims: never put a secret here.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -143,7 +143,8 @@ async fn main() {
             "/notes",
             get(list_notes)
                 .route_layer(scope("notes:read"))
-                .merge(post(create_note).route_layer(scope("notes:write"))),
+                // `POST` checks its scope in the handler's signature instead: `Authorized`.
+                .merge(post(create_note)),
         )
         .route("/me", get(me))
         // `route_layer` guards the routes above; an unknown path still answers 404.
@@ -271,8 +272,9 @@ fn grant_error(err: RefreshError) -> Response {
     }
 }
 
-/// Protected: only reached with a valid token; the layer put the claims in the extensions.
-async fn me(Extension(claims): Extension<UserClaims>) -> Json<UserClaims> {
+/// Protected: only reached with a valid token. `Claims` takes the claims the layer put in
+/// the request's extensions (and answers as the layer would if they are missing).
+async fn me(Claims(claims): Claims<UserClaims>) -> Json<UserClaims> {
     Json(claims)
 }
 
@@ -282,9 +284,17 @@ async fn list_notes(Extension(grants): Extension<Grants>) -> Json<serde_json::Va
     Json(json!({ "notes": ["buy milk"], "your_scopes": scopes }))
 }
 
-/// Needs `notes:write`. With the `axum` feature, the `Authorized` extractor can check a
-/// scope in the handler's signature instead.
-async fn create_note(Extension(user): Extension<UserClaims>) -> StatusCode {
+/// What writing a note takes: the `notes:write` scope (and any check of the claims,
+/// `allows`, could be added).
+struct WriteNotes;
+
+impl Permission<UserClaims> for WriteNotes {
+    const SCOPES: &'static [&'static str] = &["notes:write"];
+}
+
+/// Needs `notes:write`: `Authorized` answers `403 insufficient_scope` (with the scope in
+/// the challenge) before the handler runs, exactly as a `Require` layer would.
+async fn create_note(Authorized(user, ..): Authorized<UserClaims, WriteNotes>) -> StatusCode {
     tracing::info!(by = ?user.registered.sub, "note created");
     StatusCode::CREATED
 }

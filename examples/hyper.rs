@@ -22,7 +22,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use tower::ServiceBuilder;
-use tower_jwt_auth::{Algorithm, JwtAuthLayer, TokenIssuer};
+use tower_jwt_auth::issue::TokenIssuer;
+use tower_jwt_auth::{Algorithm, JwtAuthLayer};
 
 #[derive(Clone, Debug, Deserialize)]
 struct Caller {

@@ -1,4 +1,75 @@
-//! The axum glue (feature `axum`): the extractors [`Claims`] and [`Authorized`].
+//! axum (feature `axum`): the extractors [`Claims`] and [`Authorized`], and the layer in a
+//! `Router`.
+//!
+//! # Getting started
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use serde::Deserialize;
+//! use tower_jwt_auth::{Algorithm, Claims, JwtAuthLayer};
+//!
+//! #[derive(Clone, Deserialize)]
+//! struct MyClaims {
+//!     sub: String,
+//! }
+//!
+//! async fn me(Claims(claims): Claims<MyClaims>) -> String {
+//!     claims.sub
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = JwtAuthLayer::<MyClaims>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route_layer(auth) // guards the routes above; unknown paths stay 404
+//!     .route("/health", get(|| async { "ok" }));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `.layer(auth)` instead of `.route_layer(auth)` also guards the 404 fallback. [`Claims`]
+//! answers exactly as the layer would when the claims are absent; `Option<Claims<C>>` gives
+//! `None` (useful with [`optional(true)`](crate::JwtAuthBuilder::optional)).
+//! `Extension<C>` works too. [`Authorized`] checks scopes, roles and a predicate in the
+//! handler's signature (see [`Permission`]); the [`authorize`](crate::authorize) layer does
+//! the same for a group of routes.
+//!
+//! # The example
+//!
+//! `cargo run --example axum` runs the whole token lifecycle with a built-in demo key:
+//! `POST /login` answers an OAuth-style
+//! `{"access_token":"…","token_type":"Bearer","expires_in":900,"refresh_token":"…"}`,
+//! `GET /me` and `GET /notes` need a token (and the `notes:read` scope), `POST /notes` needs
+//! `notes:write`, `POST /refresh` rotates the pair, `POST /logout` ends the session. It prints
+//! this session with its address filled in; CI runs it step by step:
+//!
+//! ```sh
+//! cargo run --example axum
+//! A=http://127.0.0.1:3000
+//! PAIR=$(curl -s -X POST $A/login -H 'content-type: application/json' \
+//!   -d '{"username":"demo","password":"demo"}')
+//! TOKEN=$(echo "$PAIR" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+//! REFRESH=$(echo "$PAIR" | sed 's/.*"refresh_token":"\([^"]*\)".*/\1/')
+//!
+//! curl -i $A/me -H "Authorization: Bearer $TOKEN"             # 200, the claims
+//! curl -i $A/notes -H "Authorization: Bearer $TOKEN"          # 200: demo has notes:read
+//! curl -i -X POST $A/notes -H "Authorization: Bearer $TOKEN"  # 403, WWW-Authenticate: Bearer realm="api",
+//!                                                             #   error="insufficient_scope", …, scope="notes:write"
+//! PAIR=$(curl -s -X POST $A/refresh -H 'content-type: application/json' \
+//!   -d "{\"refresh_token\":\"$REFRESH\"}")                     # a new pair; the old refresh token is spent
+//! TOKEN=$(echo "$PAIR" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+//! REFRESH=$(echo "$PAIR" | sed 's/.*"refresh_token":"\([^"]*\)".*/\1/')
+//! curl -i -X POST $A/logout -H 'content-type: application/json' \
+//!   -d "{\"refresh_token\":\"$REFRESH\"}"                      # 204
+//! curl -i $A/me -H "Authorization: Bearer $TOKEN"             # 401, error_description="the token has been revoked"
+//! curl -i $A/me                                               # 401, WWW-Authenticate: Bearer realm="api"
+//! ```
+//!
+//! `JWT_SECRET` sets the secret (a built-in demo secret otherwise, with a warning), `ADDR` the
+//! address. `editor`/`editor` logs in with both scopes. `cargo run --example dpop-client`
+//! runs the DPoP flow against it.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -9,11 +80,12 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
+use crate::AuthError;
+use crate::claims::Grants;
 use crate::response::{
     DEFAULT_REALM, DefaultErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
     is_quotable, is_scope_token,
 };
-use crate::{AuthError, Grants};
 
 /// The verified claims of the request, as an axum extractor.
 ///
@@ -193,7 +265,9 @@ where
 /// ```
 /// use axum::{Router, routing::post};
 /// use serde::Deserialize;
-/// use tower_jwt_auth::{Algorithm, Authorized, Grants, JwtAuthLayer, Permission};
+/// use tower_jwt_auth::{Algorithm, Authorized, JwtAuthLayer};
+/// use tower_jwt_auth::axum::Permission;
+/// use tower_jwt_auth::claims::Grants;
 ///
 /// #[derive(Clone, Deserialize)]
 /// struct User {

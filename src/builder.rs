@@ -29,7 +29,7 @@ use crate::verifier::{Claim, Config, Policy, TokenCache, Verifier, install_crypt
 use crate::{Algorithm, AuthError, ConfigError, JwtAuthLayer};
 
 /// The default maximum token length: far above any real JWT, far below a header limit.
-pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+pub(crate) const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 
 impl<C> JwtAuthLayer<C>
 where
@@ -54,23 +54,59 @@ where
 
 /// Configures a [`JwtAuthLayer`]; every mistake is reported by [`build`](Self::build).
 ///
-/// Defaults: `exp` required, `nbf` checked when present, 30 s of leeway, the token read from
-/// `Authorization: Bearer`, tokens up to 8 KiB, every request must be authenticated, realm
-/// `"api"`, empty rejection bodies.
-///
 /// ```
 /// use std::time::Duration;
+/// use tower_jwt_auth::claims::Claim;
 /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims, TokenSource};
 ///
-/// let layer = JwtAuthLayer::<RegisteredClaims>::builder()
-///     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1",
+/// #   "x":"GL5zS8QcTdYFmHFKpHjxrl1rqMERUYvNqPyXwE9JmpY",
+/// #   "y":"FnzRvaYDZYfb6rr98cv7eKmZfYqrAUbTKi-7AK1ssD0"}]}"#;
+/// let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+///     .jwks_json(jwks) // or .jwk(..), .key(..), .public_key_pem(..), .oidc_issuer(..)
+///     .algorithms([Algorithm::RS256, Algorithm::ES256]) // the allow-list
 ///     .issuer("https://auth.example.com")
 ///     .audience("https://api.example.com")
 ///     .leeway(Duration::from_secs(10))
+///     .required_claims([Claim::Exp, Claim::Sub])
 ///     .token_sources([TokenSource::Bearer, TokenSource::cookie("access_token")])
-///     .build()
-///     .expect("valid configuration");
+///     .build()?; // every mistake is reported here
+/// # let _ = auth;
+/// # Ok(())
+/// # }
 /// ```
+///
+/// # Options and their defaults
+///
+/// | option | default |
+/// |---|---|
+/// | keys: [`key`](Self::key), [`key_with_kid`](Self::key_with_kid), [`hmac_secret`](Self::hmac_secret), [`public_key_pem`](Self::public_key_pem), [`public_key_der`](Self::public_key_der), [`jwk`](Self::jwk), [`jwks`](Self::jwks), [`jwks_json`](Self::jwks_json); remote: `jwks_url`, `oidc_issuer` (feature `jwks`); per issuer: [`issuer_policy`](Self::issuer_policy), [`trusted_issuers`](Self::trusted_issuers) | at least one source of keys is required |
+/// | [`algorithms`](Self::algorithms) | the algorithms of the configured keys |
+/// | [`issuer`](Self::issuer) / [`issuers`](Self::issuers), [`audience`](Self::audience) / [`audiences`](Self::audiences) | not checked; once set, the claim is required. A token that carries `aud` is refused unless an audience is configured (or [`accept_any_audience`](Self::accept_any_audience)) |
+/// | [`leeway`](Self::leeway) (on `exp`, `nbf`) | 30 s, at most 300 s |
+/// | [`required_claims`](Self::required_claims) | `exp` |
+/// | [`token_sources`](Self::token_sources) | `Authorization: Bearer` |
+/// | [`optional`](Self::optional) | off: a request without a token is refused |
+/// | [`allow_cors_preflight`](Self::allow_cors_preflight) | off |
+/// | [`max_token_size`](Self::max_token_size) | 8 KiB |
+/// | [`realm`](Self::realm) | `"api"` |
+/// | [`error_response`](Self::error_response) | empty body (see [`response`](crate::response)) |
+/// | [`token_cache`](Self::token_cache) | off: every request checks the signature |
+/// | [`required_typ`](Self::required_typ)`("at+jwt")` | any `typ` but `refresh+jwt` and `dpop+jwt`: set it to keep ID tokens out too (RFC 8725 §3.11) |
+/// | [`max_token_age`](Self::max_token_age), [`max_token_lifetime`](Self::max_token_lifetime) | no bound beyond `exp` |
+/// | [`revocation`](Self::revocation), [`on_revocation_store_error`](Self::on_revocation_store_error) | no revocation check; with a store, fail closed (`503`) when it cannot answer |
+/// | [`scopes_from`](Self::scopes_from), [`roles_from`](Self::roles_from), [`require_claim`](Self::require_claim) | scopes from `scope`/`scp`, roles from `roles`; no further claim required |
+/// | [`dpop`](Self::dpop), [`resource_metadata`](Self::resource_metadata) | off |
+///
+/// **Keys and `kid`.** A key configured with a `kid` only verifies tokens whose header
+/// names exactly that `kid`. A key without one verifies tokens that have none, and, when
+/// every key is static, tokens whose `kid` names no configured key. With remote keys, an
+/// unknown `kid` is never tried with the keys that lack one: it asks for a refetch (see
+/// [`jwks`](crate::jwks)).
+///
+/// **Dates** may be non-integer (`"exp": 1700000000.5`, RFC 7519 §2): they pass, in whole
+/// seconds (`exp` rounded up, `nbf` and `iat` down).
 #[must_use = "call .build() to get the layer"]
 pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     keys: Vec<KeyInput>,
@@ -308,7 +344,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// tokens and refuses refresh or ID tokens from the same issuer (RFC 8725 §3.11).
     ///
     /// Without it, any `typ` passes except the types that are never access tokens:
-    /// `refresh+jwt` (a [`TokenIssuer`](crate::TokenIssuer)'s refresh tokens, which carry the
+    /// `refresh+jwt` (a [`TokenIssuer`](crate::issue::TokenIssuer)'s refresh tokens, which carry the
     /// same `iss`, `aud` and `sub`) and `dpop+jwt` (a DPoP proof).
     pub fn required_typ(mut self, typ: impl Into<String>) -> Self {
         self.required_typ = Some(typ.into());
@@ -345,7 +381,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Passes every request on to the inner service, refused or not: a request the layer
     /// would refuse (no token, a bad one, a revoked one, keys unavailable…) goes on without
-    /// claims, carrying an [`Unauthenticated`](crate::Unauthenticated) that says why and
+    /// claims, carrying an [`Unauthenticated`](crate::response::Unauthenticated) that says why and
     /// how the layer would have answered — for a handler that decides itself (a page that
     /// shows a login link, an API that answers in its own format). It never carries claims
     /// the layer did not verify: those of a token refused after it was read (revoked, say)
@@ -445,7 +481,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// Refuses revoked tokens: every verified token (cache hits included) is looked up in
     /// `store` by its `jti`, `sid`, and `sub` with `iat`. See
     /// [`revocation`](crate::revocation) for the stores and what a lookup costs. A store
-    /// already shared (an `Arc<dyn RevocationStore>`, a [`TokenIssuer`](crate::TokenIssuer)'s
+    /// already shared (an `Arc<dyn RevocationStore>`, a [`TokenIssuer`](crate::issue::TokenIssuer)'s
     /// say) is a store too: pass it here.
     pub fn revocation(mut self, store: impl RevocationStore) -> Self {
         self.revocation = Some(Arc::new(store));
@@ -467,7 +503,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     }
 
     /// Replaces the body (and any other header) of HTTP rejections; see
-    /// [`ErrorResponse`](crate::ErrorResponse).
+    /// [`ErrorResponse`](crate::response::ErrorResponse).
     pub fn error_response<R2>(self, error_response: R2) -> JwtAuthBuilder<C, R2> {
         JwtAuthBuilder {
             keys: self.keys,
@@ -739,7 +775,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     }
 
     /// Keeps every verified token's ids even without a revocation store (the
-    /// [`TokenIssuer`](crate::TokenIssuer) revokes by them).
+    /// [`TokenIssuer`](crate::issue::TokenIssuer) revokes by them).
     pub(crate) fn keep_token_ids(mut self) -> Self {
         self.keep_token_ids = true;
         self

@@ -446,7 +446,7 @@ pub enum ConfigError {
     },
     /// The token cache was given room for no token.
     EmptyTokenCache,
-    /// A [`TokenIssuer`](crate::TokenIssuer) was given a lifetime under one second.
+    /// A [`TokenIssuer`](crate::issue::TokenIssuer) was given a lifetime under one second.
     NoExpiry,
     /// A required scope is empty or has a character a scope cannot have (a space, `"`,
     /// `\`, or one outside printable ASCII; RFC 6749 §3.3).

@@ -1,5 +1,79 @@
-//! [`TokenIssuer`]: minting access tokens that the matching [`JwtAuthLayer`] accepts, and
-//! refresh tokens that rotate, with reuse detection.
+//! Issuing tokens: [`TokenIssuer`] mints access tokens that the matching
+//! [`JwtAuthLayer`] accepts, and refresh tokens that rotate, with reuse detection.
+//!
+//! # Access tokens
+//!
+//! A [`TokenIssuer`] fills `iat`, `nbf`, `exp` (15 minutes, [`DEFAULT_ACCESS_TOKEN_LIFETIME`]),
+//! a random `jti`, `iss` and `aud` over your claims (replacing any of the same name), types
+//! access tokens `at+jwt` (RFC 9068), refuses a lifetime of zero, and builds the matching
+//! layer:
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tower_jwt_auth::Algorithm;
+//! use tower_jwt_auth::issue::TokenIssuer;
+//!
+//! #[derive(Clone, Serialize, Deserialize)]
+//! struct UserClaims {
+//!     sub: String,
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let secret = b"at least thirty-two bytes of secret!";
+//! let claims = UserClaims { sub: "alice".into() };
+//! let issuer = TokenIssuer::hmac(secret, Algorithm::HS256).issuer("my-api").build()?;
+//! let auth = issuer.layer::<UserClaims>()?; // same key; iss checked; typ at+jwt; revocations refused
+//! let token = issuer.issue(&claims)?; // an access token alone
+//! let pair = issuer.issue_pair(&claims)?; // at login: access + refresh, one new session (sid)
+//! // issuer.jwks() publishes the public key of an RS*/ES*/EdDSA issuer for other services
+//! # let _ = (auth, token, pair);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! JWTs are signed, not encrypted: anyone holding a token can read its claims. Never put a
+//! secret in them.
+//!
+//! # Refresh tokens
+//!
+//! A refresh token is typed `refresh+jwt` (RFC 8725 §3.11), lives 14 days
+//! ([`DEFAULT_REFRESH_TOKEN_LIFETIME`], [`refresh_lifetime`](TokenIssuerBuilder::refresh_lifetime)),
+//! and shares a session id (`sid`) with its access token. No layer accepts it as an access
+//! token — [`TokenIssuer::layer`] requires `at+jwt`, and a layer you build yourself with the
+//! issuer's key refuses `refresh+jwt` (and `dpop+jwt`) unless you require that very type —
+//! and [`refresh`](TokenIssuer::refresh) never accepts an access token.
+//!
+//! ```
+//! # use tower_jwt_auth::Algorithm;
+//! # use tower_jwt_auth::issue::TokenIssuer;
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256).build()?;
+//! # let login = issuer.issue_pair(&serde_json::json!({ "sub": "alice" }))?;
+//! # let refresh_token = login.refresh_token;
+//! let pair = issuer.refresh(&refresh_token).await?; // a new pair, same session, claims carried over
+//! # let token = pair.access_token;
+//! issuer.logout(&token).await?; // access or refresh token: its session ends
+//! issuer.logout_everywhere("alice").await?; // every token this issuer gave alice until now
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Each refresh token works once. Presented again, it is a replay (a stolen token, or its
+//! owner after the thief): `refresh` answers [`RefreshError::Reused`] and revokes the whole
+//! session, the access tokens already issued from it included. A client must therefore not
+//! send two refreshes with the same token at once. Refreshing needs the issuer's revocation
+//! store; while a shared store is down, `refresh` answers [`RefreshError::Store`] and issues
+//! nothing.
+//!
+//! The issuer keeps its revocations in a [`MemoryStore`] by
+//! default; several replicas share one through
+//! [`revocation_store`](TokenIssuerBuilder::revocation_store) (a `RedisStore`, feature
+//! `redis`). DPoP-bound pairs: [`TokenIssuer::issue_pair_bound`] and
+//! [`TokenIssuer::refresh_bound`], with the key thumbprint that
+//! [`JwtAuthLayer::dpop_key`](crate::JwtAuthLayer::dpop_key) gives (see [`dpop`](crate::dpop)).
+//!
+//! `cargo run --example axum` serves `POST /login`, `/refresh` and `/logout` this way.
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,7 +122,8 @@ const SET_BY_ISSUER: [Member; 8] = [
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use tower_jwt_auth::{Algorithm, TokenIssuer};
+/// use tower_jwt_auth::Algorithm;
+/// use tower_jwt_auth::issue::TokenIssuer;
 ///
 /// #[derive(Clone, Serialize, Deserialize)]
 /// struct User {
@@ -242,7 +317,8 @@ impl TokenIssuer {
     ///
     /// ```
     /// use serde_json::json;
-    /// use tower_jwt_auth::{Algorithm, AuthError, RefreshError, TokenIssuer};
+    /// use tower_jwt_auth::{Algorithm, AuthError};
+    /// use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256)
@@ -500,7 +576,8 @@ impl TokenIssuer {
     ///
     /// ```
     /// use tower_jwt_auth::dpop::DpopOptions;
-    /// use tower_jwt_auth::{Algorithm, TokenIssuer};
+    /// use tower_jwt_auth::Algorithm;
+    /// use tower_jwt_auth::issue::TokenIssuer;
     ///
     /// let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256)
     ///     .build()
@@ -712,7 +789,7 @@ impl TokenIssuerBuilder {
                 &self.audiences,
             )
             .required_typ(typ)
-            .required_claims([crate::Claim::Exp, crate::Claim::Jti])
+            .required_claims([crate::claims::Claim::Exp, crate::claims::Claim::Jti])
             .keep_token_ids()
             .build_verifier()
         };

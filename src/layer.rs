@@ -75,8 +75,8 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// Checks the DPoP proof of a request that carries no access token yet — a login or a
     /// refresh at your own token endpoint (RFC 9449 §4.3, §5) — with this layer's DPoP
     /// options, and gives the thumbprint of its key: the `jkt` to bind the tokens to
-    /// ([`TokenIssuer::issue_pair_bound`](crate::TokenIssuer::issue_pair_bound),
-    /// [`refresh_bound`](crate::TokenIssuer::refresh_bound)).
+    /// ([`TokenIssuer::issue_pair_bound`](crate::issue::TokenIssuer::issue_pair_bound),
+    /// [`refresh_bound`](crate::issue::TokenIssuer::refresh_bound)).
     ///
     /// The proof must name one of the layer's
     /// [`external_url`](crate::dpop::DpopOptions::external_url)s, and is recorded in a
@@ -117,7 +117,7 @@ impl<C, R> JwtAuthLayer<C, R> {
     /// layer [requires nonces](crate::dpop::DpopOptions::require_nonce): for your token
     /// endpoint's `use_dpop_nonce` answer and its successful ones. `None` otherwise. The
     /// layer adds one itself to its own `use_dpop_nonce` answers, to
-    /// [`Unauthenticated::response`](crate::Unauthenticated::response)'s, and to the
+    /// [`Unauthenticated::response`](crate::response::Unauthenticated::response)'s, and to the
     /// response of a request whose nonce is about to expire.
     pub fn dpop_nonce(&self) -> Option<HeaderValue> {
         self.shared.dpop.as_ref()?.nonce(now())

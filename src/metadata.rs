@@ -6,6 +6,47 @@
 //! it also makes every challenge point to the document (`resource_metadata="…"`, RFC 9728
 //! §5.1) and the audience default to the resource identifier. The Model Context Protocol's
 //! authorization spec asks an MCP server for all three.
+//!
+//! # An MCP server
+//!
+//! An MCP server must tell a client that meets a `401` where to get a token (the MCP
+//! authorization spec, after RFC 9728): it publishes *protected resource metadata* and points
+//! to it from every challenge, and it takes only the tokens issued for itself (RFC 8707). One
+//! builder call does the three:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_jwt_auth::metadata::{BearerMethod, ResourceMetadata};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+//!
+//! let metadata = ResourceMetadata::new("https://mcp.example.com/mcp")   // the resource identifier
+//!     .authorization_server("https://auth.example.com")                 // who issues tokens for it
+//!     .scopes_supported(["tools:call"])
+//!     .bearer_methods_supported([BearerMethod::Header]);
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .resource_metadata(metadata.clone())    // challenges name it; `aud` must be the resource
+//!     .build()?;
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/mcp", axum::routing::post(|| async { "an MCP service here" }))
+//!     .layer(auth)
+//!     // Public: /.well-known/oauth-protected-resource/mcp (RFC 9728 §3.1).
+//!     .route_service(&metadata.well_known_path(), metadata.service()?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A request without a token then gets
+//! `WWW-Authenticate: Bearer realm="api", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"`,
+//! and a `403 insufficient_scope` from `Require` or `Authorized` carries it too. The audience
+//! defaults to the resource identifier unless `audience(..)` says otherwise. The layer does no
+//! routing of its own: the document is a small service you mount where you like.
+//!
+//! `cargo run --example mcp` runs an MCP server built with the official SDK (`rmcp`, streamable
+//! HTTP) behind the layer, with a `Require` on the `tools:call` scope, and a demo authorization
+//! server on the same port; it prints the curl steps of the whole flow. `tests/mcp.rs` drives it
+//! with `rmcp`'s client: `401` → metadata → authorization server metadata → token → list and
+//! call the tool.
 
 use std::convert::Infallible;
 use std::fmt;

@@ -1,24 +1,6 @@
-//! What operators graph (feature `metrics`), through the [`metrics`](https://docs.rs/metrics)
-//! facade: plug in a Prometheus, StatsD or OpenTelemetry exporter. Without the feature each
-//! function here is empty and inlined away: no cost.
-//!
-//! Names follow the Prometheus conventions (snake case, `_total` counters, base units in the
-//! name), which OpenTelemetry exporters map as their conventions say:
-//!
-//! | name | kind | labels |
-//! |---|---|---|
-//! | `jwt_auth_requests_total` | counter | `outcome`: `accepted`, `anonymous`, `rejected`; `reason`: [`AuthError::reason`] for a rejection |
-//! | `jwt_auth_token_cache_lookups_total` | counter | `result`: `hit`, `miss` |
-//! | `jwt_auth_key_fetches_total` | counter | `outcome`: `success`, `failure` |
-//! | `jwt_auth_key_fetch_duration_seconds` | histogram | `outcome` |
-//! | `jwt_auth_keys` | gauge | — (the keys of the last successful fetch, of every source) |
-//! | `jwt_auth_revocation_checks_total` | counter | `source`: `local`, `store`; `outcome`: `not_revoked`, `revoked`, `error` |
-//! | `jwt_auth_revocation_check_duration_seconds` | histogram | — (the checks that asked the store) |
-//! | `jwt_auth_refresh_reuse_detected_total` | counter | — |
-//! | `jwt_auth_revocation_store_resets_total` | counter | — (the shared store came back empty or was replaced: see `RedisStore`) |
-//! | `jwt_auth_revocations_restored_total` | counter | — (revocations this replica wrote back after a reset) |
-//!
-//! No label carries a token, a subject or anything else a client chooses.
+//! The metrics (feature `metrics`), through the `metrics` facade. Their names, kinds and
+//! labels are documented for users in [`observability`](crate::observability). Without the
+//! feature each function here is empty and inlined away: no cost.
 
 #![cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 

@@ -5,8 +5,9 @@
 //! does), and a builder method that trusts it: two presets on one layer are two issuers,
 //! each held to its own policy.
 
+use crate::claims::Claim;
 use crate::tenant::IssuerPolicy;
-use crate::{Algorithm, AuthError, Claim, JwtAuthBuilder};
+use crate::{Algorithm, AuthError, JwtAuthBuilder};
 
 impl IssuerPolicy {
     /// Keycloak: the realm's keys and issuer from its discovery document (`realm_url`, such

@@ -1,5 +1,64 @@
-//! Turning an [`AuthError`] into a response: RFC 6750 §3 for HTTP, a trailers-only status
-//! for gRPC. Every header value is built once, when the layer is built.
+//! Rejections: what a refused request is answered, and how to answer in your own format.
+//!
+//! # The answers
+//!
+//! The status and the challenge follow RFC 6750 §3; the error codes are [`ErrorCode`], the
+//! causes [`AuthError`] (each with its status, code and gRPC code):
+//!
+//! | situation | answer |
+//! |---|---|
+//! | no token | `401`, `WWW-Authenticate: Bearer realm="api"` |
+//! | bad, expired or unverifiable token | `401`, `… error="invalid_token", error_description="…"` |
+//! | malformed `Authorization`, the header twice, a token in two places | `400`, `… error="invalid_request"` |
+//! | revoked token | `401`, `… error="invalid_token", error_description="the token has been revoked"` |
+//! | remote keys not fetched yet (feature `jwks`), revocation store unreachable | `503`, `Retry-After: 1`, no challenge |
+//! | valid token, not enough scope, role or predicate (`Require`, `Authorized`) | `403`, `… error="insufficient_scope", …, scope="…"` |
+//! | any of these on a gRPC request (HTTP/2 `POST`, `application/grpc…`) | HTTP `200`, `grpc-status: 16` (`14` for a `503`, `7` for a `403`), `grpc-message` |
+//! | every rejection | `Cache-Control: no-store`: no cache keeps an answer to one request's credentials |
+//!
+//! `error_description` is a fixed text per cause
+//! ([`AuthError::description`]); it never contains the token
+//! or key material. DPoP requests are challenged with the `DPoP` scheme instead (see
+//! [`dpop`](crate::dpop)); a layer with [RFC 9728 metadata](crate::metadata) adds
+//! `resource_metadata="…"` to every challenge. Each rejection is logged at `debug` with a
+//! stable label ([`AuthError::reason`]), never with the token.
+//!
+//! # Answering in your own format: which to reach for
+//!
+//! 1. **A different body** (JSON errors, say): give
+//!    [`error_response`](crate::JwtAuthBuilder::error_response) a closure
+//!    `Fn(AuthError) -> Response` — any [`ErrorResponse`]. The layer still sets the status,
+//!    the `WWW-Authenticate` challenge and `Cache-Control` on what it returns, so a custom body
+//!    never loses them. [`Require`](crate::authorize::Require) takes the same.
+//! 2. **A body that depends on the request** (HTML with a login link for a browser, JSON for
+//!    an API client): wrap a closure that also takes the request's head in [`with_request`].
+//! 3. **The handler decides** (a page that serves anonymous visitors differently, a gateway
+//!    that forwards the refusal): [`pass_rejections(true)`](crate::JwtAuthBuilder::pass_rejections)
+//!    lets every refused request through, without claims, carrying an [`Unauthenticated`] that
+//!    says why and can still give the layer's answer. For requests that merely come without a
+//!    token, [`optional(true)`](crate::JwtAuthBuilder::optional) is enough.
+//!
+//! gRPC rejections use none of these: they are trailers-only, with an empty body. Code that
+//! calls [`Verifier::verify`](crate::Verifier::verify) itself turns the `AuthError` into the
+//! layer's default answer with `err.into_response()` (feature `axum`) or
+//! `tonic::Status::from(err)` (feature `tonic`).
+//!
+//! ```
+//! use axum::{Json, response::IntoResponse};
+//! use serde_json::json;
+//! use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RegisteredClaims};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .error_response(|err: AuthError| {
+//!         Json(json!({ "error": err.reason(), "message": err.description() })).into_response()
+//!     })
+//!     .build()?;
+//! # let _ = auth;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::sync::{Arc, LazyLock};
 
@@ -7,6 +66,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, Version};
 
 use crate::AuthError;
+pub use crate::error::ErrorCode;
 
 /// Makes the response of an HTTP rejection; the layer then sets its status and its
 /// `WWW-Authenticate` challenge, so a custom body never loses them.
@@ -132,7 +192,8 @@ impl RequestHead<'static> {
 ///
 /// ```
 /// use http::{header, Response};
-/// use tower_jwt_auth::{AuthError, JwtAuthLayer, RegisteredClaims, RequestHead, with_request};
+/// use tower_jwt_auth::{AuthError, JwtAuthLayer, RegisteredClaims};
+/// use tower_jwt_auth::response::{RequestHead, with_request};
 ///
 /// let by_accept = with_request(|err: AuthError, request: &RequestHead<'_>| {
 ///     let wants_html = request
@@ -394,7 +455,7 @@ pub(crate) trait AnswerRejection<B>: Send + Sync {
 ///
 /// ```
 /// use http::{HeaderMap, Request, Response, StatusCode};
-/// use tower_jwt_auth::Unauthenticated;
+/// use tower_jwt_auth::response::Unauthenticated;
 ///
 /// fn require_claims<C: Clone + Send + Sync + 'static, B>(
 ///     req: &Request<B>,

@@ -1,8 +1,48 @@
-//! [`JwtAuth`]: the service the layer wraps around yours, and the request path, read top
-//! to bottom: [`JwtAuth::call`] → [`Shared::decide`] (extract the token, then the
-//! [`Verifier`] picks the key, checks the signature, the claims and revocation) → insert
-//! the claims → call the inner service; or answer a rejection; or wait, in the response
-//! future, for keys being fetched or for the revocation store.
+//! The middleware itself: [`JwtAuth`], the service [`JwtAuthLayer`](crate::JwtAuthLayer)
+//! wraps around yours, and [`ResponseFuture`], its future. Name them when you spell out a
+//! stack's type; otherwise the layer is all you use.
+//!
+//! # With hyper or `tower::ServiceBuilder`
+//!
+//! The layer is an ordinary [`tower_layer::Layer`]: it takes any
+//! `Service<http::Request<B>>` and hands it the claims in the request's extensions.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+//!
+//! async fn handler(request: Request<hyper::body::Incoming>) -> Result<Response<String>, Infallible> {
+//!     let claims = request.extensions().get::<RegisteredClaims>().expect("set by the layer");
+//!     Ok(Response::new(format!("hello {}", claims.sub.as_deref().unwrap_or("?"))))
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .build()?;
+//! let service = tower::ServiceBuilder::new()
+//!     .layer(auth)
+//!     .service(tower::service_fn(handler));
+//! let service = hyper_util::service::TowerToHyperService::new(service);
+//! // serve it with hyper_util::server::conn::auto::Builder
+//! # let _ = service;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `cargo run --example hyper` serves it (default `127.0.0.1:3001`; `JWT_SECRET` and `ADDR`
+//! as for the axum example).
+//!
+//! # The request path
+//!
+//! Read top to bottom, [`JwtAuth::call`] is: extract the token (the configured
+//! [`TokenSource`]s), let the [`Verifier`] pick the key
+//! and check the signature, the claims and revocation, insert the claims (and the token's
+//! [`Grants`]) into the request's extensions, call the inner service.
+//! A refused request gets its answer without reaching the inner service (see
+//! [`response`](crate::response)); a request that must wait — for keys being fetched, for
+//! the revocation store — waits in the [`ResponseFuture`], never in `poll_ready`.
 
 use std::fmt;
 use std::future::Future;
@@ -17,6 +57,7 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 use tracing::Span;
 
+use crate::claims::Grants;
 use crate::dpop::{DPOP_NONCE, Dpop, ProofRequest, Seen};
 use crate::extract::{self, Found, TokenSource};
 use crate::future::{Gate, Gated, take_ready};
@@ -29,7 +70,7 @@ use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
 use crate::verifier::{Binding, Checked, Verified, Verifier, now};
-use crate::{AuthError, Grants, metrics, span};
+use crate::{AuthError, metrics, span};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {

@@ -1,15 +1,6 @@
 //! The `jwt_auth` span: one per request through the layer, the parent of whatever the inner
-//! service does with it.
-//!
-//! | field | what |
-//! | --- | --- |
-//! | `outcome` | `accepted`, `anonymous` (optional layer, no token) or `rejected`; empty for a CORS preflight |
-//! | `reason` | why a request was rejected: [`AuthError::reason`] |
-//! | `jwt.sub`, `jwt.iss`, `jwt.kid` | the verified token's subject, issuer and key id |
-//!
-//! Never the token, never a claim beyond those three, and nothing read from a token that did
-//! not pass. Dotted names as tracing (and OpenTelemetry) name fields; the values are read
-//! only when a subscriber has the span enabled.
+//! service does with it. Its fields are documented for users in
+//! [`observability`](crate::observability).
 
 use serde::Deserialize;
 use tracing::Span;

@@ -40,6 +40,95 @@
 //!
 //! [`JwtAuthBuilder::issuer_policy`]: crate::JwtAuthBuilder::issuer_policy
 //! [`JwtAuthBuilder::keycloak`]: crate::JwtAuthBuilder::keycloak
+//!
+//! # Identity provider presets
+//!
+//! Each provider shapes its tokens its own way. One call (feature `jwks`) sets where its keys
+//! are, its issuer and audience forms, where its scopes and roles are, and the checks its
+//! documentation asks of a resource server; [`Require::scope`](crate::authorize::Require::scope)
+//! and [`Require::role`](crate::authorize::Require::role) then work as with any token. Each
+//! preset is also an [`IssuerPolicy`] constructor (`IssuerPolicy::keycloak(..)`, …), to
+//! chain more rules onto.
+//!
+//! ```no_run
+//! # #[cfg(feature = "jwks")]
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_jwt_auth::JwtAuthLayer;
+//! # type Claims = tower_jwt_auth::RegisteredClaims;
+//!
+//! // Keycloak: realm + client roles (realm_access.roles, resource_access.<client>.roles).
+//! let keycloak = JwtAuthLayer::<Claims>::builder()
+//!     .keycloak("https://sso.example.com/realms/acme", "notes-api").build()?;
+//! // Auth0: scopes from `scope` and RBAC `permissions`.
+//! let auth0 = JwtAuthLayer::<Claims>::builder()
+//!     .auth0("acme.us.auth0.com", "https://notes.example.com").build()?;
+//! // Cognito access tokens: `token_use` must be `access`, `client_id` one of yours; groups as roles.
+//! let cognito = JwtAuthLayer::<Claims>::builder()
+//!     .cognito("us-east-1", "us-east-1_AbCdEf", ["1example23456789"]).build()?;
+//! // Entra ID, one tenant: v1.0 and v2.0 tokens, `tid` checked; `scp` scopes, `roles` app roles.
+//! let entra = JwtAuthLayer::<Claims>::builder()
+//!     .entra_id("72f988bf-86f1-41af-91ab-2d7cd011db47", "6e74172b-be56-4843-9ff4-e66a39bb12e3").build()?;
+//! // Okta: a custom authorization server; `scp` array, `groups` as roles.
+//! let okta = JwtAuthLayer::<Claims>::builder()
+//!     .okta("https://acme.okta.com/oauth2/default", "api://default").build()?;
+//! // Google and Firebase ID tokens.
+//! let google = JwtAuthLayer::<Claims>::builder()
+//!     .google("1234567890-abc.apps.googleusercontent.com").build()?;
+//! let firebase = JwtAuthLayer::<Claims>::builder().firebase("notes-1234").build()?;
+//! # Ok(())
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! # Other shapes: claim paths
+//!
+//! Another provider, or another shape: say where the grants are with claim paths (JSON
+//! pointers; `{client_id}` filled by `.client_id(..)`), and what must hold with
+//! `require_claim`. The paths' top-level members are read in the same single pass over the
+//! payload (about +6 % instructions per request against the standard `scope` claim,
+//! BENCHMARKS.md), and a token that repeats one is refused.
+//!
+//! ```
+//! # use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//! #   .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .scopes_from(["/scope", "/permissions"])
+//!     .roles_from(["/realm_access/roles", "/resource_access/{client_id}/roles", "/cognito:groups"])
+//!     .client_id("notes-api")
+//!     .require_claim("/token_use", ["access"])
+//!     .build()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Dates may be non-integer (`"exp": 1700000000.5`, RFC 7519 §2): they pass, in whole seconds
+//! (`exp` rounded up, `nbf` and `iat` down).
+//!
+//! # Tenants known at run time
+//!
+//! Tenants known only at run time go in a `TrustedIssuers` registry, added and removed while
+//! the layer serves (each change holds from the next request on; an added issuer's keys are
+//! fetched when it is added; a token naming any other issuer costs no fetch). A multi-tenant
+//! Entra ID application, say, trusts each tenant it has onboarded, `tid` checked against `iss`:
+//!
+//! ```no_run
+//! # #[cfg(feature = "jwks")]
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_jwt_auth::JwtAuthLayer;
+//! use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuers};
+//! # type MyClaims = tower_jwt_auth::RegisteredClaims;
+//! let tenants = TrustedIssuers::new();
+//! let auth = JwtAuthLayer::<MyClaims>::builder()
+//!     .trusted_issuers(tenants.clone())
+//!     .build()?;
+//! // A customer onboards; later, offboards.
+//! tenants.add(IssuerPolicy::entra_id("72f988bf-86f1-41af-91ab-2d7cd011db47", "6e74172b-be56-4843-9ff4-e66a39bb12e3"))?;
+//! tenants.remove("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
+//! # Ok(())
+//! # }
+//! # fn main() {}
+//! ```
 
 use std::collections::HashSet;
 use std::fmt;
@@ -49,13 +138,14 @@ use std::time::Duration;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::crypto::CryptoProvider;
 
+use crate::claims::Claim;
 use crate::verifier::Policy;
 use crate::verifier::key_store::KeyStore;
 use crate::verifier::keys::{KeyInput, KeySet};
 use crate::verifier::mapping::GrantSources;
 use crate::verifier::rules::Rules;
 use crate::verifier::tenants::{Tenant, Tenants};
-use crate::{Algorithm, AuthError, Claim, ConfigError};
+use crate::{Algorithm, AuthError, ConfigError};
 
 /// One trusted issuer and the policy its tokens are held to. See the [module](self).
 #[derive(Clone)]

@@ -1,7 +1,55 @@
-//! tonic, one service at a time: the layer's services keep the name of the service they
-//! wrap ([`NamedService`]), so `Server::add_service` takes a protected service beside public
-//! ones (health, reflection); [`AuthError`] converts into a [`Status`]; and
+//! tonic (feature `tonic`), one service at a time: the layer's services keep the name of the
+//! service they wrap ([`NamedService`]), so `Server::add_service` takes a protected service
+//! beside public ones (health, reflection); [`AuthError`] converts into a [`Status`]; and
 //! [`JwtInterceptor`] verifies by hand, for code built around tonic's interceptors.
+//!
+//! # Getting started
+//!
+//! ```ignore
+//! // From examples/tonic/server.rs (built by CI; its service comes from a .proto).
+//! use tower::Layer;
+//!
+//! let (health, health_service) = tonic_health::server::health_reporter();
+//! tonic::transport::Server::builder()
+//!     .add_service(health_service)                                // no token needed
+//!     .add_service(auth.layer(GreeterServer::new(MyGreeter)))     // a token needed
+//!     .serve(addr)
+//!     .await?;
+//!
+//! // in the RPC:
+//! let claims = request.extensions().get::<MyClaims>();
+//! ```
+//!
+//! (`Server::builder().layer(auth)` protects every service at once, with or without the
+//! feature.) A gRPC request (a `POST` over HTTP/2 with `content-type: application/grpc…`; the
+//! content type alone over HTTP/1.1 gets the HTTP answer) without a valid token gets a
+//! trailers-only answer with `grpc-status: 16` and the reason in `grpc-message`, so the client
+//! sees `Code::Unauthenticated` (`PERMISSION_DENIED` from [`authorize`](crate::authorize),
+//! `UNAVAILABLE` while keys or the revocation store are unavailable). Code that verifies by
+//! hand gets the same status with `Status::from(err)`, or uses the layer's checks as an
+//! interceptor: `GreeterServer::with_interceptor(MyGreeter, auth.interceptor())` (it cannot
+//! wait for a key being fetched; the layer can).
+//!
+//! The calling side sends a token on every call and replaces it before it expires
+//! ([`client`](crate::client)):
+//!
+//! ```ignore
+//! use tower_jwt_auth::client::{BearerLayer, ClientCredentials};
+//!
+//! let tokens = ClientCredentials::new("https://auth.example.com/oauth/token", "billing", secret)?
+//!     .scope("greeter:greet");
+//! let channel = tower::ServiceBuilder::new()
+//!     .layer(BearerLayer::new(tokens))        // or StaticToken, or IssuedTokens (a TokenIssuer)
+//!     .service(Endpoint::from_static("https://greeter.internal").connect().await?);
+//! let mut client = GreeterClient::new(channel);
+//! ```
+//!
+//! The example has its own `.proto`, compiled without `protoc`:
+//!
+//! ```sh
+//! cargo run --example tonic-server --features tonic   # 127.0.0.1:50051
+//! cargo run --example tonic-client --features tonic   # health without a token; greet with and without one
+//! ```
 
 use http::Uri;
 use serde::de::DeserializeOwned;
@@ -18,7 +66,8 @@ use crate::{AuthError, JwtAuthLayer, extract, metrics};
 /// ```
 /// # mod greeter { pub struct GreeterServer; impl tonic::server::NamedService for GreeterServer { const NAME: &'static str = "greeter.v1.Greeter"; } }
 /// use tonic::server::NamedService;
-/// use tower_jwt_auth::{Algorithm, JwtAuth, JwtAuthLayer, RegisteredClaims};
+/// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+/// use tower_jwt_auth::service::JwtAuth;
 /// use tower_layer::Layer;
 ///
 /// let auth = JwtAuthLayer::<RegisteredClaims>::builder()
@@ -132,7 +181,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DefaultErrorResponse;
+    use crate::response::DefaultErrorResponse;
     use crate::response::{DEFAULT_REALM, Rejections, RequestHead};
 
     /// A hand-verifying RPC returns what the layer would have answered, for every error:

@@ -11,13 +11,13 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 use tower_jwt_auth::dpop::DpopOptions;
+use tower_jwt_auth::issue::TokenIssuer;
 use tower_jwt_auth::jsonwebtoken::{self, Header};
+use tower_jwt_auth::response::Unauthenticated;
 use tower_jwt_auth::revocation::{
     BoxFuture, MemoryStore, Revocation, RevocationStore, StoreError, TokenId,
 };
-use tower_jwt_auth::{
-    Algorithm, AuthError, EncodingKey, JwtAuthLayer, TokenIssuer, Unauthenticated,
-};
+use tower_jwt_auth::{Algorithm, AuthError, EncodingKey, JwtAuthLayer};
 
 const API: &str = "https://api.example.com";
 const ALGS: &str = "ES256 ES384 EdDSA PS256 RS256";
@@ -498,7 +498,7 @@ async fn an_issuer_binds_a_session_to_the_key_of_the_login_proof() {
     let plain = issuer.refresh(&pair.refresh_token).await.unwrap_err();
     assert!(matches!(
         plain,
-        tower_jwt_auth::RefreshError::Invalid(AuthError::BoundTokenAsBearer)
+        tower_jwt_auth::issue::RefreshError::Invalid(AuthError::BoundTokenAsBearer)
     ));
     let other = issuer
         .refresh_bound(&pair.refresh_token, &DpopKey::ed().jkt)
@@ -506,7 +506,7 @@ async fn an_issuer_binds_a_session_to_the_key_of_the_login_proof() {
         .unwrap_err();
     assert!(matches!(
         other,
-        tower_jwt_auth::RefreshError::Invalid(AuthError::DpopKeyMismatch)
+        tower_jwt_auth::issue::RefreshError::Invalid(AuthError::DpopKeyMismatch)
     ));
     let next = issuer
         .refresh_bound(&pair.refresh_token, &jkt)

@@ -22,7 +22,8 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use tower_jwt_auth::{Algorithm, TokenIssuer};
+use tower_jwt_auth::Algorithm;
+use tower_jwt_auth::issue::TokenIssuer;
 
 async fn start() -> (SocketAddr, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

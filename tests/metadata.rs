@@ -121,7 +121,7 @@ fn the_well_known_url_puts_the_suffix_between_host_and_path() {
 #[cfg(feature = "axum")]
 struct CallTools;
 #[cfg(feature = "axum")]
-impl tower_jwt_auth::Permission<Value> for CallTools {
+impl tower_jwt_auth::axum::Permission<Value> for CallTools {
     const SCOPES: &'static [&'static str] = &["tools:call"];
 }
 

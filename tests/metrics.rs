@@ -12,10 +12,11 @@ use std::time::Duration;
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde_json::{Value, json};
+use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::revocation::{
     BoxFuture, MemoryStore, Revocation, RevocationStore, StoreError, TokenId,
 };
-use tower_jwt_auth::{Algorithm, JwtAuthLayer, RefreshError, TokenIssuer};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer};
 
 /// A store whose local view never answers: every check asks `store` itself.
 fn asking(store: MemoryStore) -> impl RevocationStore {

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tower::ServiceBuilder;
 use tower_jwt_auth::authorize::Require;
+use tower_jwt_auth::issue::TokenIssuer;
 use tower_jwt_auth::metadata::{BearerMethod, ResourceMetadata};
-use tower_jwt_auth::{Algorithm, JwtAuthLayer, TokenIssuer};
+use tower_jwt_auth::{Algorithm, JwtAuthLayer};
 
 /// For the demo only: anyone who reads this file can mint tokens with it.
 pub const DEMO_KEY: &str = "-----BEGIN PRIVATE KEY-----

@@ -25,8 +25,9 @@ use serde_json::json;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tower::ServiceBuilder;
+use tower_jwt_auth::Algorithm;
 use tower_jwt_auth::client::{BearerLayer, IssuedTokens};
-use tower_jwt_auth::{Algorithm, TokenIssuer};
+use tower_jwt_auth::issue::TokenIssuer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

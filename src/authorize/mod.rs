@@ -1,11 +1,13 @@
 //! Authorization: what a route requires of a verified token, beyond being valid.
 //!
 //! [`Require`] builds a layer that goes behind [`JwtAuthLayer`](crate::JwtAuthLayer) (in
-//! axum, with `route_layer` on the routes it guards) and checks the request's claims: scopes,
-//! roles, and any predicate over your claims type, synchronous or async. A request that
-//! falls short gets `403` with `error="insufficient_scope"` and the required `scope`
-//! (RFC 6750 §3.1), or gRPC `PERMISSION_DENIED`; one without claims (the layer is optional
-//! and no token came) gets the `401` challenge.
+//! axum, with `route_layer` on the routes it guards) and checks the request's claims: scopes
+//! (read from `scope`, space-delimited, and `scp`, a string or an array), roles (`roles`, or
+//! where [`roles_from`](crate::JwtAuthBuilder::roles_from) says), and any predicate over your
+//! claims type, synchronous or async. A request that falls short gets `403` with
+//! `error="insufficient_scope"` and the required `scope` (RFC 6750 §3.1), or gRPC
+//! `PERMISSION_DENIED`; one without claims (the layer is optional and no token came) gets the
+//! `401` challenge.
 //!
 //! ```
 //! use axum::{Router, routing::{get, post}};
@@ -15,23 +17,35 @@
 //! #[derive(Clone, Deserialize)]
 //! struct User {
 //!     sub: String,
-//!     tenant: String,
+//!     suspended: bool,
 //! }
 //!
+//! async fn is_member(sub: String) -> bool {
+//!     !sub.is_empty()
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let auth = JwtAuthLayer::<User>::builder()
 //!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
-//!     .build()
-//!     .unwrap();
+//!     .build()?;
 //! let write = Require::<User>::scope("notes:write")
-//!     .predicate(|user: &User| user.tenant == "acme")
-//!     .build()
-//!     .unwrap();
+//!     .predicate(|user: &User| !user.suspended)
+//!     .predicate_async(|user: &User| is_member(user.sub.clone())) // any Future<Output = bool>
+//!     .build()?; // a bad scope fails here
 //! let app: Router = Router::new()
 //!     .route("/notes", post(|| async { "created" }))
 //!     .route_layer(write)
-//!     .route("/notes", get(|| async { "all notes" }))
+//!     .route("/notes/all", get(|| async { "all notes" }))
 //!     .layer(auth);
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! In tonic, wrap a service the same way (`ServiceBuilder::new().layer(auth).layer(require)`).
+//! With the `axum` feature, the check can sit in a handler's signature instead:
+//! [`Authorized`](crate::Authorized) with a [`Permission`](crate::axum::Permission). The layer
+//! also puts the token's [`Grants`](crate::claims::Grants) (scopes and roles) in the request's
+//! extensions, for handlers that decide themselves.
 
 mod policy;
 mod service;
@@ -50,7 +64,7 @@ use crate::verifier::revocation::BoxFuture;
 ///
 /// Every requirement must hold: all the scopes, all the roles, at least one of each
 /// [`any_role`](Self::any_role) set, and every predicate. Scopes are read from the token's
-/// `scope` / `scp` claims and roles from `roles` ([`Grants`](crate::Grants)), so `C` needs no field for them.
+/// `scope` / `scp` claims and roles from `roles` ([`Grants`](crate::claims::Grants)), so `C` needs no field for them.
 #[must_use = "call .build() to get the layer"]
 pub struct Require<C, R = DefaultErrorResponse> {
     scopes: Vec<String>,
@@ -228,7 +242,7 @@ impl<C, R> fmt::Debug for RequireLayer<C, R> {
 mod tests {
     use super::policy::Verdict;
     use super::*;
-    use crate::Grants;
+    use crate::claims::Grants;
 
     #[test]
     fn scopes_must_be_scope_tokens() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use crate::Grants;
+use crate::claims::Grants;
 use crate::response::Rejections;
 use crate::verifier::revocation::BoxFuture;
 

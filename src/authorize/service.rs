@@ -12,10 +12,11 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::policy::{Policy, Verdict};
+use crate::AuthError;
+use crate::claims::Grants;
 use crate::future::{Gate, Gated, take_ready};
 use crate::response::{ErrorResponse, MetadataParam, RequestHead, Unauthenticated};
 use crate::verifier::revocation::BoxFuture;
-use crate::{AuthError, Grants};
 
 /// The service of a [`RequireLayer`](super::RequireLayer).
 pub struct RequireService<S, C, R> {

@@ -3,7 +3,7 @@
 //! client (hyper-util's, reqwest through a Tower adapter, …), from a [`TokenProvider`] it
 //! asks for a new token before the current one expires.
 //!
-//! Providers: [`StaticToken`], [`IssuedTokens`] (a [`TokenIssuer`](crate::TokenIssuer) in
+//! Providers: [`StaticToken`], [`IssuedTokens`] (a [`TokenIssuer`](crate::issue::TokenIssuer) in
 //! process), and, with feature `jwks`, [`ClientCredentials`] (the OAuth 2.0 client
 //! credentials grant against a token endpoint).
 //!
@@ -13,7 +13,8 @@
 //! use serde_json::json;
 //! use tower::ServiceBuilder;
 //! use tower_jwt_auth::client::{BearerLayer, IssuedTokens};
-//! use tower_jwt_auth::{Algorithm, TokenIssuer};
+//! use tower_jwt_auth::Algorithm;
+//! use tower_jwt_auth::issue::TokenIssuer;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256).build()?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{IssueError, TokenIssuer};
+use crate::issue::{IssueError, TokenIssuer};
 
 /// The future a [`TokenProvider`] returns.
 pub type FetchFuture<'a> =
@@ -151,7 +151,8 @@ impl TokenProvider for StaticToken {
 /// use std::sync::Arc;
 /// use serde_json::json;
 /// use tower_jwt_auth::client::{BearerLayer, IssuedTokens};
-/// use tower_jwt_auth::{Algorithm, TokenIssuer};
+/// use tower_jwt_auth::Algorithm;
+/// use tower_jwt_auth::issue::TokenIssuer;
 ///
 /// let issuer = TokenIssuer::hmac(b"at least thirty-two bytes of secret!", Algorithm::HS256)
 ///     .build()

@@ -8,6 +8,63 @@
 //! plain bearer token, by any layer: whoever presents a bound token without its proof is
 //! not its holder, and a resource that took it would undo the binding for every resource
 //! that checks it (RFC 9449 §7.1 asks resource servers to refuse such downgrades).
+//!
+//! # Turning it on
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_jwt_auth::dpop::DpopOptions;
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+//!
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .dpop(
+//!         DpopOptions::default()
+//!             .external_url(Some("https://api.example.com".into())) // required: this server's URL
+//!             .allow_bearer(true),                                  // unbound tokens too
+//!     )
+//!     .build()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What is checked
+//!
+//! Every proof is checked as RFC 9449 §4.3 lists: one `DPoP` header, `typ: dpop+jwt`, an
+//! asymmetric algorithm from the list (ES256, ES384, EdDSA, PS256, RS256 by default; never
+//! `none` or HMAC), a `jwk` that is a public key and nothing more (no `d`, no `k`, RSA ≥ 2048
+//! bits), its signature, `htm` and `htu` against the request (normalised as RFC 3986 says,
+//! query and fragment ignored), `iat` within 60 s (plus 5 s of skew), `ath` the hash of the
+//! token, the proof's key the one the token is bound to, and `jti` never seen before in that
+//! window. Optional server nonces (`require_nonce`) answer `401 use_dpop_nonce` with a
+//! `DPoP-Nonce` header. Failures answer `401` with
+//! `WWW-Authenticate: DPoP realm="api", error="invalid_dpop_proof", error_description="…", algs="…"`
+//! (`invalid_token` where the token is at fault), or `UNAUTHENTICATED` for gRPC.
+//!
+//! `external_url` is required: a proof must name this server, and only configuration can
+//! say what this server's URL is (the `Host` header is the client's to choose, so a proof
+//! captured at a sibling API that takes the same tokens would otherwise replay here). Give
+//! further names with `alternate_urls`, and the path prefix a proxy strips, if any.
+//!
+//! # Replay caches
+//!
+//! The replay caches are in memory and bounded: `replay_capacity` (100,000 proofs of requests
+//! with a token by default), `grant_replay_capacity` (10,000 token-endpoint
+//! proofs, kept apart since anyone can make one), and `replay_per_key` (1,000 live proofs per
+//! key). Full, they refuse new proofs with `503` rather than forget one. Several replicas share
+//! them through a revocation store: `.replay_store(redis_store)` (records named by a
+//! fixed-size digest; not bounded by count — see `SECURITY.md`).
+//!
+//! # Issuing bound tokens
+//!
+//! `TokenIssuer` issues bound tokens: `layer.dpop_key(&method, &uri, &headers).await` checks
+//! the proof of a login or refresh request and gives the key's thumbprint (with
+//! `require_nonce`, answer its `DpopNonceRequired` with `400 use_dpop_nonce` and the
+//! `DPoP-Nonce` of `layer.dpop_nonce()`);
+//! `issue_pair_bound(&claims, &jkt)` and `refresh_bound(&refresh_token, &jkt)` bind the
+//! session to it (`token_type: DPoP`). The axum example does it; `cargo run --example
+//! dpop-client` logs in with a proof, calls `/me` with `Authorization: DPoP`, sees the same
+//! token refused as a bearer token, and refreshes.
 
 mod htu;
 mod nonce;

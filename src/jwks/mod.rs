@@ -24,6 +24,68 @@
 //!   wait behind a lock while a fetch runs.
 //!
 //! [`JwtAuthLayer::ready`]: crate::JwtAuthLayer::ready
+//!
+//! # Getting started
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_jwt_auth::{JwtAuthLayer, RegisteredClaims};
+//!
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .oidc_issuer("https://login.example.com") // discovery: jwks_uri, and iss pinned
+//!     .audience("https://api.example.com")
+//!     .build()?; // inside a Tokio runtime; does not block
+//! auth.ready().await; // optional: wait for the first fetch (a readiness probe can ask is_ready())
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`jwks_url`](crate::JwtAuthBuilder::jwks_url) takes a JWKS URL directly (enough on its
+//! own when the JWKs carry `alg`; otherwise list the algorithms). Static keys serve beside
+//! remote ones. The provider presets and per-issuer policies fetch the same way: see
+//! [`tenant`](crate::tenant). `cargo run --example jwks --features jwks` runs an issuer that
+//! rotates its key every 20 s and an API that keeps accepting its tokens.
+//!
+//! # Defaults ([`JwksOptions`], set with [`jwks_options`](crate::JwtAuthBuilder::jwks_options))
+//!
+//! | what | default |
+//! |---|---|
+//! | first fetch | when the layer is built, in the background; until it succeeds, `503` + `Retry-After: 1` (gRPC `UNAVAILABLE`) |
+//! | regular refresh | `Cache-Control: max-age`, kept within `min_refresh_interval` 30 s – `max_refresh_interval` 1 h; `refresh_interval` 5 min without it |
+//! | a token names an unknown `kid` | one refetch, shared by every request that waits for it; then at most one more per `unknown_key_cooldown` (30 s) |
+//! | the key server fails (down, slow beyond `timeout` 5 s, non-2xx, not a JWKS, over `max_body` 256 KiB, no usable key) | the last good keys keep serving; retried after about 1 s, 2 s, 4 s… up to `max_retry_backoff` 60 s, jittered; no request gets a 5xx for it |
+//! | the key server stays down longer than `max_staleness` (24 h; `None`: forever) | the fetched keys are dropped, so a key the provider withdrew meanwhile stops too: `503` + `Retry-After` until a fetch succeeds |
+//! | URLs | `https://`, or `http://` on loopback; plain `http` elsewhere only with `allow_http: true`. A discovery document's `jwks_uri` may be on another host (Google's is), but on loopback only if the issuer is |
+//! | a JWK of an unknown type, for encryption, with an unsupported `alg`, an RSA key under 2048 bits, or a shared secret (`oct`, unless `allow_hmac_keys: true`: a public document must not carry one) | skipped with a log line; the rest of the set serves |
+//!
+//! A fetched set keeps at most four keys without `kid`, so no token can make the layer try
+//! more; an unknown `kid` is never tried with the keys that lack one: it asks for a refetch.
+//! A JWK's `alg`, `use` and `key_ops` are honoured.
+//!
+//! # Proxies, private CAs, your own HTTP client
+//!
+//! The default key client ([`DefaultJwksClient`]) speaks HTTPS through rustls with the
+//! Mozilla roots (the system's with feature `native-roots`: a corporate CA), and follows the
+//! environment as curl does — `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` — tunnelling through the
+//! proxy with `CONNECT`; [`DefaultJwksClient::with_proxy`] / [`DefaultJwksClient::without_proxy`]
+//! choose explicitly. Anything else — another HTTP stack, mutual TLS to the key server — is an
+//! `impl` [`JwksClient`] away ([`jwks_client`](crate::JwtAuthBuilder::jwks_client)).
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use tower_jwt_auth::jwks::{DefaultJwksClient, JwksOptions};
+//! use tower_jwt_auth::{JwtAuthLayer, RegisteredClaims};
+//!
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .oidc_issuer("https://login.example.com")
+//!     .jwks_client(DefaultJwksClient::with_proxy("http://proxy.internal:3128", "localhost"))
+//!     .jwks_options(JwksOptions::default().max_staleness(Some(Duration::from_secs(6 * 3600))))
+//!     .build()?;
+//! # let _ = auth;
+//! # Ok(())
+//! # }
+//! ```
 
 mod client;
 

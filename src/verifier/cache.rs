@@ -200,7 +200,7 @@ mod tests {
     fn found<C>(claims: C, exp: u64) -> Verified<C> {
         Verified {
             claims,
-            grants: crate::Grants::default(),
+            grants: crate::verifier::Grants::default(),
             id: None,
             lifetime: Lifetime::new(Some(exp), None, None),
             binding: crate::verifier::verified::Binding::Bearer,

@@ -158,7 +158,7 @@ const NEVER_ACCESS_TOKENS: [&str; 2] = [REFRESH_TOKEN_TYPE, DPOP_PROOF_TYPE];
 /// The `typ` of a DPoP proof (RFC 9449 §4.2).
 pub(crate) const DPOP_PROOF_TYPE: &str = "dpop+jwt";
 
-/// The `typ` of a refresh token, as [`TokenIssuer`](crate::TokenIssuer) mints them.
+/// The `typ` of a refresh token, as [`TokenIssuer`](crate::issue::TokenIssuer) mints them.
 pub(crate) const REFRESH_TOKEN_TYPE: &str = "refresh+jwt";
 
 fn read_header(json: &[u8], typ: Option<&str>) -> Result<Header, AuthError> {

@@ -1,8 +1,8 @@
 //! The verification core: one token in, a [`Verified`] proof or an [`AuthError`] out. It
 //! knows nothing of requests, services or frameworks; the Tower shell
-//! ([`JwtAuth`](crate::JwtAuth)) calls it, and so can anything else that holds a token: a
+//! ([`JwtAuth`](crate::service::JwtAuth)) calls it, and so can anything else that holds a token: a
 //! WebSocket message, a tonic interceptor, a queue consumer, the
-//! [`TokenIssuer`](crate::TokenIssuer).
+//! [`TokenIssuer`](crate::issue::TokenIssuer).
 //!
 //! One token, start to end, top to bottom of [`Verifier::verify_at`]: split the JWS and read
 //! its header ([`jws`]), choose the key set by issuer and the keys by `kid` ([`key_store`],
@@ -57,7 +57,13 @@ use crate::{AuthError, metrics};
 /// the request.
 ///
 /// Get one from a layer ([`JwtAuthLayer::verifier`](crate::JwtAuthLayer::verifier)) or
-/// build one alone ([`JwtAuthBuilder::build_verifier`](crate::JwtAuthBuilder::build_verifier)).
+/// build one alone ([`JwtAuthBuilder::build_verifier`](crate::JwtAuthBuilder::build_verifier)),
+/// for tokens that do not come in a request's header: a WebSocket message, a queue
+/// consumer, a CLI argument. [`verify`](Self::verify) answers at once, from the revocation
+/// store's local view; [`verify_async`](Self::verify_async) also waits for one refetch of
+/// remote keys and asks the store itself, exactly as a request would. Both give a
+/// [`Verified`] proof — the claims, the grants, the token's ids and lifetime — that only a
+/// verifier can make.
 ///
 /// ```
 /// use serde::Deserialize;

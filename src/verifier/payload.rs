@@ -354,8 +354,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::verifier::claims::Confirmation;
-    use crate::{Audience, RegisteredClaims};
+    use crate::verifier::claims::{Audience, Confirmation, RegisteredClaims};
 
     /// The one pass, as a pair.
     fn one_pass<C: DeserializeOwned>(payload: &[u8]) -> Option<(C, Registered<'_>)> {

@@ -16,7 +16,7 @@ use crate::AuthError;
 /// ```compile_fail,E0451
 /// let forged = tower_jwt_auth::Verified {
 ///     claims: "admin",
-///     grants: tower_jwt_auth::Grants::default(),
+///     grants: tower_jwt_auth::claims::Grants::default(),
 ///     id: None,
 ///     lifetime: unreachable!(),
 ///     binding: unreachable!(),

@@ -351,7 +351,8 @@ mod extractor {
 async fn rejections_say_what_failed_and_auth_errors_answer_like_the_layer() {
     use axum::extract::FromRequestParts;
     use axum::response::IntoResponse;
-    use tower_jwt_auth::{Claims, ClaimsRejection};
+    use tower_jwt_auth::Claims;
+    use tower_jwt_auth::axum::ClaimsRejection;
 
     // A route without the layer: a server mistake, no `AuthError`.
     let (mut parts, ()) = http::Request::new(()).into_parts();
@@ -412,8 +413,9 @@ async fn rejections_say_what_failed_and_auth_errors_answer_like_the_layer() {
 #[cfg(feature = "axum")]
 #[tokio::test]
 async fn the_custom_error_body_sees_the_request() {
+    use tower_jwt_auth::Claims;
     use tower_jwt_auth::authorize::Require;
-    use tower_jwt_auth::{Claims, RequestHead, with_request};
+    use tower_jwt_auth::response::{RequestHead, with_request};
     let by_accept = with_request(|err: AuthError, head: &RequestHead<'_>| {
         let html = head
             .headers()

@@ -166,7 +166,8 @@ mod client_credentials {
     use serde_json::{Value, json};
     use std::collections::HashMap;
     use tower_jwt_auth::client::ClientCredentials;
-    use tower_jwt_auth::{Algorithm, ConfigError, TokenIssuer};
+    use tower_jwt_auth::issue::TokenIssuer;
+    use tower_jwt_auth::{Algorithm, ConfigError};
 
     use crate::common::{SECRET, serve};
 

@@ -14,7 +14,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-use tower_jwt_auth::{Algorithm, AuthError, DecodingKey, JwtAuthLayer, Unauthenticated};
+use tower_jwt_auth::response::Unauthenticated;
+use tower_jwt_auth::{Algorithm, AuthError, DecodingKey, JwtAuthLayer};
 
 fn layer() -> JwtAuthLayer<TestClaims> {
     JwtAuthLayer::new(DecodingKey::from_secret(SECRET).unwrap(), Algorithm::HS256).unwrap()
@@ -97,7 +98,11 @@ fn the_layer_and_its_service_are_clone_send_sync() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<JwtAuthLayer<TestClaims>>();
     assert_traits::<
-        tower_jwt_auth::JwtAuth<MustBeReady, TestClaims, tower_jwt_auth::DefaultErrorResponse>,
+        tower_jwt_auth::service::JwtAuth<
+            MustBeReady,
+            TestClaims,
+            tower_jwt_auth::response::DefaultErrorResponse,
+        >,
     >();
 }
 

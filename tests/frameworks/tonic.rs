@@ -243,8 +243,8 @@ async fn the_interceptor_answers_as_the_layer_does() {
 #[tokio::test]
 async fn the_client_layer_authenticates_every_call() {
     use std::sync::Arc;
-    use tower_jwt_auth::TokenIssuer;
     use tower_jwt_auth::client::{BearerLayer, IssuedTokens};
+    use tower_jwt_auth::issue::TokenIssuer;
     let calls = Calls::default();
     let addr = serve_per_service(&calls).await;
     let issuer = TokenIssuer::hmac(SECRET, Algorithm::HS256).build().unwrap();

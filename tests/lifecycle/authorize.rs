@@ -183,7 +183,9 @@ async fn grpc_requests_get_permission_denied() {
 #[cfg(feature = "axum")]
 mod extractor {
     use super::*;
-    use tower_jwt_auth::{Authorized, Grants, Permission};
+    use tower_jwt_auth::Authorized;
+    use tower_jwt_auth::axum::Permission;
+    use tower_jwt_auth::claims::Grants;
 
     struct WriteNotes;
 

@@ -6,10 +6,9 @@ use std::time::Duration;
 use crate::common::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tower_jwt_auth::issue::{IssueError, TokenIssuer};
 use tower_jwt_auth::jsonwebtoken::Header;
-use tower_jwt_auth::{
-    Algorithm, AuthError, ConfigError, EncodingKey, IssueError, JwtAuthLayer, TokenIssuer,
-};
+use tower_jwt_auth::{Algorithm, AuthError, ConfigError, EncodingKey, JwtAuthLayer};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct User {

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use axum::Router;
 use serde_json::{Value, json};
+use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, Revocation, RevocationStore, TokenId};
-use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RefreshError, TokenIssuer};
+use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::common::*;
 use serde_json::{Value, json};
+use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::jsonwebtoken::{Header, decode_header};
-use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer, RefreshError, TokenIssuer};
+use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
 fn issuer() -> TokenIssuer {
     TokenIssuer::hmac(SECRET, Algorithm::HS256)

@@ -282,7 +282,7 @@ async fn a_waiting_request_calls_the_service_that_was_polled_ready() {
 async fn a_subject_logged_out_at_one_issuer_stays_logged_in_at_another() {
     let store = MemoryStore::new();
     let issuer = |name: &str| {
-        tower_jwt_auth::TokenIssuer::hmac(SECRET, Algorithm::HS256)
+        tower_jwt_auth::issue::TokenIssuer::hmac(SECRET, Algorithm::HS256)
             .issuer(name)
             .revocation_store(store.clone())
             .build()
@@ -316,7 +316,8 @@ async fn a_subject_logged_out_at_one_issuer_stays_logged_in_at_another() {
 #[tokio::test]
 async fn passed_through_rejections_carry_the_reason_and_no_claims() {
     use axum::body::Body;
-    use tower_jwt_auth::{Grants, Unauthenticated};
+    use tower_jwt_auth::claims::Grants;
+    use tower_jwt_auth::response::Unauthenticated;
     let store = Remote::default();
     let layer = builder()
         .revocation(store.clone())

@@ -4,10 +4,11 @@ use crate::common::*;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
+use tower_jwt_auth::claims::Claim;
 use tower_jwt_auth::jsonwebtoken::Header;
 use tower_jwt_auth::jsonwebtoken::jwk::{Jwk, JwkSet};
 use tower_jwt_auth::{
-    Algorithm, AuthError, Claim, ConfigError, DecodingKey, EncodingKey, JwtAuthLayer, TokenSource,
+    Algorithm, AuthError, ConfigError, DecodingKey, EncodingKey, JwtAuthLayer, TokenSource,
 };
 
 type Layer = JwtAuthLayer<TestClaims>;
