@@ -243,7 +243,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     pub fn public_key_der(self, der: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
         let der = match crate::spki::key_of(der.as_ref(), algorithm.family()) {
             Ok(key) => key,
-            Err(why) => return self.invalid(ConfigError::InvalidKey(why.to_owned())),
+            Err(why) => return self.invalid(ConfigError::invalid_key(why)),
         };
         let key = match algorithm.family() {
             AlgorithmFamily::Rsa => DecodingKey::from_rsa_der(der),
@@ -273,9 +273,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     pub fn jwks_json(self, json: &str) -> Self {
         match serde_json::from_str::<JwkSet>(json) {
             Ok(set) => self.jwks(set),
-            Err(e) => self.invalid(ConfigError::InvalidKey(format!(
-                "the JWKS is not valid JSON: {e}"
-            ))),
+            Err(e) => self.invalid(ConfigError::unreadable_key("the JWKS is not valid JSON", e)),
         }
     }
 
@@ -824,7 +822,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
     ) -> Self {
         match key {
             Ok(key) => self.key(key, algorithm),
-            Err(e) => self.invalid(ConfigError::InvalidKey(format!("{what}: {e}"))),
+            Err(e) => self.invalid(ConfigError::unreadable_key(what, e)),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Why a request was rejected ([`AuthError`]) and why a layer could not be built ([`ConfigError`]).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -405,8 +406,9 @@ pub enum ConfigError {
         /// The shortest secret accepted for it.
         min_bytes: usize,
     },
-    /// A key could not be read (PEM, DER, JWK or JWKS).
-    InvalidKey(String),
+    /// A key could not be read (PEM, DER, JWK or JWKS); the parser's own error, if any, is
+    /// this error's [`source`](std::error::Error::source).
+    InvalidKey(KeyError),
     /// Two keys share a `kid`.
     DuplicateKid(String),
     /// The leeway is above the allowed maximum.
@@ -577,7 +579,75 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::InvalidKey(key) => std::error::Error::source(key),
+            _ => None,
+        }
+    }
+}
+
+impl ConfigError {
+    /// A key that cannot be used, for a reason of ours.
+    pub(crate) fn invalid_key(what: impl Into<String>) -> Self {
+        ConfigError::InvalidKey(KeyError {
+            what: what.into(),
+            source: None,
+        })
+    }
+
+    /// A key its parser refused: `what` says which key, `source` why.
+    pub(crate) fn unreadable_key(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ConfigError::InvalidKey(KeyError {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        })
+    }
+}
+
+/// Why a key could not be read ([`ConfigError::InvalidKey`]): which key, and what is wrong
+/// with it. When a parser refused it (PEM, DER, JSON, jsonwebtoken), the parser's error is
+/// the [`source`](std::error::Error::source), and the message says which key it was.
+#[derive(Debug, Clone)]
+pub struct KeyError {
+    what: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl KeyError {
+    /// Which key, and what is wrong with it (without the parser's own words: those are the
+    /// source's).
+    pub fn message(&self) -> &str {
+        &self.what
+    }
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for KeyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two key errors are equal when they say the same: the parsers' errors are not comparable.
+impl PartialEq for KeyError {
+    fn eq(&self, other: &Self) -> bool {
+        self.what == other.what
+    }
+}
+
+impl Eq for KeyError {}
 
 #[cfg(test)]
 mod tests {

@@ -266,7 +266,7 @@ impl TokenIssuer {
     /// the hash).
     pub fn hmac(secret: impl AsRef<[u8]>, algorithm: Algorithm) -> TokenIssuerBuilder {
         let key = EncodingKey::from_secret(secret.as_ref())
-            .map_err(|e| ConfigError::InvalidKey(format!("the HMAC secret: {e}")));
+            .map_err(|e| ConfigError::unreadable_key("the HMAC secret cannot be used", e));
         TokenIssuerBuilder::new(key, algorithm)
     }
 
@@ -285,7 +285,8 @@ impl TokenIssuer {
                 );
             }
         };
-        let key = key.map_err(|e| ConfigError::InvalidKey(format!("the PEM private key: {e}")));
+        let key =
+            key.map_err(|e| ConfigError::unreadable_key("the PEM private key cannot be read", e));
         TokenIssuerBuilder::new(key, algorithm)
     }
 
@@ -768,16 +769,18 @@ impl TokenIssuerBuilder {
         }
         let (verifying, public) = if algorithm.family() == AlgorithmFamily::Hmac {
             let secret = DecodingKey::from_secret(key.as_bytes())
-                .map_err(|e| ConfigError::InvalidKey(format!("the HMAC secret: {e}")))?;
+                .map_err(|e| ConfigError::unreadable_key("the HMAC secret cannot be used", e))?;
             check_hmac_strength(&secret, algorithm)?;
             (secret, None)
         } else {
-            let mut jwk = Jwk::from_encoding_key(&key, algorithm)
-                .map_err(|e| ConfigError::InvalidKey(format!("the private key: {e}")))?;
+            let mut jwk = Jwk::from_encoding_key(&key, algorithm).map_err(|e| {
+                ConfigError::unreadable_key("the private key's public half cannot be made", e)
+            })?;
             jwk.common.key_id.clone_from(&self.kid);
             jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-            let public = DecodingKey::from_jwk(&jwk)
-                .map_err(|e| ConfigError::InvalidKey(format!("the private key: {e}")))?;
+            let public = DecodingKey::from_jwk(&jwk).map_err(|e| {
+                ConfigError::unreadable_key("the private key's public half cannot be made", e)
+            })?;
             (public, Some(jwk))
         };
         let tokens = |typ| {

@@ -77,7 +77,7 @@ pub use redis;
 #[cfg(feature = "axum")]
 pub use crate::axum::{Authorized, Claims};
 pub use crate::builder::JwtAuthBuilder;
-pub use crate::error::{AuthError, ConfigError};
+pub use crate::error::{AuthError, ConfigError, KeyError};
 pub use crate::extract::TokenSource;
 pub use crate::layer::JwtAuthLayer;
 pub use crate::verifier::{RegisteredClaims, Verified, Verifier, install_crypto_provider};

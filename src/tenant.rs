@@ -255,9 +255,7 @@ impl IssuerPolicy {
     pub fn hmac_secret(self, secret: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
         match DecodingKey::from_secret(secret.as_ref()) {
             Ok(key) => self.key(key, algorithm),
-            Err(_) => self.invalid(ConfigError::InvalidKey(
-                "the HMAC secret is empty".to_owned(),
-            )),
+            Err(_) => self.invalid(ConfigError::invalid_key("the HMAC secret is empty")),
         }
     }
 

@@ -258,23 +258,24 @@ fn admit(
     if entry.key.family() == AlgorithmFamily::Ed
         && entry.key.try_get_as_bytes().map(<[u8]>::len) != Ok(32)
     {
-        return Err(ConfigError::InvalidKey(
-            "an Ed25519 public key is 32 bytes".into(),
+        return Err(ConfigError::invalid_key(
+            "an Ed25519 public key is 32 bytes",
         ));
     }
     // aws-lc-rs never verifies with a shorter key, the RustCrypto backend does: refused
     // here, the same whatever the backend (RFC 7518 §3.3 asks for 2048 bits at least).
     if entry.key.family() == AlgorithmFamily::Rsa {
         let bits = rsa_modulus_bits(&entry.key).ok_or_else(|| {
-            ConfigError::InvalidKey("the RSA public key is not a PKCS#1 RSAPublicKey".into())
+            ConfigError::invalid_key("the RSA public key is not a PKCS#1 RSAPublicKey")
         })?;
         if bits < MIN_RSA_BITS {
             return Err(ConfigError::WeakRsaKey { bits });
         }
     }
     for alg in &entry.algorithms {
-        (provider.verifier_factory)(alg, &entry.key)
-            .map_err(|e| ConfigError::InvalidKey(format!("{alg:?} key: {e}")))?;
+        (provider.verifier_factory)(alg, &entry.key).map_err(|e| {
+            ConfigError::unreadable_key(format!("the {alg:?} key cannot be used"), e)
+        })?;
     }
     entry.hmac = (entry.algorithms.iter())
         .filter_map(|alg| Some((*alg, HmacKey::new(provider, &entry.key, *alg)?)))
@@ -379,7 +380,7 @@ fn jwk_key(jwk: &Jwk, allowed: Option<&[Algorithm]>) -> Result<Option<KeyEntry>,
     let algorithms: Vec<Algorithm> = match jwk.common.key_algorithm {
         Some(alg) => match Algorithm::try_from(alg) {
             Ok(alg) if alg.family() != family => {
-                return Err(ConfigError::InvalidKey(format!(
+                return Err(ConfigError::invalid_key(format!(
                     "JWK {kid:?}: `alg` {alg:?} does not fit its key type"
                 )));
             }
@@ -406,13 +407,18 @@ fn jwk_key(jwk: &Jwk, allowed: Option<&[Algorithm]>) -> Result<Option<KeyEntry>,
     if let (Some(curve_alg), [alg]) = (jwk_curve_algorithm(&jwk.algorithm), &algorithms[..])
         && curve_alg != *alg
     {
-        return Err(ConfigError::InvalidKey(format!(
+        return Err(ConfigError::invalid_key(format!(
             "JWK {kid:?}: its curve does not fit `alg` {alg:?}"
         )));
     }
     let key = match DecodingKey::from_jwk(jwk) {
         Ok(key) => key,
-        Err(e) => return Err(ConfigError::InvalidKey(format!("JWK {kid:?}: {e}"))),
+        Err(e) => {
+            return Err(ConfigError::unreadable_key(
+                format!("JWK {kid:?} cannot be read"),
+                e,
+            ));
+        }
     };
     for alg in &algorithms {
         check_hmac_strength(&key, *alg)?;

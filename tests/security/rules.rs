@@ -294,6 +294,51 @@ fn rsa_keys_under_2048_bits_are_refused_at_build_in_every_form() {
     );
 }
 
+/// A key a parser refused keeps the parser's error as the `ConfigError`'s source, and the
+/// message says which key it was; a key refused for a reason of ours has no source.
+#[test]
+fn an_unreadable_key_keeps_the_parsers_error_as_its_source() {
+    use std::error::Error as _;
+
+    let pem = builder()
+        .public_key_pem(
+            b"-----BEGIN PUBLIC KEY-----\nnot base64\n",
+            Algorithm::RS256,
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        pem.to_string(),
+        "invalid key: the PEM public key cannot be read"
+    );
+    let source = pem.source().expect("the PEM parser's error");
+    assert!(
+        source
+            .downcast_ref::<tower_jwt_auth::jsonwebtoken::errors::Error>()
+            .is_some(),
+        "{source:?}"
+    );
+
+    let json = builder().jwks_json("{\"keys\": [").build().unwrap_err();
+    let source = json.source().expect("serde_json's error");
+    assert!(
+        source.downcast_ref::<serde_json::Error>().is_some(),
+        "{source:?}"
+    );
+    assert!(
+        json.to_string().contains("the JWKS is not valid JSON"),
+        "{json}"
+    );
+
+    // Ours: a DER that is no key at all; nothing underneath to point to.
+    let ours = builder()
+        .public_key_der(b"\x30\x03\x02\x01", Algorithm::RS256)
+        .build()
+        .unwrap_err();
+    assert!(matches!(ours, ConfigError::InvalidKey(_)), "{ours:?}");
+    assert!(ours.source().is_none(), "{:?}", ours.source());
+}
+
 #[test]
 fn keys_with_a_kid_are_chosen_by_exact_kid() {
     let key1 = encoding_key(Algorithm::RS256);
