@@ -225,6 +225,32 @@ async fn keys_are_fetched_in_the_background_and_serve_requests() {
     assert_eq!(server.fetches(), fetches);
 }
 
+/// Feature `reqwest`: the application's own `reqwest::Client` fetches the keys, and a body
+/// over `max_body` fails the fetch as it does with the default client.
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn an_applications_reqwest_client_fetches_the_keys() {
+    let server = KeyServer::start(vec![jwk("k1")]).await;
+    let with = |options: JwksOptions| {
+        JwtAuthLayer::<TestClaims>::builder()
+            .jwks_url(format!("{}/jwks.json", server.url()))
+            .jwks_options(options)
+            .jwks_client(reqwest::Client::new())
+            .build()
+            .unwrap()
+    };
+    let layer = with(fast_options());
+    ready(&layer).await;
+    assert_eq!(status(&layer, &token("k1")).await, 200);
+    assert_eq!(server.fetches(), 1);
+
+    // The set is a few hundred bytes: 64 is too few.
+    let small = with(fast_options().max_body(64));
+    wait_for(|| server.fetches() >= 3).await;
+    assert!(!small.is_ready());
+    assert_eq!(status(&small, &token("k1")).await, 503);
+}
+
 #[tokio::test]
 async fn before_the_first_fetch_requests_get_503_with_retry_after() {
     let server = KeyServer::start(vec![jwk("k1")]).await;

@@ -70,6 +70,9 @@
 //! proxy with `CONNECT`; [`DefaultJwksClient::with_proxy`] / [`DefaultJwksClient::without_proxy`]
 //! choose explicitly. Anything else — another HTTP stack, mutual TLS to the key server — is an
 //! `impl` [`JwksClient`] away ([`jwks_client`](crate::JwtAuthBuilder::jwks_client)).
+//! With feature `reqwest`, the application's own `reqwest::Client` is a [`JwksClient`]: keys
+//! are fetched with its proxy, roots and timeouts (its redirects too, never from `https` down
+//! to `http`).
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -88,6 +91,8 @@
 //! ```
 
 mod client;
+#[cfg(feature = "reqwest")]
+mod reqwest;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
