@@ -223,16 +223,10 @@ impl<C, R> JwtAuthBuilder<C, R> {
 
     /// Adds a PEM public key (RSA, EC or Ed25519, chosen by `algorithm`'s family).
     pub fn public_key_pem(self, pem: impl AsRef<[u8]>, algorithm: Algorithm) -> Self {
-        let pem = pem.as_ref();
-        let key = match algorithm.family() {
-            AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
-            AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
-            AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
-            AlgorithmFamily::Hmac => {
-                return self.invalid(ConfigError::KeyFamilyMismatch { algorithm });
-            }
-        };
-        self.key_or_error(key, algorithm, "the PEM public key cannot be read")
+        match pem_key(pem.as_ref(), algorithm) {
+            Ok(key) => self.key(key, algorithm),
+            Err(err) => self.invalid(err),
+        }
     }
 
     /// Adds a DER public key, in either of two encodings: a `SubjectPublicKeyInfo` (what
@@ -830,4 +824,15 @@ impl<C, R> JwtAuthBuilder<C, R> {
         self.keys.push(KeyInput::Invalid(err));
         self
     }
+}
+
+/// A PEM public key for `algorithm`'s family.
+pub(crate) fn pem_key(pem: &[u8], algorithm: Algorithm) -> Result<DecodingKey, ConfigError> {
+    let key = match algorithm.family() {
+        AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(pem),
+        AlgorithmFamily::Ec => DecodingKey::from_ec_pem(pem),
+        AlgorithmFamily::Ed => DecodingKey::from_ed_pem(pem),
+        AlgorithmFamily::Hmac => return Err(ConfigError::KeyFamilyMismatch { algorithm }),
+    };
+    key.map_err(|e| ConfigError::unreadable_key("the PEM public key cannot be read", e))
 }

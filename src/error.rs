@@ -466,6 +466,16 @@ pub enum ConfigError {
     /// The key client's proxy is an `https://` URL: the `CONNECT` request and its
     /// `Proxy-Authorization` would travel over plain TCP, so it is refused.
     InsecureProxy(String),
+    /// A configuration ([`AuthConfig`](crate::config::AuthConfig)) names an environment
+    /// variable for a secret, and it is unset (or not UTF-8).
+    MissingSecret {
+        /// The variable's name.
+        variable: String,
+    },
+    /// A configuration ([`AuthConfig`](crate::config::AuthConfig)) cannot be turned into a
+    /// layer: a key or an issuer described by none or several of its forms, a file that
+    /// cannot be read, an option whose feature is off.
+    InvalidConfig(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -559,6 +569,12 @@ impl fmt::Display for ConfigError {
                  cleartext; give the proxy as http://host:port (the tunnel to the key server \
                  is TLS either way)"
             ),
+            ConfigError::MissingSecret { variable } => write!(
+                f,
+                "the environment variable {variable} holds no secret: set it (the \
+                 configuration names the variable, never the secret itself)"
+            ),
+            ConfigError::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
             ConfigError::NoExpiry => f.write_str(
                 "a token issuer needs a lifetime of at least one second: tokens without expiry are never minted",
             ),

@@ -32,6 +32,7 @@ pub mod authorize;
 mod backoff;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod config;
 pub mod dpop;
 pub mod issue;
 #[cfg(feature = "jwks")]

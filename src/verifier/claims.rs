@@ -318,7 +318,8 @@ impl Audience {
 }
 
 /// A registered claim, to name in [`required_claims`](crate::JwtAuthBuilder::required_claims).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Claim {
     /// `iss`
     Iss,
