@@ -108,6 +108,7 @@ where
 /// **Dates** may be non-integer (`"exp": 1700000000.5`, RFC 7519 §2): they pass, in whole
 /// seconds (`exp` rounded up, `nbf` and `iat` down).
 #[must_use = "call .build() to get the layer"]
+#[derive(Clone)]
 pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     keys: Vec<KeyInput>,
     algorithms: Option<Vec<Algorithm>>,

@@ -214,6 +214,7 @@ impl std::error::Error for RefreshError {}
 
 /// Configures a [`TokenIssuer`]; mistakes are reported by [`build`](Self::build).
 #[must_use = "call .build() to get the issuer"]
+#[derive(Clone)]
 pub struct TokenIssuerBuilder {
     key: Result<EncodingKey, ConfigError>,
     algorithm: Algorithm,

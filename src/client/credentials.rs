@@ -38,6 +38,7 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// .audience("https://api.example.com"); // Auth0 asks for the API this way
 /// let layer = BearerLayer::new(tokens);
 /// ```
+#[derive(Clone)]
 pub struct ClientCredentials {
     token_url: Uri,
     client_id: String,

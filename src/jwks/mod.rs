@@ -214,7 +214,7 @@ pub(crate) enum Fetch {
 }
 
 /// What the builder collected about remote keys.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct RemoteConfig {
     pub(crate) url: Option<String>,
     pub(crate) issuers: Vec<String>,

@@ -934,3 +934,34 @@ fn debug_output_never_shows_the_secret() {
     assert!(!debug.contains(std::str::from_utf8(SECRET).unwrap()));
     assert!(!debug.contains(&format!("{:?}", SECRET)));
 }
+
+/// Builders are `Clone` (issue #21): a shared base configuration, specialised per layer,
+/// each clone independent of the other.
+#[test]
+fn a_cloned_builder_configures_a_layer_of_its_own() {
+    let base = builder().hmac_secret(SECRET, Algorithm::HS256);
+    let for_a = base.clone().audience("a").build_verifier().unwrap();
+    let for_b = base.audience("b").build_verifier().unwrap();
+    let token = mint(&json!({ "sub": "alice", "aud": "a", "exp": now() + 60 }));
+    assert!(for_a.verify(&token).is_ok());
+    assert!(for_b.verify(&token).is_err());
+
+    let issuer = tower_jwt_auth::issue::TokenIssuer::hmac(SECRET, Algorithm::HS256);
+    let one = issuer.clone().issuer("one").build().unwrap();
+    let two = issuer.issuer("two").build().unwrap();
+    let minted = one.issue(&json!({ "sub": "alice" })).unwrap();
+    assert!(
+        one.layer::<TestClaims>()
+            .unwrap()
+            .verifier()
+            .verify(&minted)
+            .is_ok()
+    );
+    assert!(
+        two.layer::<TestClaims>()
+            .unwrap()
+            .verifier()
+            .verify(&minted)
+            .is_err()
+    );
+}
