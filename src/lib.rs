@@ -76,9 +76,12 @@ pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 pub use redis;
 
 #[cfg(feature = "axum")]
+#[doc(inline)]
 pub use crate::axum::{Authorized, Claims};
 pub use crate::builder::JwtAuthBuilder;
 pub use crate::error::{AuthError, ConfigError, KeyError};
+#[doc(inline)]
 pub use crate::extract::TokenSource;
 pub use crate::layer::JwtAuthLayer;
+#[doc(inline)]
 pub use crate::verifier::{RegisteredClaims, Verified, Verifier, install_crypto_provider};
