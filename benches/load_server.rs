@@ -1,30 +1,85 @@
-//! The server `scripts/load-test.sh` drives (a `bench = false` target: built by the script, never run by `cargo bench`): one axum route behind the layer, or without it.
+//! The server `scripts/load-test.sh` drives (a `bench = false` target: built by the script,
+//! never run by `cargo bench`): one route, `GET /me`, whose handler reads `sub` from the
+//! verified claims — behind the layer in one of its configurations, or with no layer at all.
 //!
-//! `MODE` = `none` | `hs256` | `rs256` | `rs256-cached`; `ADDR` (default `127.0.0.1:3002`);
-//! `WORKERS` = tokio worker threads (default 1). It prints a valid token for its mode on the
-//! first line, then the address it listens on. The RS256 keys are the test keys of
-//! `tests/data`.
+//! `MODE`:
+//! - `none`: no layer; the handler answers the same body from a constant;
+//! - `hs256`, `rs256`: the layer, one key;
+//! - `hs256-cached`, `rs256-cached`: with `token_cache(10_000)`, one token sent again and
+//!   again (every request a hit);
+//! - `rs256-cached-mix`: with the cache, `TOKENS` distinct tokens (default 1,000) sent in
+//!   turn, as many users would;
+//! - `hs256-revocation`: HS256 and a `MemoryStore` holding 10,000 revocations (none of them
+//!   the token's), the token carrying `jti`, `sid` and `iat` so that every lookup happens.
+//!
+//! `ADDR` (default `127.0.0.1:3002`), `WORKERS` = tokio worker threads (default 1). It prints
+//! `TOKEN=` (a valid token), `TOKENS_FILE=` (one token per line, for the mix), then
+//! `listening on http://…`. Every token carries `sub`, `iat`, `exp` and `scope`.
+//!
+//! `GET /allocations` (outside the layer) answers the number of heap allocations made so
+//! far by the process: the script reads it around a run to give allocations per request.
+//! The counting allocator costs every mode the same (one relaxed atomic add).
 
-use axum::Router;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::Extension;
 use axum::routing::get;
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_jwt_auth::jsonwebtoken::{self, Header};
+use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
 use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is passed to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is System's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is System's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is System's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 #[derive(Clone, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    iat: u64,
     exp: u64,
-    role: String,
+    scope: String,
 }
 
 const SECRET: &[u8] = b"load-test-secret-of-at-least-32-bytes!";
+
+async fn me(Extension(claims): Extension<Claims>) -> String {
+    claims.sub
+}
 
 fn main() {
     let mode = std::env::var("MODE").unwrap_or_else(|_| "hs256".into());
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3002".into());
     let workers: usize =
         std::env::var("WORKERS").map_or(1, |w| w.parse().expect("WORKERS is a number"));
+    let distinct: usize =
+        std::env::var("TOKENS").map_or(1_000, |n| n.parse().expect("TOKENS is a number"));
     install_crypto_provider().expect("a crypto backend");
 
     let data =
@@ -38,26 +93,32 @@ fn main() {
         let dec = DecodingKey::from_secret(SECRET).unwrap();
         (Algorithm::HS256, enc, dec)
     };
-    let claims = Claims {
-        sub: "load-test".into(),
-        exp: jsonwebtoken::get_current_timestamp() + 3600,
-        role: "reader".into(),
+    let now = jsonwebtoken::get_current_timestamp();
+    let mint = |sub: String| {
+        let claims = Claims {
+            sub,
+            iat: now,
+            exp: now + 3600,
+            scope: "notes:read notes:write".into(),
+        };
+        if mode == "hs256-revocation" {
+            // The revocation lookups need the ids: `jti` and `sid` beside `sub` and `iat`.
+            let mut value = serde_json::to_value(&claims).unwrap();
+            value["jti"] = "load-test-jti".into();
+            value["sid"] = "load-test-sid".into();
+            jsonwebtoken::encode(&Header::new(alg), &value, &encoding).unwrap()
+        } else {
+            jsonwebtoken::encode(&Header::new(alg), &claims, &encoding).unwrap()
+        }
     };
-    let token = jsonwebtoken::encode(&Header::new(alg), &claims, &encoding).unwrap();
-
-    let app = Router::new().route("/", get(|| async { "ok" }));
-    let app = match mode.as_str() {
-        "none" => app,
-        "hs256" | "rs256" => app.layer(JwtAuthLayer::<Claims>::new(decoding, alg).unwrap()),
-        "rs256-cached" => app.layer(
-            JwtAuthLayer::<Claims>::builder()
-                .key(decoding, alg)
-                .token_cache(10_000)
-                .build()
-                .unwrap(),
-        ),
-        other => panic!("unknown MODE {other:?}"),
-    };
+    let token = mint("load-test".into());
+    let tokens_file = std::env::temp_dir().join(format!("load-tokens-{}", std::process::id()));
+    if mode == "rs256-cached-mix" {
+        let mut file = std::fs::File::create(&tokens_file).unwrap();
+        for user in 0..distinct {
+            writeln!(file, "{}", mint(format!("user-{user:05}"))).unwrap();
+        }
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -65,8 +126,46 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
+        let app = match mode.as_str() {
+            "none" => Router::new().route("/me", get(|| async { String::from("load-test") })),
+            "hs256" | "rs256" => Router::new()
+                .route("/me", get(me))
+                .layer(JwtAuthLayer::<Claims>::new(decoding, alg).unwrap()),
+            "hs256-cached" | "rs256-cached" | "rs256-cached-mix" => Router::new()
+                .route("/me", get(me))
+                .layer(
+                    JwtAuthLayer::<Claims>::builder()
+                        .key(decoding, alg)
+                        .token_cache(10_000)
+                        .build()
+                        .unwrap(),
+                ),
+            "hs256-revocation" => {
+                let store = MemoryStore::new();
+                for i in 0..10_000 {
+                    let revocation = Revocation::Token {
+                        jti: format!("revoked-{i}"),
+                        expires_at: now + 3600,
+                    };
+                    store.revoke(revocation).await.unwrap();
+                }
+                Router::new().route("/me", get(me)).layer(
+                    JwtAuthLayer::<Claims>::builder()
+                        .key(decoding, alg)
+                        .revocation(store)
+                        .build()
+                        .unwrap(),
+                )
+            }
+            other => panic!("unknown MODE {other:?}"),
+        };
+        let app = app.route(
+            "/allocations",
+            get(|| async { Json(ALLOCATIONS.load(Ordering::Relaxed)) }),
+        );
         let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
         println!("TOKEN={token}");
+        println!("TOKENS_FILE={}", tokens_file.display());
         println!("listening on http://{}", listener.local_addr().unwrap());
         axum::serve(listener, app).await.unwrap();
     });

@@ -1,62 +1,127 @@
 #!/usr/bin/env bash
-# Load test on loopback: the same axum app without the layer, with HS256, RS256, and RS256
-# with the token cache; wrk sends a valid token with every request.
+# Load test on loopback (issue #23): the same one-route axum app (`GET /me`, the handler
+# reads `sub` from the verified claims; benches/load_server.rs) with no layer and with the
+# layer in several configurations, driven by wrk with valid tokens.
 #
-#   scripts/load-test.sh [SECONDS] [ROUNDS]     # default: 5 s a run, 5 rounds
+#   scripts/load-test.sh [SECONDS] [ROUNDS] [MODE...]   # default: 5 s a run, 5 rounds, every mode
 #
-# The modes run interleaved, round after round, so that the machine's drift hits them all
-# alike; the table gives medians, and each ratio is the median of the per-round ratios to
-# `none`. The server runs on one tokio worker pinned to CPU 0, wrk on CPU 1 (this is a
-# 2-core machine: the two must not fight over one core). Writes benches/results/load.json
-# for scripts/bench-report.py --plots.
+# Modes: none hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation (see
+# benches/load_server.rs). The modes run interleaved, round after round, so that the
+# machine's drift hits them all alike. The server runs on one tokio worker pinned to CPU 0,
+# wrk (one thread, 32 connections) on CPU 1.
+#
+# Each run also records the server's CPU time over the run (it must have had its core:
+# below 90 % of the wall time, the run measured the load generator or a stalled machine),
+# the steal time of CPU 0 (the hypervisor giving the core to someone else; above 2 % the run
+# is not the server's), and the server's heap allocations per request. A run that fails
+# either check is discarded, and said so; the ratio to `none` is taken per round, from the
+# rounds whose `none` run was kept, and the table gives medians.
+# Writes benches/results/load.json for scripts/bench-report.py --plots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 rounds=${2:-5}
+shift $(($# < 2 ? $# : 2))
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(none hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation)
+[ "${modes[0]}" = none ] || modes=(none "${modes[@]}")
 
 if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  echo "load-test: installing wrk from Debian's packages (apt-get): it is the load generator" >&2
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get install -y -qq wrk >/dev/null 2>&1 ||
+    { $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq wrk >/dev/null; }
 fi
 # benches/load_server.rs: a bench target that `cargo bench` leaves alone (bench = false).
 server_bin=$(cargo build -q --release --bench load_server --message-format=json |
   sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 
-raw=$(mktemp)
-trap 'rm -f "$raw"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+raw="$work/raw"
+cat >"$work/mix.lua" <<'LUA'
+-- One token after the other from the server's list, as many users would send them.
+local tokens = {}
+for line in io.lines(os.getenv("TOKENS_FILE")) do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/me", { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
+
+cpu0() { awk '$1 == "cpu0" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9 }' /proc/stat; }
+cputime() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 for round in $(seq 1 "$rounds"); do
-  for mode in none hs256 rs256 rs256-cached; do
-    log=$(mktemp)
+  for mode in "${modes[@]}"; do
+    log="$work/server.log"
     MODE=$mode ADDR=127.0.0.1:0 WORKERS=1 taskset -c 0 "$server_bin" >"$log" &
     server=$!
-    for _ in $(seq 1 50); do grep -q '^listening' "$log" && break; sleep 0.1; done
+    for _ in $(seq 1 300); do grep -q '^listening' "$log" && break; sleep 0.1; done
     token=$(sed -n 's/^TOKEN=//p' "$log")
     url=$(sed -n 's/^listening on //p' "$log")
-    out=$(taskset -c 1 wrk -t1 -c32 -d"${secs}s" --latency -H "Authorization: Bearer $token" "$url/")
-    kill "$server"; wait "$server" 2>/dev/null || true; rm -f "$log"
+    export TOKENS_FILE
+    TOKENS_FILE=$(sed -n 's/^TOKENS_FILE=//p' "$log")
+    if [ "$mode" = rs256-cached-mix ]; then
+      how=(-s "$work/mix.lua")
+      # Warm the cache with every token once, so the run measures hits, as a server
+      # that has been up a while serves them.
+      taskset -c 1 wrk -t1 -c4 -d1s "${how[@]}" "$url/me" >/dev/null
+    else
+      how=(-H "Authorization: Bearer $token")
+    fi
+    allocs_before=$(curl -s "$url/allocations")
+    read -r total_before steal_before < <(cpu0)
+    cpu_before=$(cputime "$server")
+    out=$(taskset -c 1 wrk -t1 -c32 -d"${secs}s" --latency "${how[@]}" "$url/me")
+    cpu_after=$(cputime "$server")
+    read -r total_after steal_after < <(cpu0)
+    allocs_after=$(curl -s "$url/allocations")
+    kill "$server"; wait "$server" 2>/dev/null || true
+    [ "$mode" = rs256-cached-mix ] && rm -f "$TOKENS_FILE"
     if echo "$out" | grep -q "Non-2xx"; then echo "$out"; echo "requests failed in mode $mode"; exit 1; fi
-    echo "$out" | awk -v round="$round" -v mode="$mode" '
-      /^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="90%" {p90=$2} $1=="99%" {p99=$2}
-      END {print round, mode, rps, p50, p90, p99}' >>"$raw"
+    ticks=$(getconf CLK_TCK)
+    echo "$out" | awk -v round="$round" -v mode="$mode" -v secs="$secs" -v ticks="$ticks" \
+      -v cpu=$((cpu_after - cpu_before)) -v steal=$((steal_after - steal_before)) \
+      -v total=$((total_after - total_before)) -v allocs=$((allocs_after - allocs_before)) '
+      /^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
+      / requests in / {requests=$1}
+      END {
+        share = cpu / ticks / secs; stolen = total ? steal / total : 0
+        kept = (share >= 0.90 && stolen <= 0.02) ? "kept" : "discarded"
+        printf "%s %s %s %s %s %.3f %.4f %.2f %s\n", round, mode, rps, p50, p99, share, stolen, allocs / requests, kept
+      }' >>"$raw"
     echo "round $round: $(tail -1 "$raw")" >&2
   done
 done
 
-python3 - "$raw" <<'PY'
+python3 - "$raw" "${modes[@]}" <<'PY'
 import json, statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-modes = ["none", "hs256", "rs256", "rs256-cached"]
-by = {m: [r for r in rows if r[1] == m] for m in modes}
-base = {r[0]: float(r[2]) for r in by["none"]}
-def ms(v):  # wrk prints 241.00us / 1.05ms
+modes = sys.argv[2:]
+def ms(v):  # wrk prints 241.00us / 1.05ms / 1.20s
     return float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-2]) if v.endswith("ms") else float(v[:-1]) * 1000
+kept = [r for r in rows if r[8] == "kept"]
+for r in rows:
+    if r[8] != "kept":
+        print(f"discarded: round {r[0]} {r[1]}: server CPU {float(r[5]):.0%} of the wall time, CPU 0 stolen {float(r[6]):.1%}")
+base = {r[0]: r for r in kept if r[1] == "none"}
 out = []
-print(f"{'mode':<14}{'requests/s':>12}{'vs none':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}")
+print(f"{'mode':<18}{'req/s':>9}{'vs none':>9}{'p50 ms':>8}{'p50/none':>9}{'p99 ms':>8}{'allocs/req':>11}{'rounds':>7}")
 for m in modes:
-    rps = statistics.median(float(r[2]) for r in by[m])
-    ratio = statistics.median(float(r[2]) / base[r[0]] for r in by[m])
-    p = [statistics.median(ms(r[i]) for r in by[m]) for i in (3, 4, 5)]
-    print(f"{m:<14}{rps:>12.0f}{ratio:>8.1%}{p[0]:>9.3f}{p[1]:>9.3f}{p[2]:>9.3f}")
-    out.append({"name": m, "rps": round(rps), "vs_none": round(ratio, 3), "p50_ms": p[0], "p90_ms": p[1], "p99_ms": p[2], "rounds": len(by[m])})
+    mine = [r for r in kept if r[1] == m]
+    paired = [r for r in mine if r[0] in base]
+    if not mine:
+        print(f"{m:<18} every run discarded"); continue
+    rps = statistics.median(float(r[2]) for r in mine)
+    ratio = statistics.median(float(r[2]) / float(base[r[0]][2]) for r in paired) if paired else float("nan")
+    p50 = statistics.median(ms(r[3]) for r in mine)
+    p50_ratio = statistics.median(ms(r[3]) / ms(base[r[0]][3]) for r in paired) if paired else float("nan")
+    p99 = statistics.median(ms(r[4]) for r in mine)
+    allocs = statistics.median(float(r[7]) for r in mine)
+    print(f"{m:<18}{rps:>9.0f}{ratio:>8.1%}{p50:>8.3f}{p50_ratio:>8.2f}×{p99:>8.3f}{allocs:>11.2f}{len(paired):>4}/{len([r for r in rows if r[1] == m])}")
+    out.append({"name": m, "rps": round(rps), "vs_none": round(ratio, 3), "p50_ms": p50, "p50_vs_none": round(p50_ratio, 3),
+                "p99_ms": p99, "allocations_per_request": allocs, "rounds": len(paired)})
 json.dump(out, open("benches/results/load.json", "w"), indent=2)
 PY
