@@ -3,7 +3,9 @@
 //! verified claims — behind the layer in one of its configurations, or with no layer at all.
 //!
 //! `MODE`:
-//! - `none`: no layer; the handler answers the same body from a constant;
+//! - `none`, `none-rs256`: no layer; the handler answers the same body from a constant (the
+//!   client sends an HS256 or an RS256 token, so each baseline carries the same request
+//!   bytes as the modes it is compared with);
 //! - `hs256`, `rs256`: the layer, one key;
 //! - `hs256-cached`, `rs256-cached`: with `token_cache(10_000)`, one token sent again and
 //!   again (every request a hit);
@@ -84,7 +86,7 @@ fn main() {
 
     let data =
         |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let (alg, encoding, decoding) = if mode.starts_with("rs256") {
+    let (alg, encoding, decoding) = if mode.starts_with("rs256") || mode == "none-rs256" {
         let enc = EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap();
         let dec = DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap();
         (Algorithm::RS256, enc, dec)
@@ -127,19 +129,21 @@ fn main() {
         .unwrap();
     runtime.block_on(async move {
         let app = match mode.as_str() {
-            "none" => Router::new().route("/me", get(|| async { String::from("load-test") })),
+            "none" | "none-rs256" => {
+                Router::new().route("/me", get(|| async { String::from("load-test") }))
+            }
             "hs256" | "rs256" => Router::new()
                 .route("/me", get(me))
                 .layer(JwtAuthLayer::<Claims>::new(decoding, alg).unwrap()),
-            "hs256-cached" | "rs256-cached" | "rs256-cached-mix" => Router::new()
-                .route("/me", get(me))
-                .layer(
+            "hs256-cached" | "rs256-cached" | "rs256-cached-mix" => {
+                Router::new().route("/me", get(me)).layer(
                     JwtAuthLayer::<Claims>::builder()
                         .key(decoding, alg)
                         .token_cache(10_000)
                         .build()
                         .unwrap(),
-                ),
+                )
+            }
             "hs256-revocation" => {
                 let store = MemoryStore::new();
                 for i in 0..10_000 {

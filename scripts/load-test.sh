@@ -5,8 +5,10 @@
 #
 #   scripts/load-test.sh [SECONDS] [ROUNDS] [MODE...]   # default: 5 s a run, 5 rounds, every mode
 #
-# Modes: none hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation (see
-# benches/load_server.rs). The modes run interleaved, round after round, so that the
+# Modes: none none-rs256 hs256 hs256-cached rs256 rs256-cached rs256-cached-mix
+# hs256-revocation (see benches/load_server.rs). The RS256 modes are compared with
+# `none-rs256`, the bare server receiving an RS256 token (300 bytes more per request), the
+# others with `none`. The modes run interleaved, round after round, so that the
 # machine's drift hits them all alike. The server runs on one tokio worker pinned to CPU 0,
 # wrk (one thread, 32 connections) on CPU 1.
 #
@@ -23,7 +25,7 @@ secs=${1:-5}
 rounds=${2:-5}
 shift $(($# < 2 ? $# : 2))
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(none hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation)
+[ ${#modes[@]} -gt 0 ] || modes=(none none-rs256 hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation)
 [ "${modes[0]}" = none ] || modes=(none "${modes[@]}")
 
 if ! command -v wrk >/dev/null; then
@@ -106,11 +108,14 @@ kept = [r for r in rows if r[8] == "kept"]
 for r in rows:
     if r[8] != "kept":
         print(f"discarded: round {r[0]} {r[1]}: server CPU {float(r[5]):.0%} of the wall time, CPU 0 stolen {float(r[6]):.1%}")
-base = {r[0]: r for r in kept if r[1] == "none"}
+bases = {b: {r[0]: r for r in kept if r[1] == b} for b in ("none", "none-rs256")}
+def base_of(m):
+    return bases["none-rs256"] if m.startswith("rs256") and "none-rs256" in modes else bases["none"]
 out = []
 print(f"{'mode':<18}{'req/s':>9}{'vs none':>9}{'p50 ms':>8}{'p50/none':>9}{'p99 ms':>8}{'allocs/req':>11}{'rounds':>7}")
 for m in modes:
     mine = [r for r in kept if r[1] == m]
+    base = base_of(m)
     paired = [r for r in mine if r[0] in base]
     if not mine:
         print(f"{m:<18} every run discarded"); continue
