@@ -12,11 +12,37 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants(Option<Arc<GrantList>>);
 
-#[derive(Debug, PartialEq, Eq)]
+/// The scopes as the token gave them, joined by spaces (a scope token never holds one, RFC
+/// 6749 §3.3), so that reading them costs one allocation whatever their number; sorted only
+/// when someone asks for the list.
+#[derive(Debug)]
 struct GrantList {
-    scopes: Vec<String>,
+    scopes: String,
     roles: Vec<String>,
 }
+
+impl GrantList {
+    fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes.split(' ').filter(|s| !s.is_empty())
+    }
+
+    fn sorted_scopes(&self) -> Vec<&str> {
+        let mut scopes: Vec<&str> = self.scopes().collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
+}
+
+/// Two lists are equal when they grant the same: the order and repetitions of the scopes as
+/// the token wrote them do not matter.
+impl PartialEq for GrantList {
+    fn eq(&self, other: &Self) -> bool {
+        self.roles == other.roles && self.sorted_scopes() == other.sorted_scopes()
+    }
+}
+
+impl Eq for GrantList {}
 
 impl Grants {
     /// Grants from the claims as read: `scope`, `scp`, `roles`.
@@ -28,16 +54,21 @@ impl Grants {
         if scope.is_none() && scp.is_none() && roles.is_none() {
             return Grants(None);
         }
-        let mut scopes: Vec<String> = scope
+        let parts = scope
             .into_iter()
-            .chain(scp.into_iter().flatten().map(|s| &**s))
-            .flat_map(|s| s.split(' '))
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        scopes.sort_unstable();
-        scopes.dedup();
+            .chain(scp.into_iter().flatten().map(|s| &**s));
         let roles = roles.into_iter().flatten().map(|r| r.to_string()).collect();
+        Grants(Some(Arc::new(GrantList {
+            scopes: joined(parts),
+            roles,
+        })))
+    }
+
+    /// Grants from scopes already joined by spaces, and roles; none when both are empty.
+    pub(crate) fn from_parts(scopes: String, roles: Vec<String>) -> Grants {
+        if roles.is_empty() && scopes.split(' ').all(str::is_empty) {
+            return Grants(None);
+        }
         Grants(Some(Arc::new(GrantList { scopes, roles })))
     }
 
@@ -46,18 +77,17 @@ impl Grants {
         scopes: impl IntoIterator<Item = S>,
         roles: impl IntoIterator<Item = R>,
     ) -> Grants {
-        let mut scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        scopes.sort_unstable();
-        scopes.dedup();
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
         let roles = roles.into_iter().map(Into::into).collect();
-        Grants(Some(Arc::new(GrantList { scopes, roles })))
+        Grants(Some(Arc::new(GrantList {
+            scopes: joined(scopes.iter().map(String::as_str)),
+            roles,
+        })))
     }
 
     /// The scopes, sorted, without duplicates.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .flat_map(|g| g.scopes.iter().map(String::as_str))
+        (self.0.iter()).flat_map(|g| g.sorted_scopes())
     }
 
     /// The roles.
@@ -69,15 +99,26 @@ impl Grants {
 
     /// Whether the token grants this scope (compared exactly, case-sensitively).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|g| g.scopes.binary_search_by(|s| s.as_str().cmp(scope)).is_ok())
+        !scope.is_empty() && (self.0.as_ref()).is_some_and(|g| g.scopes().any(|s| s == scope))
     }
 
     /// Whether the token carries this role (compared exactly).
     pub fn has_role(&self, role: &str) -> bool {
         self.roles().any(|r| r == role)
     }
+}
+
+/// Space-delimited scope strings (and single scopes) joined into one, in one allocation.
+fn joined<'a>(parts: impl Iterator<Item = &'a str> + Clone) -> String {
+    let len = parts.clone().map(|p| p.len() + 1).sum();
+    let mut out = String::with_capacity(len);
+    for part in parts {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -104,5 +145,16 @@ mod tests {
         assert!(g.has_role("admin"));
         assert!(!g.has_scope("admin"));
         assert_eq!(Grants::from_claims(None, None, None), Grants::default());
+    }
+
+    #[test]
+    fn grants_compare_by_what_they_grant_not_by_how_the_token_wrote_them() {
+        let written = Grants::from_claims(Some("write read read"), None, None);
+        assert_eq!(written, Grants::new(["read", "write"], Vec::<String>::new()));
+        assert_eq!(written.scopes().collect::<Vec<_>>(), ["read", "write"]);
+        assert_ne!(written, Grants::new(["read"], Vec::<String>::new()));
+        // Only spaces: no scope, and nothing to insert.
+        assert_eq!(Grants::from_parts("  ".into(), Vec::new()), Grants::default());
+        assert!(!Grants::from_parts("  ".into(), vec!["admin".into()]).has_scope(""));
     }
 }

@@ -295,25 +295,23 @@ impl Mapping {
             }
         }
         // Room for a typical token's grants, so that pushing them one by one does not grow
-        // the vectors several times.
-        let room = |paths: &[Resolved]| if paths.is_empty() { 0 } else { 8 };
-        let mut scopes = Vec::with_capacity(room(&self.scopes));
+        // the buffers several times.
+        let room = |paths: &[Resolved], typical| if paths.is_empty() { 0 } else { typical };
+        // The scopes joined by spaces, as the `scope` claim holds them (RFC 6749 §3.3).
+        let mut scopes = String::with_capacity(room(&self.scopes, 128));
         for path in &self.scopes {
             self.each(path, registered, &mut |text| {
-                // RFC 6749 §3.3: scopes are delimited by spaces, as the `scope` claim's are.
-                for scope in text.split(' ').filter(|s| !s.is_empty()) {
-                    scopes.push(scope.to_owned());
+                if !scopes.is_empty() {
+                    scopes.push(' ');
                 }
+                scopes.push_str(text);
             })?;
         }
-        let mut roles = Vec::with_capacity(room(&self.roles));
+        let mut roles = Vec::with_capacity(room(&self.roles, 8));
         for path in &self.roles {
             self.each(path, registered, &mut |text| roles.push(text.to_owned()))?;
         }
-        if scopes.is_empty() && roles.is_empty() {
-            return Ok(Grants::default());
-        }
-        Ok(Grants::new(scopes, roles))
+        Ok(Grants::from_parts(scopes, roles))
     }
 
     /// Calls `found` with each string at `path`: a string, or each string of an array.
