@@ -284,8 +284,8 @@ pub enum PresetConfig {
 
 impl<C> crate::JwtAuthLayer<C> {
     /// A builder configured as `config` says; chain more options, then
-    /// [`build`](JwtAuthBuilder::build). Errors in the configuration that the builder can find later
-    /// are reported by `build()`, like any other.
+    /// [`build`](JwtAuthBuilder::build). Mistakes the builder finds (a weak secret, a bad
+    /// URL, two issuers named alike) are reported by `build()`, as in code.
     ///
     /// # Errors
     /// [`ConfigError::MissingSecret`] if an HMAC secret's environment variable is unset or

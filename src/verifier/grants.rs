@@ -150,11 +150,17 @@ mod tests {
     #[test]
     fn grants_compare_by_what_they_grant_not_by_how_the_token_wrote_them() {
         let written = Grants::from_claims(Some("write read read"), None, None);
-        assert_eq!(written, Grants::new(["read", "write"], Vec::<String>::new()));
+        assert_eq!(
+            written,
+            Grants::new(["read", "write"], Vec::<String>::new())
+        );
         assert_eq!(written.scopes().collect::<Vec<_>>(), ["read", "write"]);
         assert_ne!(written, Grants::new(["read"], Vec::<String>::new()));
         // Only spaces: no scope, and nothing to insert.
-        assert_eq!(Grants::from_parts("  ".into(), Vec::new()), Grants::default());
+        assert_eq!(
+            Grants::from_parts("  ".into(), Vec::new()),
+            Grants::default()
+        );
         assert!(!Grants::from_parts("  ".into(), vec!["admin".into()]).has_scope(""));
     }
 }
