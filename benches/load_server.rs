@@ -12,7 +12,13 @@
 //! - `rs256-cached-mix`: with the cache, `TOKENS` distinct tokens (default 1,000) sent in
 //!   turn, as many users would;
 //! - `hs256-revocation`: HS256 and a `MemoryStore` holding 10,000 revocations (none of them
-//!   the token's), the token carrying `jti`, `sid` and `iat` so that every lookup happens.
+//!   the token's), the token carrying `jti`, `sid` and `iat` so that every lookup happens;
+//! - `dpop`: an HS256 token bound to an ES256 key (`cnf.jkt`), each request with a fresh
+//!   proof (RFC 9449): the server makes `PROOFS` of them (default 200,000) for its own URL
+//!   at start, one per line in `PROOFS_FILE`, which the client sends once each; the replay
+//!   caches are sized for them (one client sending tens of thousands of proofs a second is
+//!   the benchmark's shape, not a real one's);
+//! - `none-dpop`: the bare server receiving the same `DPoP` requests.
 //!
 //! `ADDR` (default `127.0.0.1:3002`), `WORKERS` = tokio worker threads (default 1). It prints
 //! `TOKEN=` (a valid token), `TOKENS_FILE=` (one token per line, for the mix), then
@@ -23,13 +29,19 @@
 //! The counting allocator costs every mode the same (one relaxed atomic add).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::BufWriter;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::Extension;
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_jwt_auth::dpop::DpopOptions;
+use tower_jwt_auth::jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use tower_jwt_auth::jsonwebtoken::{self, Header};
 use tower_jwt_auth::revocation::{MemoryStore, Revocation, RevocationStore};
 use tower_jwt_auth::{Algorithm, DecodingKey, EncodingKey, JwtAuthLayer, install_crypto_provider};
@@ -103,7 +115,11 @@ fn main() {
             exp: now + 3600,
             scope: "notes:read notes:write".into(),
         };
-        if mode == "hs256-revocation" {
+        if mode.ends_with("dpop") {
+            let mut value = serde_json::to_value(&claims).unwrap();
+            value["cnf"] = json!({ "jkt": dpop_jkt(&data("ec_private.pem")) });
+            jsonwebtoken::encode(&Header::new(alg), &value, &encoding).unwrap()
+        } else if mode == "hs256-revocation" {
             // The revocation lookups need the ids: `jti` and `sid` beside `sub` and `iat`.
             let mut value = serde_json::to_value(&claims).unwrap();
             value["jti"] = "load-test-jti".into();
@@ -128,8 +144,17 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let proofs_file = std::env::temp_dir().join(format!("load-proofs-{}", std::process::id()));
+        if mode.ends_with("dpop") {
+            let count =
+                std::env::var("PROOFS").map_or(200_000, |n| n.parse().expect("PROOFS is a number"));
+            let htu = format!("{url}/me");
+            write_proofs(&proofs_file, &data("ec_private.pem"), &htu, &token, count);
+        }
         let app = match mode.as_str() {
-            "none" | "none-rs256" => {
+            "none" | "none-rs256" | "none-dpop" => {
                 Router::new().route("/me", get(|| async { String::from("load-test") }))
             }
             "hs256" | "rs256" => Router::new()
@@ -161,16 +186,58 @@ fn main() {
                         .unwrap(),
                 )
             }
+            "dpop" => Router::new().route("/me", get(me)).layer(
+                JwtAuthLayer::<Claims>::builder()
+                    .key(decoding, alg)
+                    .dpop(
+                        DpopOptions::default()
+                            .external_url(Some(url.clone()))
+                            .replay_capacity(1_000_000)
+                            .replay_per_key(1_000_000),
+                    )
+                    .build()
+                    .unwrap(),
+            ),
             other => panic!("unknown MODE {other:?}"),
         };
         let app = app.route(
             "/allocations",
             get(|| async { Json(ALLOCATIONS.load(Ordering::Relaxed)) }),
         );
-        let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
         println!("TOKEN={token}");
         println!("TOKENS_FILE={}", tokens_file.display());
-        println!("listening on http://{}", listener.local_addr().unwrap());
+        println!("PROOFS_FILE={}", proofs_file.display());
+        println!("listening on {url}");
         axum::serve(listener, app).await.unwrap();
     });
+}
+
+/// The RFC 7638 thumbprint of the DPoP client's key.
+fn dpop_jkt(private_pem: &[u8]) -> String {
+    let key = EncodingKey::from_ec_pem(private_pem).unwrap();
+    let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+    jwk.thumbprint(ThumbprintHash::SHA256).unwrap()
+}
+
+/// `count` DPoP proofs of `GET htu` for `token`, each with its own `jti`, one per line.
+fn write_proofs(path: &std::path::Path, private_pem: &[u8], htu: &str, token: &str, count: usize) {
+    let key = EncodingKey::from_ec_pem(private_pem).unwrap();
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap());
+    let provider = jsonwebtoken::crypto::CryptoProvider::try_get_default().unwrap();
+    let digest = (provider.key_utils.compute_digest)(token.as_bytes(), ThumbprintHash::SHA256);
+    let ath = URL_SAFE_NO_PAD.encode(digest.unwrap());
+    let iat = jsonwebtoken::get_current_timestamp();
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    for n in 0..count {
+        let claims =
+            json!({ "jti": format!("load-{n}"), "htm": "GET", "htu": htu, "iat": iat, "ath": ath });
+        writeln!(
+            out,
+            "{}",
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        )
+        .unwrap();
+    }
 }

@@ -5,10 +5,12 @@
 #
 #   scripts/load-test.sh [SECONDS] [ROUNDS] [MODE...]   # default: 5 s a run, 5 rounds, every mode
 #
-# Modes: none none-rs256 hs256 hs256-cached rs256 rs256-cached rs256-cached-mix
-# hs256-revocation (see benches/load_server.rs). The RS256 modes are compared with
-# `none-rs256`, the bare server receiving an RS256 token (300 bytes more per request), the
-# others with `none`. The modes run interleaved, round after round, so that the
+# Modes: none none-rs256 none-dpop hs256 hs256-cached rs256 rs256-cached rs256-cached-mix
+# hs256-revocation dpop (see benches/load_server.rs). The RS256 modes are compared with
+# `none-rs256`, the bare server receiving an RS256 token (300 bytes more per request),
+# the others with `none`. (`none-dpop`, the bare server receiving the DPoP requests, is there
+# but not run by default: wrk's Lua, which sends each proof once, is slower than the bare
+# server, so its runs are discarded as the load generator's; `dpop` is compared with `none`.) The modes run interleaved, round after round, so that the
 # machine's drift hits them all alike. The server runs on one tokio worker pinned to CPU 0,
 # wrk (one thread, 32 connections) on CPU 1.
 #
@@ -25,7 +27,7 @@ secs=${1:-5}
 rounds=${2:-5}
 shift $(($# < 2 ? $# : 2))
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(none none-rs256 hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation)
+[ ${#modes[@]} -gt 0 ] || modes=(none none-rs256 hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation dpop)
 [ "${modes[0]}" = none ] || modes=(none "${modes[@]}")
 
 if ! command -v wrk >/dev/null; then
@@ -51,6 +53,17 @@ request = function()
   return wrk.format("GET", "/me", { ["Authorization"] = "Bearer " .. tokens[i] })
 end
 LUA
+cat >"$work/dpop.lua" <<'LUA'
+-- The bound token with a fresh proof each time (RFC 9449): every proof is sent once.
+local token = os.getenv("TOKEN")
+local proofs = {}
+for line in io.lines(os.getenv("PROOFS_FILE")) do proofs[#proofs + 1] = line end
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/me", { ["Authorization"] = "DPoP " .. token, ["DPoP"] = proofs[i] })
+end
+LUA
 
 cpu0() { awk '$1 == "cpu0" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9 }' /proc/stat; }
 cputime() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -63,9 +76,12 @@ for round in $(seq 1 "$rounds"); do
     for _ in $(seq 1 300); do grep -q '^listening' "$log" && break; sleep 0.1; done
     token=$(sed -n 's/^TOKEN=//p' "$log")
     url=$(sed -n 's/^listening on //p' "$log")
-    export TOKENS_FILE
+    export TOKENS_FILE PROOFS_FILE TOKEN="$token"
     TOKENS_FILE=$(sed -n 's/^TOKENS_FILE=//p' "$log")
-    if [ "$mode" = rs256-cached-mix ]; then
+    PROOFS_FILE=$(sed -n 's/^PROOFS_FILE=//p' "$log")
+    if [ "${mode%dpop}" != "$mode" ]; then
+      how=(-s "$work/dpop.lua")
+    elif [ "$mode" = rs256-cached-mix ]; then
       how=(-s "$work/mix.lua")
       # Warm the cache with every token once, so the run measures hits, as a server
       # that has been up a while serves them.
@@ -81,7 +97,7 @@ for round in $(seq 1 "$rounds"); do
     read -r total_after steal_after < <(cpu0)
     allocs_after=$(curl -s "$url/allocations")
     kill "$server"; wait "$server" 2>/dev/null || true
-    [ "$mode" = rs256-cached-mix ] && rm -f "$TOKENS_FILE"
+    rm -f "$TOKENS_FILE" "$PROOFS_FILE"
     if echo "$out" | grep -q "Non-2xx"; then echo "$out"; echo "requests failed in mode $mode"; exit 1; fi
     ticks=$(getconf CLK_TCK)
     echo "$out" | awk -v round="$round" -v mode="$mode" -v secs="$secs" -v ticks="$ticks" \
@@ -108,9 +124,13 @@ kept = [r for r in rows if r[8] == "kept"]
 for r in rows:
     if r[8] != "kept":
         print(f"discarded: round {r[0]} {r[1]}: server CPU {float(r[5]):.0%} of the wall time, CPU 0 stolen {float(r[6]):.1%}")
-bases = {b: {r[0]: r for r in kept if r[1] == b} for b in ("none", "none-rs256")}
+bases = {b: {r[0]: r for r in kept if r[1] == b} for b in ("none", "none-rs256", "none-dpop")}
 def base_of(m):
-    return bases["none-rs256"] if m.startswith("rs256") and "none-rs256" in modes else bases["none"]
+    if m.startswith("rs256") and "none-rs256" in modes:
+        return bases["none-rs256"]
+    if m == "dpop" and "none-dpop" in modes:
+        return bases["none-dpop"]
+    return bases["none"]
 out = []
 print(f"{'mode':<18}{'req/s':>9}{'vs none':>9}{'p50 ms':>8}{'p50/none':>9}{'p99 ms':>8}{'allocs/req':>11}{'rounds':>7}")
 for m in modes:
