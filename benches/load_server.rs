@@ -18,6 +18,8 @@
 //!   at start, one per line in `PROOFS_FILE`, which the client sends once each; the replay
 //!   caches are sized for them (one client sending tens of thousands of proofs a second is
 //!   the benchmark's shape, not a real one's);
+//! - `none-rs256-mix`: the bare server receiving the mix's requests (the same `TOKENS`
+//!   tokens in turn, sent by the same wrk script, whose Lua costs the load generator time);
 //! - `none-dpop`: the bare server receiving the same `DPoP` requests.
 //!
 //! `ADDR` (default `127.0.0.1:3002`), `WORKERS` = tokio worker threads (default 1). It prints
@@ -98,7 +100,7 @@ fn main() {
 
     let data =
         |f: &str| std::fs::read(format!("{}/tests/data/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let (alg, encoding, decoding) = if mode.starts_with("rs256") || mode == "none-rs256" {
+    let (alg, encoding, decoding) = if mode.starts_with("rs256") || mode.starts_with("none-rs256") {
         let enc = EncodingKey::from_rsa_pem(&data("rsa_private.pem")).unwrap();
         let dec = DecodingKey::from_rsa_pem(&data("rsa_public.pem")).unwrap();
         (Algorithm::RS256, enc, dec)
@@ -131,7 +133,7 @@ fn main() {
     };
     let token = mint("load-test".into());
     let tokens_file = std::env::temp_dir().join(format!("load-tokens-{}", std::process::id()));
-    if mode == "rs256-cached-mix" {
+    if mode.ends_with("-mix") {
         let mut file = std::fs::File::create(&tokens_file).unwrap();
         for user in 0..distinct {
             writeln!(file, "{}", mint(format!("user-{user:05}"))).unwrap();
@@ -154,7 +156,7 @@ fn main() {
             write_proofs(&proofs_file, &data("ec_private.pem"), &htu, &token, count);
         }
         let app = match mode.as_str() {
-            "none" | "none-rs256" | "none-dpop" => {
+            "none" | "none-rs256" | "none-rs256-mix" | "none-dpop" => {
                 Router::new().route("/me", get(|| async { String::from("load-test") }))
             }
             "hs256" | "rs256" => Router::new()

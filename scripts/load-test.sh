@@ -5,10 +5,11 @@
 #
 #   scripts/load-test.sh [SECONDS] [ROUNDS] [MODE...]   # default: 5 s a run, 5 rounds, every mode
 #
-# Modes: none none-rs256 none-dpop hs256 hs256-cached rs256 rs256-cached rs256-cached-mix
-# hs256-revocation dpop (see benches/load_server.rs). The RS256 modes are compared with
-# `none-rs256`, the bare server receiving an RS256 token (300 bytes more per request),
-# the others with `none`. (`none-dpop`, the bare server receiving the DPoP requests, is there
+# Modes: none none-rs256 none-rs256-mix none-dpop hs256 hs256-cached rs256 rs256-cached
+# rs256-cached-mix hs256-revocation dpop (see benches/load_server.rs). The RS256 modes are
+# compared with `none-rs256`, the bare server receiving an RS256 token (300 bytes more per
+# request), the mix with `none-rs256-mix` (the bare server receiving the mix's requests from
+# the same wrk script), the others with `none`. (`none-dpop`, the bare server receiving the DPoP requests, is there
 # but not run by default: wrk's Lua, which sends each proof once, is slower than the bare
 # server, so its runs are discarded as the load generator's; `dpop` is compared with `none`.) The modes run interleaved, round after round, so that the
 # machine's drift hits them all alike. The server runs on one tokio worker pinned to CPU 0,
@@ -27,7 +28,7 @@ secs=${1:-5}
 rounds=${2:-5}
 shift $(($# < 2 ? $# : 2))
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(none none-rs256 hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation dpop)
+[ ${#modes[@]} -gt 0 ] || modes=(none none-rs256 none-rs256-mix hs256 hs256-cached rs256 rs256-cached rs256-cached-mix hs256-revocation dpop)
 [ "${modes[0]}" = none ] || modes=(none "${modes[@]}")
 
 if ! command -v wrk >/dev/null; then
@@ -81,7 +82,7 @@ for round in $(seq 1 "$rounds"); do
     PROOFS_FILE=$(sed -n 's/^PROOFS_FILE=//p' "$log")
     if [ "${mode%dpop}" != "$mode" ]; then
       how=(-s "$work/dpop.lua")
-    elif [ "$mode" = rs256-cached-mix ]; then
+    elif [ "${mode%-mix}" != "$mode" ]; then
       how=(-s "$work/mix.lua")
       # Warm the cache with every token once, so the run measures hits, as a server
       # that has been up a while serves them.
@@ -124,8 +125,10 @@ kept = [r for r in rows if r[8] == "kept"]
 for r in rows:
     if r[8] != "kept":
         print(f"discarded: round {r[0]} {r[1]}: server CPU {float(r[5]):.0%} of the wall time, CPU 0 stolen {float(r[6]):.1%}")
-bases = {b: {r[0]: r for r in kept if r[1] == b} for b in ("none", "none-rs256", "none-dpop")}
+bases = {b: {r[0]: r for r in kept if r[1] == b} for b in ("none", "none-rs256", "none-rs256-mix", "none-dpop")}
 def base_of(m):
+    if m == "rs256-cached-mix" and "none-rs256-mix" in modes:
+        return bases["none-rs256-mix"]
     if m.startswith("rs256") and "none-rs256" in modes:
         return bases["none-rs256"]
     if m == "dpop" and "none-dpop" in modes:

@@ -430,7 +430,7 @@ pub(crate) fn insert_into<C: Clone + Send + Sync + 'static>(
     let (claims, grants) = verified.into_parts();
     extensions.insert(claims);
     // Absent grants read as none: spare the insertion for tokens without them.
-    if grants == Grants::default() {
+    if grants.is_empty() {
         extensions.remove::<Grants>();
     } else {
         extensions.insert(grants);

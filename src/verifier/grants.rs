@@ -9,40 +9,24 @@ use std::sync::Arc;
 ///
 /// The layer puts it in the request's extensions beside the claims;
 /// [`Require`](crate::authorize::Require) checks it. Cloning is cheap.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grants(Option<Arc<GrantList>>);
-
-/// The scopes as the token gave them, joined by spaces (a scope token never holds one, RFC
-/// 6749 §3.3), so that reading them costs one allocation whatever their number; sorted only
-/// when someone asks for the list.
-#[derive(Debug)]
-struct GrantList {
-    scopes: String,
-    roles: Vec<String>,
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    /// The scopes as the token gave them, joined by spaces (a scope token never holds one,
+    /// RFC 6749 §3.3): a token with one `scope` claim costs one allocation, whatever the
+    /// number of its scopes; sorted only when someone asks for the list.
+    scopes: Option<Arc<str>>,
+    roles: Option<Arc<[String]>>,
 }
 
-impl GrantList {
-    fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scopes.split(' ').filter(|s| !s.is_empty())
-    }
-
-    fn sorted_scopes(&self) -> Vec<&str> {
-        let mut scopes: Vec<&str> = self.scopes().collect();
-        scopes.sort_unstable();
-        scopes.dedup();
-        scopes
-    }
-}
-
-/// Two lists are equal when they grant the same: the order and repetitions of the scopes as
-/// the token wrote them do not matter.
-impl PartialEq for GrantList {
+/// Two grants are equal when they grant the same: the order and repetitions of the scopes
+/// as the token wrote them do not matter.
+impl PartialEq for Grants {
     fn eq(&self, other: &Self) -> bool {
-        self.roles == other.roles && self.sorted_scopes() == other.sorted_scopes()
+        self.roles().eq(other.roles()) && self.scopes().eq(other.scopes())
     }
 }
 
-impl Eq for GrantList {}
+impl Eq for Grants {}
 
 impl Grants {
     /// Grants from the claims as read: `scope`, `scp`, `roles`.
@@ -51,25 +35,29 @@ impl Grants {
         scp: Option<&[Cow<'_, str>]>,
         roles: Option<&[Cow<'_, str>]>,
     ) -> Grants {
-        if scope.is_none() && scp.is_none() && roles.is_none() {
-            return Grants(None);
+        let scopes = match (scope, scp) {
+            // The common shape, copied once.
+            (Some(scope), None) => scope_list(scope),
+            (scope, scp) => {
+                let parts = scope
+                    .into_iter()
+                    .chain(scp.into_iter().flatten().map(|s| &**s));
+                scope_list(&joined(parts))
+            }
+        };
+        let roles = roles.into_iter().flatten().map(|r| r.to_string());
+        Grants {
+            scopes,
+            roles: role_list(roles.collect()),
         }
-        let parts = scope
-            .into_iter()
-            .chain(scp.into_iter().flatten().map(|s| &**s));
-        let roles = roles.into_iter().flatten().map(|r| r.to_string()).collect();
-        Grants(Some(Arc::new(GrantList {
-            scopes: joined(parts),
-            roles,
-        })))
     }
 
-    /// Grants from scopes already joined by spaces, and roles; none when both are empty.
+    /// Grants from scopes already joined by spaces, and roles.
     pub(crate) fn from_parts(scopes: String, roles: Vec<String>) -> Grants {
-        if roles.is_empty() && scopes.split(' ').all(str::is_empty) {
-            return Grants(None);
+        Grants {
+            scopes: scope_list(&scopes),
+            roles: role_list(roles),
         }
-        Grants(Some(Arc::new(GrantList { scopes, roles })))
     }
 
     /// Grants with these scopes and roles.
@@ -78,34 +66,53 @@ impl Grants {
         roles: impl IntoIterator<Item = R>,
     ) -> Grants {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        let roles = roles.into_iter().map(Into::into).collect();
-        Grants(Some(Arc::new(GrantList {
-            scopes: joined(scopes.iter().map(String::as_str)),
-            roles,
-        })))
+        Grants {
+            scopes: scope_list(&joined(scopes.iter().map(String::as_str))),
+            roles: role_list(roles.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    /// The scopes as the token wrote them: its order, repetitions included.
+    fn written_scopes(&self) -> impl Iterator<Item = &str> {
+        (self.scopes.iter()).flat_map(|s| s.split(' ').filter(|s| !s.is_empty()))
     }
 
     /// The scopes, sorted, without duplicates.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        (self.0.iter()).flat_map(|g| g.sorted_scopes())
+        let mut scopes: Vec<&str> = self.written_scopes().collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes.into_iter()
     }
 
     /// The roles.
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.0
-            .iter()
-            .flat_map(|g| g.roles.iter().map(String::as_str))
+        (self.roles.iter()).flat_map(|roles| roles.iter().map(String::as_str))
     }
 
     /// Whether the token grants this scope (compared exactly, case-sensitively).
     pub fn has_scope(&self, scope: &str) -> bool {
-        !scope.is_empty() && (self.0.as_ref()).is_some_and(|g| g.scopes().any(|s| s == scope))
+        !scope.is_empty() && self.written_scopes().any(|s| s == scope)
     }
 
     /// Whether the token carries this role (compared exactly).
     pub fn has_role(&self, role: &str) -> bool {
         self.roles().any(|r| r == role)
     }
+
+    /// Whether the token grants nothing at all (the layer then inserts nothing).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.scopes.is_none() && self.roles.is_none()
+    }
+}
+
+/// Scopes joined by spaces, kept unless there is none.
+fn scope_list(scopes: &str) -> Option<Arc<str>> {
+    (!scopes.split(' ').all(str::is_empty)).then(|| Arc::from(scopes))
+}
+
+fn role_list(roles: Vec<String>) -> Option<Arc<[String]>> {
+    (!roles.is_empty()).then(|| Arc::from(roles))
 }
 
 /// Space-delimited scope strings (and single scopes) joined into one, in one allocation.
@@ -162,5 +169,7 @@ mod tests {
             Grants::default()
         );
         assert!(!Grants::from_parts("  ".into(), vec!["admin".into()]).has_scope(""));
+        assert!(Grants::from_claims(Some(" "), Some(&[]), Some(&[])).is_empty());
+        assert!(!Grants::from_claims(Some("read"), None, None).is_empty());
     }
 }
