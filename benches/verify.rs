@@ -66,6 +66,9 @@ fn remote_layer(
     let layer = JwtAuthLayer::<Claims>::builder()
         .jwks_url("https://idp.invalid/jwks.json")
         .jwks_client(InMemory(doc.into()))
+        // HS256's key is a shared secret, which a fetched set may carry only when allowed
+        // (without this, `ready()` below would wait for a key the set never gives).
+        .jwks_options(tower_jwt_auth::jwks::JwksOptions::default().allow_hmac_keys(true))
         .build()
         .unwrap();
     runtime.block_on(layer.ready());

@@ -73,6 +73,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -81,11 +82,13 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::AuthError;
+use crate::authorize::authenticated_enough;
 use crate::claims::Grants;
 use crate::response::{
     DEFAULT_REALM, DefaultErrorResponse, MetadataParam, Rejections, RequestHead, Unauthenticated,
     is_quotable, is_scope_token,
 };
+use crate::verifier::now;
 
 /// The verified claims of the request, as an axum extractor.
 ///
@@ -142,7 +145,7 @@ enum Why {
     Refused(AuthError),
     /// No `JwtAuthLayer` ran before the extractor: a server mistake.
     NoLayer,
-    /// A `Permission` names an invalid scope or realm: a server mistake.
+    /// A `Permission` names an invalid scope, acr value or realm: a server mistake.
     InvalidPermission,
 }
 
@@ -181,7 +184,9 @@ impl fmt::Display for ClaimsRejection {
             Why::NoLayer => {
                 f.write_str("the Claims extractor is used on a route without JwtAuthLayer")
             }
-            Why::InvalidPermission => f.write_str("a Permission has an invalid scope or realm"),
+            Why::InvalidPermission => {
+                f.write_str("a Permission has an invalid scope, acr value or realm")
+            }
         }
     }
 }
@@ -301,6 +306,14 @@ pub trait Permission<C>: Send + Sync + 'static {
     const ROLES: &'static [&'static str] = &[];
     /// The realm named in the challenge: use the layer's.
     const REALM: &'static str = "api";
+    /// Authentication context classes the user must have authenticated with, any of them
+    /// (the token's `acr`; RFC 9470). A token that falls short gets `401` with
+    /// `error="insufficient_user_authentication"` and these as `acr_values`. Empty: any.
+    const ACR_VALUES: &'static [&'static str] = &[];
+    /// How long ago the user may have authenticated at most (the token's `auth_time`, in
+    /// whole seconds; RFC 9470). A token that falls short gets `401` with
+    /// `error="insufficient_user_authentication"` and `max_age`.
+    const MAX_AUTH_AGE: Option<Duration> = None;
 
     /// A further check over the claims.
     fn allows(claims: &C, grants: &Grants) -> bool {
@@ -310,7 +323,9 @@ pub trait Permission<C>: Send + Sync + 'static {
 }
 
 /// The verified claims of a request that meets the [`Permission`] `P`; otherwise `403`
-/// with `error="insufficient_scope"` and the required `scope` (gRPC `PERMISSION_DENIED`).
+/// with `error="insufficient_scope"` and the required `scope` (gRPC `PERMISSION_DENIED`),
+/// or, for a user who must authenticate again (`ACR_VALUES`, `MAX_AUTH_AGE`), `401` with
+/// `error="insufficient_user_authentication"` (RFC 9470; gRPC `UNAUTHENTICATED`).
 /// See [`Permission`] for an example. A request without claims is answered as by
 /// [`Claims`].
 pub struct Authorized<C, P>(pub C, pub PhantomData<P>);
@@ -337,12 +352,23 @@ where
         let granted = P::SCOPES.iter().all(|s| grants.has_scope(s))
             && P::ROLES.iter().all(|r| grants.has_role(r))
             && P::allows(&claims, grants);
-        if granted {
+        // What the token grants first: authenticating again would not change it.
+        let max_age = P::MAX_AUTH_AGE.map(|age| age.as_secs());
+        let refused = if !granted {
+            AuthError::InsufficientScope
+        } else if (P::ACR_VALUES.is_empty() && max_age.is_none())
+            || authenticated_enough(P::ACR_VALUES, max_age, grants, now())
+        {
             return Ok(Authorized(claims, PhantomData));
-        }
+        } else {
+            AuthError::InsufficientUserAuthentication
+        };
         let scopes: Vec<String> = P::SCOPES.iter().map(|s| (*s).to_owned()).collect();
-        if !scopes.iter().all(|s| is_scope_token(s)) || !is_quotable(P::REALM) {
-            tracing::error!(scopes = ?P::SCOPES, realm = P::REALM, "a Permission has an invalid scope or realm");
+        if !scopes.iter().all(|s| is_scope_token(s))
+            || !P::ACR_VALUES.iter().all(|acr| is_scope_token(acr))
+            || !is_quotable(P::REALM)
+        {
+            tracing::error!(scopes = ?P::SCOPES, acr_values = ?P::ACR_VALUES, realm = P::REALM, "a Permission has an invalid scope, acr value or realm");
             return Err(ClaimsRejection {
                 response: StatusCode::INTERNAL_SERVER_ERROR.into_response(),
                 why: Why::InvalidPermission,
@@ -350,20 +376,16 @@ where
         }
         let rejections = Rejections::new(P::REALM, None, None);
         let head = RequestHead::of_parts(parts);
-        let mut challenge = rejections.scope_challenge(&scopes);
+        let mut challenge = match refused {
+            AuthError::InsufficientScope => rejections.scope_challenge(&scopes),
+            _ => rejections.step_up_challenge(P::ACR_VALUES, max_age),
+        };
         if let Some(metadata) = parts.extensions.get::<MetadataParam>() {
             challenge = metadata.add_to(&challenge);
         }
-        let response = rejections.respond_with(
-            &DefaultErrorResponse,
-            AuthError::InsufficientScope,
-            head.is_grpc(),
-            &head,
-            &challenge,
-        );
-        Err(ClaimsRejection::refused(
-            response,
-            AuthError::InsufficientScope,
-        ))
+        let grpc = head.is_grpc();
+        let response =
+            rejections.respond_with(&DefaultErrorResponse, refused, grpc, &head, &challenge);
+        Err(ClaimsRejection::refused(response, refused))
     }
 }

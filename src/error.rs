@@ -75,6 +75,10 @@ pub enum AuthError {
     /// The token is valid but does not grant what the route requires (403 with
     /// `error="insufficient_scope"`; gRPC `PERMISSION_DENIED`).
     InsufficientScope,
+    /// The token is valid, but its user authenticated too weakly (`acr`) or too long ago
+    /// (`auth_time`) for the route (401 with `error="insufficient_user_authentication"` and
+    /// what would do, RFC 9470 §3; gRPC `UNAUTHENTICATED`).
+    InsufficientUserAuthentication,
     /// The request uses the `DPoP` scheme but sent no `DPoP` proof (401 `invalid_dpop_proof`).
     DpopProofMissing,
     /// More than one `DPoP` header was sent (401 `invalid_dpop_proof`; RFC 9449 §4.3, check 1).
@@ -123,6 +127,9 @@ pub enum ErrorCode {
     InvalidToken,
     /// `insufficient_scope`: 403.
     InsufficientScope,
+    /// `insufficient_user_authentication` (RFC 9470 §3): 401, with the `acr_values` and
+    /// `max_age` that would do.
+    InsufficientUserAuthentication,
     /// `invalid_dpop_proof` (RFC 9449 §7.1): 401, with the `DPoP` scheme.
     InvalidDpopProof,
     /// `use_dpop_nonce` (RFC 9449 §8, §9): 401, with the `DPoP` scheme and a `DPoP-Nonce`.
@@ -136,6 +143,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InsufficientUserAuthentication => "insufficient_user_authentication",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
@@ -157,7 +165,7 @@ impl AuthError {
     }
 
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 43] = [
+    pub(crate) const ALL: [AuthError; 44] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -183,6 +191,7 @@ impl AuthError {
         AuthError::Revoked,
         AuthError::RevocationUnavailable,
         AuthError::InsufficientScope,
+        AuthError::InsufficientUserAuthentication,
         AuthError::DpopProofMissing,
         AuthError::MultipleDpopProofs,
         AuthError::DpopProofTooLarge,
@@ -214,6 +223,9 @@ impl AuthError {
                 Some(ErrorCode::InvalidRequest)
             }
             AuthError::InsufficientScope => Some(ErrorCode::InsufficientScope),
+            AuthError::InsufficientUserAuthentication => {
+                Some(ErrorCode::InsufficientUserAuthentication)
+            }
             AuthError::DpopNonceRequired => Some(ErrorCode::UseDpopNonce),
             AuthError::DpopProofMissing
             | AuthError::MultipleDpopProofs
@@ -242,6 +254,15 @@ impl AuthError {
             Some(ErrorCode::InsufficientScope) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNAUTHORIZED,
         }
+    }
+
+    /// Whether the rejection is a route's requirement (`Require`, `Authorized`), not the
+    /// layer's: the token is valid.
+    pub(crate) fn is_authorization(self) -> bool {
+        matches!(
+            self,
+            AuthError::InsufficientScope | AuthError::InsufficientUserAuthentication
+        )
     }
 
     /// Whether the server, not the client, is at fault (keys or revocation store not
@@ -295,6 +316,9 @@ impl AuthError {
             AuthError::Revoked => "the token has been revoked",
             AuthError::RevocationUnavailable => "the token revocation status cannot be checked",
             AuthError::InsufficientScope => "the token does not grant access to this resource",
+            AuthError::InsufficientUserAuthentication => {
+                "a stronger or more recent authentication is required"
+            }
             AuthError::DpopProofMissing => "no DPoP proof was sent",
             AuthError::MultipleDpopProofs => "more than one DPoP proof was sent",
             AuthError::DpopProofTooLarge => "the DPoP proof is too large",
@@ -344,6 +368,7 @@ impl AuthError {
             AuthError::Revoked => "revoked",
             AuthError::RevocationUnavailable => "revocation_unavailable",
             AuthError::InsufficientScope => "insufficient_scope",
+            AuthError::InsufficientUserAuthentication => "insufficient_user_authentication",
             AuthError::DpopProofMissing => "dpop_proof_missing",
             AuthError::MultipleDpopProofs => "dpop_multiple_proofs",
             AuthError::DpopProofTooLarge => "dpop_proof_too_large",
@@ -453,6 +478,9 @@ pub enum ConfigError {
     /// A required scope is empty or has a character a scope cannot have (a space, `"`,
     /// `\`, or one outside printable ASCII; RFC 6749 §3.3).
     InvalidScope(String),
+    /// A step-up requirement's `acr` value is empty or has a character it cannot have in
+    /// the `acr_values` answer (a space, `"`, `\`, or one outside printable ASCII).
+    InvalidAcrValue(String),
     /// The protected resource metadata (RFC 9728) cannot be published as given.
     InvalidResourceMetadata(String),
     /// The DPoP options (RFC 9449) are inconsistent.
@@ -582,6 +610,12 @@ impl fmt::Display for ConfigError {
                 f,
                 "{scope:?} is not a valid scope: a scope is non-empty printable ASCII without \
                  spaces, `\"` or `\\` (RFC 6749 §3.3); require several scopes with `scopes([..])`"
+            ),
+            ConfigError::InvalidAcrValue(acr) => write!(
+                f,
+                "{acr:?} cannot be an acr value: it must be non-empty printable ASCII without \
+                 spaces, `\"` or `\\` to be named in `acr_values` (RFC 9470 §3); give several \
+                 values as several items of `acr_values([..])`"
             ),
             ConfigError::InvalidDpopOptions(why) => write!(f, "invalid DPoP options: {why}"),
             ConfigError::InvalidResourceMetadata(why) => {

@@ -13,7 +13,8 @@
 //! | revoked token | `401`, `… error="invalid_token", error_description="the token has been revoked"` |
 //! | remote keys not fetched yet (feature `jwks`), revocation store unreachable | `503`, `Retry-After: 1`, no challenge |
 //! | valid token, not enough scope, role or predicate (`Require`, `Authorized`) | `403`, `… error="insufficient_scope", …, scope="…"` |
-//! | any of these on a gRPC request (HTTP/2 `POST`, `application/grpc…`) | HTTP `200`, `grpc-status: 16` (`14` for a `503`, `7` for a `403`), `grpc-message` |
+//! | valid token, but the user must authenticate again: another `acr`, or a more recent `auth_time` ([step-up](crate::authorize#step-up-authentication-rfc-9470)) | `401`, `… error="insufficient_user_authentication", …, acr_values="…", max_age="…"` (RFC 9470 §3) |
+//! | any of these on a gRPC request (HTTP/2 `POST`, `application/grpc…`) | HTTP `200`, `grpc-status: 16` (`14` for a `503`, `7` for a `403`), `grpc-message`; a step-up's challenge also in `www-authenticate` |
 //! | every rejection | `Cache-Control: no-store`: no cache keeps an answer to one request's credentials |
 //!
 //! `error_description` is a fixed text per cause
@@ -368,6 +369,26 @@ impl Rejections {
         HeaderValue::from_bytes(&value).expect("checked scope tokens")
     }
 
+    /// The `insufficient_user_authentication` challenge (RFC 9470 §3), naming what would do:
+    /// `acr_values` (checked: scope-token characters) and `max_age`.
+    pub(crate) fn step_up_challenge<S: AsRef<str>>(
+        &self,
+        acr_values: &[S],
+        max_age: Option<u64>,
+    ) -> HeaderValue {
+        let base = self.challenge(AuthError::InsufficientUserAuthentication);
+        let mut value = base.as_bytes().to_vec();
+        if !acr_values.is_empty() {
+            let acr_values: Vec<&str> = acr_values.iter().map(AsRef::as_ref).collect();
+            value
+                .extend_from_slice(format!(", acr_values=\"{}\"", acr_values.join(" ")).as_bytes());
+        }
+        if let Some(max_age) = max_age {
+            value.extend_from_slice(format!(", max_age=\"{max_age}\"").as_bytes());
+        }
+        HeaderValue::from_bytes(&value).expect("checked acr values")
+    }
+
     /// The `WWW-Authenticate` challenge of a rejection.
     pub(crate) fn challenge(&self, err: AuthError) -> &HeaderValue {
         &self.challenges[err as usize]
@@ -416,6 +437,11 @@ impl Rejections {
             headers.insert(CACHE_CONTROL, NO_STORE);
             headers.insert(GRPC_STATUS, HeaderValue::from(err.grpc_code()));
             headers.insert(GRPC_MESSAGE, self.grpc_messages[err as usize].clone());
+            if err == AuthError::InsufficientUserAuthentication {
+                // What would do (`acr_values`, `max_age`) has no place in a gRPC status: the
+                // client reads it from the challenge, in the response's metadata.
+                headers.insert(WWW_AUTHENTICATE, challenge.clone());
+            }
             return res;
         }
         let mut res = custom.error_response_to(err, head);
@@ -424,7 +450,7 @@ impl Rejections {
         if err.is_unavailable() {
             // Not the client's fault: no challenge, a hint to retry instead.
             res.headers_mut().insert(RETRY_AFTER, RETRY_AFTER_SECS);
-        } else if err == AuthError::InsufficientScope && head.uses_dpop() {
+        } else if err.is_authorization() && head.uses_dpop() {
             // `Require` and `Authorized` answer a DPoP request in its own scheme.
             let bearer = challenge.as_bytes();
             let rest = bearer.strip_prefix(b"Bearer ").unwrap_or(bearer);

@@ -41,6 +41,57 @@
 //! # }
 //! ```
 //!
+//! # Step-up authentication (RFC 9470)
+//!
+//! A route can also require *how* the user authenticated: with one of some authentication
+//! context classes (the token's `acr`, [`acr_values`](Require::acr_values)), and how
+//! recently (its `auth_time`, [`max_auth_age`](Require::max_auth_age)). A valid token that
+//! falls short gets `401` with `error="insufficient_user_authentication"`, naming what would
+//! do, so that the client sends its user back to the authorization server with those
+//! `acr_values` / `max_age` and returns with a new token (RFC 9470 §3):
+//!
+//! ```text
+//! HTTP/1.1 401 Unauthorized
+//! WWW-Authenticate: Bearer realm="api", error="insufficient_user_authentication",
+//!   error_description="a stronger or more recent authentication is required",
+//!   acr_values="gold", max_age="300"
+//! ```
+//!
+//! gRPC requests get `UNAUTHENTICATED`, with the same challenge in the response's
+//! `www-authenticate` metadata. A missing scope or role is answered first (`403`):
+//! authenticating again would not grant it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::{Router, routing::post};
+//! use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims, authorize::Require};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = JwtAuthLayer::<RegisteredClaims>::builder()
+//!     .hmac_secret(b"at least thirty-two bytes of secret!", Algorithm::HS256)
+//!     .build()?;
+//! // Payments: a second factor ("gold" at this provider), within the last five minutes.
+//! let pay = Require::<RegisteredClaims>::scope("payments")
+//!     .acr_values(["gold"])
+//!     .max_auth_age(Duration::from_secs(300))
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/payments", post(|| async { "sent" }))
+//!     .route_layer(pay)
+//!     .layer(auth);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The token's `acr` and `auth_time` are read strictly by the layer (a string and a
+//! NumericDate, OpenID Connect Core §2: another type makes the token invalid), and handlers
+//! find them in [`Grants::acr`](crate::claims::Grants::acr) and
+//! [`Grants::auth_time`](crate::claims::Grants::auth_time). With the `axum` feature,
+//! a [`Permission`](crate::axum::Permission) says the same with `ACR_VALUES` and
+//! `MAX_AUTH_AGE`.
+//!
+//! # In tonic, and in handlers
+//!
 //! In tonic, wrap a service the same way (`ServiceBuilder::new().layer(auth).layer(require)`).
 //! With the `axum` feature, the check can sit in a handler's signature instead:
 //! [`Authorized`](crate::Authorized) with a [`Permission`](crate::axum::Permission). The layer
@@ -53,8 +104,10 @@ mod service;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use self::policy::{Check, Policy};
+pub(crate) use self::policy::authenticated_enough;
+use self::policy::{Check, Policy, StepUp};
 pub use self::service::{RequireFuture, RequireService};
 use crate::ConfigError;
 use crate::response::{DefaultErrorResponse, Rejections, is_scope_token};
@@ -71,6 +124,8 @@ pub struct Require<C, R = DefaultErrorResponse> {
     roles: Vec<String>,
     any_roles: Vec<Vec<String>>,
     checks: Vec<Check<C>>,
+    acr_values: Option<Vec<String>>,
+    max_auth_age: Option<Duration>,
     realm: String,
     error_response: R,
 }
@@ -82,6 +137,8 @@ impl<C, R> fmt::Debug for Require<C, R> {
             .field("roles", &self.roles)
             .field("any_roles", &self.any_roles)
             .field("predicates", &self.checks.len())
+            .field("acr_values", &self.acr_values)
+            .field("max_auth_age", &self.max_auth_age)
             .field("realm", &self.realm)
             .finish_non_exhaustive()
     }
@@ -95,6 +152,8 @@ impl<C> Require<C> {
             roles: Vec::new(),
             any_roles: Vec::new(),
             checks: Vec::new(),
+            acr_values: None,
+            max_auth_age: None,
             realm: "api".to_owned(),
             error_response: DefaultErrorResponse,
         }
@@ -156,6 +215,27 @@ impl<C, R> Require<C, R> {
         self
     }
 
+    /// Also requires the user to have authenticated with one of these authentication
+    /// context classes: the token's `acr` must be one of them (compared exactly). A token
+    /// without `acr`, or with another, gets `401` with
+    /// `error="insufficient_user_authentication"` and `acr_values` naming these, in this
+    /// order (RFC 9470 §3: the client has its user authenticate again and comes back with
+    /// a new token).
+    pub fn acr_values<I: Into<String>>(mut self, values: impl IntoIterator<Item = I>) -> Self {
+        self.acr_values = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Also requires the user to have authenticated at most `max_age` ago (whole seconds):
+    /// the token's `auth_time` must be that recent. A token without `auth_time`, or with an
+    /// older one, gets `401` with `error="insufficient_user_authentication"` and `max_age`
+    /// (RFC 9470 §3). No leeway applies: a clock a second ahead makes a user authenticate
+    /// a second early, never late.
+    pub fn max_auth_age(mut self, max_age: Duration) -> Self {
+        self.max_auth_age = Some(max_age);
+        self
+    }
+
     /// The realm named in `WWW-Authenticate` (default `"api"`): use the layer's.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = realm.into();
@@ -170,6 +250,8 @@ impl<C, R> Require<C, R> {
             roles: self.roles,
             any_roles: self.any_roles,
             checks: self.checks,
+            acr_values: self.acr_values,
+            max_auth_age: self.max_auth_age,
             realm: self.realm,
             error_response,
         }
@@ -179,7 +261,9 @@ impl<C, R> Require<C, R> {
     ///
     /// # Errors
     /// [`ConfigError::InvalidScope`] for a scope that is empty or has characters a scope
-    /// cannot have (RFC 6749 §3.3), [`ConfigError::InvalidRealm`], or an empty `any_role`.
+    /// cannot have (RFC 6749 §3.3), [`ConfigError::InvalidRealm`], an empty `any_role`,
+    /// [`ConfigError::InvalidAcrValue`] for an `acr` value that cannot be named in
+    /// `acr_values`, or an empty `acr_values`.
     pub fn build(self) -> Result<RequireLayer<C, R>, ConfigError> {
         if let Some(bad) = self.scopes.iter().find(|s| !is_scope_token(s)) {
             return Err(ConfigError::InvalidScope(bad.clone()));
@@ -192,6 +276,7 @@ impl<C, R> Require<C, R> {
         }
         let rejections = Rejections::new(&self.realm, None, None);
         let forbidden = rejections.scope_challenge(&self.scopes);
+        let step_up = step_up(self.acr_values, self.max_auth_age, &rejections)?;
         let policy = Policy {
             scopes: self.scopes,
             roles: self.roles,
@@ -199,12 +284,37 @@ impl<C, R> Require<C, R> {
             checks: self.checks,
             rejections,
             forbidden,
+            step_up,
         };
         Ok(RequireLayer {
             policy: Arc::new(policy),
             error_response: self.error_response,
         })
     }
+}
+
+/// The step-up requirement, if any, checked.
+fn step_up(
+    acr_values: Option<Vec<String>>,
+    max_age: Option<Duration>,
+    rejections: &Rejections,
+) -> Result<Option<StepUp>, ConfigError> {
+    if acr_values.is_none() && max_age.is_none() {
+        return Ok(None);
+    }
+    let acr_values = acr_values.unwrap_or_default();
+    if let Some(bad) = acr_values.iter().find(|acr| !is_scope_token(acr)) {
+        return Err(ConfigError::InvalidAcrValue(bad.clone()));
+    }
+    if max_age.is_none() && acr_values.is_empty() {
+        return Err(ConfigError::EmptyClaimValue("acr_values list"));
+    }
+    let max_age = max_age.map(|age| age.as_secs());
+    Ok(Some(StepUp {
+        challenge: rejections.step_up_challenge(&acr_values, max_age),
+        acr_values,
+        max_age,
+    }))
 }
 
 /// The layer [`Require::build`] makes; its service is [`RequireService`].
@@ -270,7 +380,7 @@ mod tests {
         let policy = |r: Require<u32>| r.build().unwrap().policy;
         let grants = Grants::new(["read", "write"], ["editor"]);
         let allowed =
-            |p: &Policy<u32>, claims| matches!(p.decide(&claims, &grants), Verdict::Allowed);
+            |p: &Policy<u32>, claims| matches!(p.decide(&claims, &grants, || 0), Verdict::Allowed);
         assert!(allowed(&policy(Require::scopes(["read", "write"])), 1));
         assert!(!allowed(&policy(Require::scopes(["read", "admin"])), 1));
         assert!(allowed(&policy(Require::role("editor")), 1));
@@ -286,7 +396,7 @@ mod tests {
         assert!(allowed(&even, 2));
         assert!(!allowed(&even, 3));
         assert!(!matches!(
-            policy(Require::scope("read")).decide(&1, &Grants::default()),
+            policy(Require::scope("read")).decide(&1, &Grants::default(), || 0),
             Verdict::Allowed
         ));
     }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -16,6 +16,7 @@ use crate::AuthError;
 use crate::claims::Grants;
 use crate::future::{Gate, Gated, take_ready};
 use crate::response::{ErrorResponse, MetadataParam, RequestHead, Unauthenticated};
+use crate::verifier::now;
 use crate::verifier::revocation::BoxFuture;
 
 /// The service of a [`RequireLayer`](super::RequireLayer).
@@ -67,7 +68,7 @@ where
         };
         let none = Grants::default();
         let grants = req.extensions().get::<Grants>().unwrap_or(&none);
-        let gated = match self.policy.decide(claims, grants) {
+        let gated = match self.policy.decide(claims, grants, now) {
             Verdict::Allowed => Gated::inner(self.inner.call(req)),
             Verdict::Denied => {
                 let head = RequestHead::of(&req);
@@ -78,6 +79,11 @@ where
                     &head,
                     metadata,
                 ))
+            }
+            Verdict::StepUp => {
+                let head = RequestHead::of(&req);
+                let metadata = req.extensions().get::<MetadataParam>();
+                Gated::rejected(step_up(&self.policy, &self.error_response, &head, metadata))
             }
             Verdict::Ask(checks) => {
                 let (policy, error_response) =
@@ -105,14 +111,36 @@ fn forbidden<C, R: ErrorResponse<B>, B: Default>(
     head: &RequestHead<'_>,
     metadata: Option<&MetadataParam>,
 ) -> Response<B> {
-    let with_metadata = metadata.map(|param| param.add_to(&policy.forbidden));
-    policy.rejections.respond_with(
-        error_response,
-        AuthError::InsufficientScope,
-        head.is_grpc(),
-        head,
-        with_metadata.as_ref().unwrap_or(&policy.forbidden),
-    )
+    let challenge = &policy.forbidden;
+    let err = AuthError::InsufficientScope;
+    refuse(policy, error_response, head, metadata, err, challenge)
+}
+
+/// The `401 insufficient_user_authentication` answer (RFC 9470 §3; gRPC `UNAUTHENTICATED`).
+fn step_up<C, R: ErrorResponse<B>, B: Default>(
+    policy: &Policy<C>,
+    error_response: &R,
+    head: &RequestHead<'_>,
+    metadata: Option<&MetadataParam>,
+) -> Response<B> {
+    let challenge = &policy.step_up.as_ref().expect("decided by it").challenge;
+    let err = AuthError::InsufficientUserAuthentication;
+    refuse(policy, error_response, head, metadata, err, challenge)
+}
+
+/// The answer to a valid token the route refuses, with `challenge` (and the layer's RFC
+/// 9728 metadata when it has some).
+fn refuse<C, R: ErrorResponse<B>, B: Default>(
+    policy: &Policy<C>,
+    error_response: &R,
+    head: &RequestHead<'_>,
+    metadata: Option<&MetadataParam>,
+    err: AuthError,
+    challenge: &HeaderValue,
+) -> Response<B> {
+    let with_metadata = metadata.map(|param| param.add_to(challenge));
+    let challenge = with_metadata.as_ref().unwrap_or(challenge);
+    (policy.rejections).respond_with(error_response, err, head.is_grpc(), head, challenge)
 }
 
 /// Builds the `403` for the request with this head; only called if a predicate fails.

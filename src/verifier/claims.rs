@@ -60,6 +60,12 @@ members! {
     /// DPoP key's thumbprint) is understood; a token with any `cnf` never passes as a plain
     /// bearer token.
     Cnf = "cnf",
+    /// How the user authenticated (OpenID Connect Core §2): checked by a step-up
+    /// requirement (RFC 9470).
+    Acr = "acr",
+    /// When the user authenticated (OpenID Connect Core §2): checked against a step-up
+    /// requirement's maximum age (RFC 9470).
+    AuthTime = "auth_time",
 }
 
 /// The registered claims as the verifier reads them: every one typed strictly, strings
@@ -79,6 +85,8 @@ pub(crate) struct Registered<'a> {
     pub(crate) scp: Option<Vec<Cow<'a, str>>>,
     pub(crate) roles: Option<Vec<Cow<'a, str>>>,
     pub(crate) cnf: Option<Confirmation<'a>>,
+    pub(crate) acr: Option<Cow<'a, str>>,
+    pub(crate) auth_time: Option<u64>,
     /// The members a claim mapping asked for, by their index in its list of captures: their
     /// JSON as the payload has it. Held inline: a request allocates nothing for them.
     pub(crate) captured: [Option<&'a str>; MAX_CAPTURES],
@@ -162,9 +170,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
 }
 
 /// Which way a non-integer NumericDate becomes whole seconds (the layer's clock counts
-/// whole seconds): `exp` up, `nbf` and `iat` down, so that no valid token is refused for
-/// its fraction — an `exp` of `now + 0.5` is valid now — and an `iat` is never later than
-/// the token's issuance (a "log out everywhere" cut-off still catches it).
+/// whole seconds): `exp` up, `nbf`, `iat` and `auth_time` down, so that no valid token is
+/// refused for its fraction — an `exp` of `now + 0.5` is valid now — and an `iat` is never
+/// later than the token's issuance (a "log out everywhere" cut-off still catches it), nor an
+/// `auth_time` later than the authentication (a step-up's maximum age errs on the strict side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Round {
     Up,

@@ -336,6 +336,7 @@ impl Mapping {
                     Member::Sub => &r.sub,
                     Member::Jti => &r.jti,
                     Member::Sid => &r.sid,
+                    Member::Acr => &r.acr,
                     _ => &None,
                 };
                 let list = match member {

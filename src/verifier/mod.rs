@@ -376,7 +376,8 @@ impl Config {
                 registered.roles.as_deref(),
             ),
             Some(mapping) => mapping.grants(&registered)?,
-        };
+        }
+        .authenticated(registered.acr.as_deref(), registered.auth_time);
         let id = self.keep_id.then(|| {
             Arc::new(TokenId {
                 jti: registered.jti.as_deref().map(str::to_owned),

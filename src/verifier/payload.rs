@@ -186,23 +186,25 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
                     .deserialize(RawReplay(raw.get()))
                     .map_err(de::Error::custom);
             }
-            Member::Exp | Member::Nbf | Member::Iat => {
+            Member::Exp | Member::Nbf | Member::Iat | Member::AuthTime => {
                 let date = self.map.next_value_seed(DateSeed(Round::of(member)))?;
                 match member {
                     Member::Exp => r.exp = Some(date),
                     Member::Nbf => r.nbf = Some(date),
-                    _ => r.iat = Some(date),
+                    Member::Iat => r.iat = Some(date),
+                    _ => r.auth_time = Some(date),
                 }
                 Replay::U64(date)
             }
-            Member::Iss | Member::Sub | Member::Jti | Member::Sid | Member::Scope => {
+            Member::Iss | Member::Sub | Member::Jti | Member::Sid | Member::Scope | Member::Acr => {
                 let text = self.map.next_value_seed(StrSeed)?;
                 let slot = match member {
                     Member::Iss => &mut r.iss,
                     Member::Sub => &mut r.sub,
                     Member::Jti => &mut r.jti,
                     Member::Sid => &mut r.sid,
-                    _ => &mut r.scope,
+                    Member::Scope => &mut r.scope,
+                    _ => &mut r.acr,
                 };
                 *slot = Some(text.clone());
                 Replay::Str(text)
@@ -419,6 +421,7 @@ mod tests {
                 Member::Jti => r.jti = Some(text(&value)?),
                 Member::Sid => r.sid = Some(text(&value)?),
                 Member::Scope => r.scope = Some(text(&value)?),
+                Member::Acr => r.acr = Some(text(&value)?),
                 Member::Aud => r.aud = Some(list(&value)?),
                 Member::Scp => r.scp = Some(list(&value)?),
                 Member::Roles => r.roles = Some(list(&value)?),
@@ -434,6 +437,7 @@ mod tests {
                 Member::Exp => r.exp = Some(date(&value, true)?),
                 Member::Nbf => r.nbf = Some(date(&value, false)?),
                 Member::Iat => r.iat = Some(date(&value, false)?),
+                Member::AuthTime => r.auth_time = Some(date(&value, false)?),
             }
         }
         Some(r)
@@ -498,6 +502,8 @@ mod tests {
             Just("scope"),
             Just("scp"),
             Just("roles"),
+            Just("acr"),
+            Just("auth_time"),
             Just("name"),
             Just("other"),
             Just(r"ex\u0070"),
@@ -516,7 +522,7 @@ mod tests {
     }
 
     /// The payload as `C` sees it through the tee: a non-integer date in whole seconds
-    /// (`exp` up, `nbf` and `iat` down); the bytes unchanged when there is none. Written
+    /// (`exp` up, `nbf`, `iat` and `auth_time` down); the bytes unchanged when there is none. Written
     /// member by member, so that repeated members stay repeated.
     fn as_c_sees_it(payload: &[u8]) -> Vec<u8> {
         let Ok(Members(members)) = serde_json::from_slice(payload) else {
@@ -526,9 +532,10 @@ mod tests {
         let mut written = Vec::new();
         for (name, value) in members {
             let value = match (Member::of(&name), value.as_f64()) {
-                (Some(m @ (Member::Exp | Member::Nbf | Member::Iat)), Some(secs))
-                    if value.is_f64() && secs >= 0.0 =>
-                {
+                (
+                    Some(m @ (Member::Exp | Member::Nbf | Member::Iat | Member::AuthTime)),
+                    Some(secs),
+                ) if value.is_f64() && secs >= 0.0 => {
                     changed = true;
                     let whole = if m == Member::Exp {
                         secs.ceil()

@@ -10,3 +10,4 @@ mod issue;
 mod redis;
 mod refresh;
 mod revocation;
+mod step_up;
