@@ -24,6 +24,8 @@ need revocation/index.html stores redis-propagation-outages-durability
 need issue/index.html access-tokens refresh-tokens
 need dpop/index.html turning-it-on what-is-checked replay-caches issuing-bound-tokens
 need metadata/index.html an-mcp-server
+need authorize/index.html step-up-authentication-rfc-9470
+need mtls/index.html how-the-layer-learns-the-certificate
 need observability/index.html metrics the-jwt_auth-span logs
 need axum/index.html getting-started the-example
 need tonic/index.html getting-started

@@ -115,6 +115,12 @@ pub enum AuthError {
     DpopRequired,
     /// The `DPoP` replay cache is full or cannot be reached, and the proof cannot be checked for reuse (503 with `Retry-After`; gRPC `UNAVAILABLE`).
     DpopReplayUnavailable,
+    /// The token is bound to a client certificate (`cnf.x5t#S256`, RFC 8705), and the
+    /// request's connection presented none (401 `invalid_token`).
+    CertificateMissing,
+    /// The token is bound to a client certificate other than the one the request's
+    /// connection presented (401 `invalid_token`; RFC 8705 §3).
+    CertificateMismatch,
 }
 
 /// The `error` code of RFC 6750 §3.1 (or RFC 9449 §7.1) that a rejection carries.
@@ -165,7 +171,7 @@ impl AuthError {
     }
 
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 44] = [
+    pub(crate) const ALL: [AuthError; 46] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -210,6 +216,8 @@ impl AuthError {
         AuthError::BoundTokenAsBearer,
         AuthError::DpopRequired,
         AuthError::DpopReplayUnavailable,
+        AuthError::CertificateMissing,
+        AuthError::CertificateMismatch,
     ];
 
     /// The RFC 6750 error code, or `None` when no token was sent.
@@ -337,6 +345,10 @@ impl AuthError {
             AuthError::BoundTokenAsBearer => "a DPoP-bound token was sent as a bearer token",
             AuthError::DpopRequired => "only DPoP-bound tokens are accepted",
             AuthError::DpopReplayUnavailable => "the DPoP proof cannot be checked for reuse",
+            AuthError::CertificateMissing => {
+                "the token is bound to a client certificate and none was presented"
+            }
+            AuthError::CertificateMismatch => "the token is bound to another client certificate",
         }
     }
 
@@ -387,6 +399,8 @@ impl AuthError {
             AuthError::BoundTokenAsBearer => "bound_token_as_bearer",
             AuthError::DpopRequired => "dpop_required",
             AuthError::DpopReplayUnavailable => "dpop_replay_unavailable",
+            AuthError::CertificateMissing => "certificate_missing",
+            AuthError::CertificateMismatch => "certificate_mismatch",
         }
     }
 }

@@ -403,7 +403,7 @@ impl TokenIssuer {
             (None, _) => verified.as_bearer(),
             (Some(jkt), Binding::Dpop(bound)) if **bound == *jkt => Ok(()),
             (Some(_), Binding::Dpop(_)) => Err(AuthError::DpopKeyMismatch),
-            (Some(_), Binding::Bearer | Binding::Other) => Err(AuthError::DpopTokenNotBound),
+            (Some(_), _) => Err(AuthError::DpopTokenNotBound),
         }
         .map_err(RefreshError::Invalid)?;
         let id = verified.token_id().cloned().unwrap_or_default();

@@ -39,6 +39,7 @@ pub mod issue;
 pub mod jwks;
 pub mod metadata;
 mod metrics;
+pub mod mtls;
 #[cfg(feature = "jwks")]
 mod providers;
 pub mod revocation;

@@ -70,7 +70,7 @@ use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
 use crate::verifier::{Binding, Checked, Verified, Verifier, now};
-use crate::{AuthError, metrics, span};
+use crate::{AuthError, metrics, mtls, span};
 
 /// The middleware service built by [`JwtAuthLayer`](crate::JwtAuthLayer).
 pub struct JwtAuth<S, C, R> {
@@ -291,8 +291,9 @@ where
         }
     }
 
-    /// The token's binding, as its scheme asks: a bearer token must carry no `cnf`; a DPoP
-    /// token must be bound, and proven by the request's proof (RFC 9449 §4.3, §7.1). Gives
+    /// The token's binding, as its scheme asks: a bearer token must carry no `cnf`, or be
+    /// bound to the connection's client certificate (RFC 8705 §3); a DPoP token must be
+    /// bound, and proven by the request's proof (RFC 9449 §4.3, §7.1). Gives
     /// the shared replay cache's answer still to come, if any, and whether the proof's
     /// nonce is due for renewal.
     #[inline]
@@ -305,7 +306,10 @@ where
     ) -> Result<(Option<Answer>, bool), AuthError> {
         match (found.dpop, &self.dpop) {
             (true, Some(dpop)) => prove(dpop, req, found.token, verified, now),
-            _ => verified.as_bearer().map(|()| (None, false)),
+            _ => {
+                let provider = self.verifier.config.provider;
+                mtls::confirm_bearer(verified, req.extensions(), provider).map(|()| (None, false))
+            }
         }
     }
 

@@ -59,7 +59,7 @@ use tonic::{Code, Request, Status};
 
 use crate::authorize::RequireService;
 use crate::service::{JwtAuth, insert_into};
-use crate::{AuthError, JwtAuthLayer, extract, metrics};
+use crate::{AuthError, JwtAuthLayer, extract, metrics, mtls};
 
 /// A protected service keeps its gRPC name, so it can be added to a tonic server on its own:
 ///
@@ -170,7 +170,10 @@ where
             if shared.takes_dpop_only() {
                 return Err(AuthError::DpopRequired);
             }
-            shared.verifier.verify(token)
+            let verified = shared.verifier.verify_bound(token)?;
+            let provider = shared.verifier.config.provider;
+            mtls::confirm_bearer(&verified, request.extensions(), provider)?;
+            Ok(verified)
         });
         metrics::request(verified.as_ref().map(|_| true).map_err(|err| *err));
         insert_into(verified?, request.extensions_mut());

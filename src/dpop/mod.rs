@@ -4,8 +4,8 @@
 //! token is useless without the key.
 //!
 //! Turned on per layer with [`JwtAuthBuilder::dpop`](crate::JwtAuthBuilder::dpop) and
-//! [`DpopOptions`]. Whatever the options, a token that carries `cnf` is never accepted as a
-//! plain bearer token, by any layer: whoever presents a bound token without its proof is
+//! [`DpopOptions`]. Whatever the options, a token that carries `cnf.jkt` is never accepted
+//! as a plain bearer token, by any layer: whoever presents a bound token without its proof is
 //! not its holder, and a resource that took it would undo the binding for every resource
 //! that checks it (RFC 9449 §7.1 asks resource servers to refuse such downgrades).
 //!

@@ -110,9 +110,12 @@ impl Registered<'_> {
 /// A token's `cnf` (RFC 7800 §3.1): an object; its `jkt` (RFC 9449 §6.1), if any, a string.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Confirmation<'a> {
+    /// A DPoP key's thumbprint (RFC 9449 §6.1).
     pub(crate) jkt: Option<Cow<'a, str>>,
-    /// It has another member (a certificate's `x5t#S256`, RFC 8705; a `jwk`; …): a binding
-    /// this crate cannot check, which makes the token unusable here even beside a `jkt`.
+    /// A client certificate's thumbprint (`x5t#S256`, RFC 8705 §3.1).
+    pub(crate) x5t_s256: Option<Cow<'a, str>>,
+    /// It has another member (a `jwk`, a `kid`, …): a binding this crate cannot check,
+    /// which makes the token unusable here even beside one it can.
     pub(crate) unchecked: bool,
 }
 
@@ -133,17 +136,21 @@ impl<'de> serde::de::Visitor<'de> for ConfirmationVisitor {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut cnf = Confirmation::default();
-        let mut seen_jkt = false;
+        let (mut seen_jkt, mut seen_x5t) = (false, false);
         while let Some(name) = map.next_key_seed(StrSeed)? {
-            if name != "jkt" {
-                map.next_value::<serde::de::IgnoredAny>()?;
-                cnf.unchecked = true;
-                continue;
+            let (slot, seen, field) = match &*name {
+                "jkt" => (&mut cnf.jkt, &mut seen_jkt, "jkt"),
+                "x5t#S256" => (&mut cnf.x5t_s256, &mut seen_x5t, "x5t#S256"),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    cnf.unchecked = true;
+                    continue;
+                }
+            };
+            if std::mem::replace(seen, true) {
+                return Err(serde::de::Error::duplicate_field(field));
             }
-            if std::mem::replace(&mut seen_jkt, true) {
-                return Err(serde::de::Error::duplicate_field("jkt"));
-            }
-            cnf.jkt = map.next_value_seed(OptionalStr)?;
+            *slot = map.next_value_seed(OptionalStr)?;
         }
         Ok(cnf)
     }

@@ -391,10 +391,15 @@ impl Config {
             None => Binding::Bearer,
             Some(Confirmation {
                 jkt: Some(jkt),
+                x5t_s256: None,
                 unchecked: false,
             }) => Binding::Dpop(jkt.into()),
-            // A binding this crate cannot check, alone or beside a `jkt`: proving the DPoP
-            // key alone would drop the other (a certificate's, RFC 8705).
+            Some(Confirmation {
+                jkt: None,
+                x5t_s256: Some(x5t),
+                unchecked: false,
+            }) => Binding::Certificate(x5t.into()),
+            // A binding this crate cannot check, or two: proving one would drop the other.
             Some(_) => Binding::Other,
         };
         Ok(Verified {

@@ -427,12 +427,17 @@ mod tests {
                 Member::Roles => r.roles = Some(list(&value)?),
                 Member::Cnf => {
                     let cnf = value.as_object()?;
-                    let jkt = match cnf.get("jkt") {
-                        None | Some(Value::Null) => None,
-                        Some(jkt) => Some(text(jkt)?),
+                    let member = |name: &str| match cnf.get(name) {
+                        None | Some(Value::Null) => Some(None),
+                        Some(value) => text(value).map(Some),
                     };
-                    let unchecked = cnf.keys().any(|k| k != "jkt");
-                    r.cnf = Some(Confirmation { jkt, unchecked });
+                    let (jkt, x5t_s256) = (member("jkt")?, member("x5t#S256")?);
+                    let unchecked = cnf.keys().any(|k| k != "jkt" && k != "x5t#S256");
+                    r.cnf = Some(Confirmation {
+                        jkt,
+                        x5t_s256,
+                        unchecked,
+                    });
                 }
                 Member::Exp => r.exp = Some(date(&value, true)?),
                 Member::Nbf => r.nbf = Some(date(&value, false)?),

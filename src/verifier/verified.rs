@@ -41,8 +41,10 @@ pub(crate) enum Binding {
     Bearer,
     /// Bound to a DPoP key, by its RFC 7638 thumbprint (`cnf.jkt`, RFC 9449 §6.1).
     Dpop(Box<str>),
-    /// Bound by a method this crate cannot check (a certificate's `x5t#S256`, RFC 8705,
-    /// say): never accepted.
+    /// Bound to a client certificate, by the base64url SHA-256 of its DER
+    /// (`cnf.x5t#S256`, RFC 8705 §3.1).
+    Certificate(Box<str>),
+    /// Bound by a method this crate cannot check, or by two at once: never accepted.
     Other,
 }
 
@@ -78,7 +80,17 @@ impl<C> Verified<C> {
     pub fn dpop_thumbprint(&self) -> Option<&str> {
         match &self.binding {
             Binding::Dpop(jkt) => Some(jkt),
-            Binding::Bearer | Binding::Other => None,
+            _ => None,
+        }
+    }
+
+    /// The thumbprint of the client certificate the token is bound to (`cnf.x5t#S256`, RFC
+    /// 8705 §3.1), if it is. The layer accepts such a token only from a connection that
+    /// presented that certificate (see [`mtls`](crate::mtls)).
+    pub fn certificate_thumbprint(&self) -> Option<&str> {
+        match &self.binding {
+            Binding::Certificate(x5t) => Some(x5t),
+            _ => None,
         }
     }
 
@@ -99,12 +111,12 @@ impl<C> Verified<C> {
         &self.binding
     }
 
-    /// Refuses a bound token presented as a plain bearer token: its presenter did not prove
-    /// the key (RFC 9449 §7.1).
+    /// Refuses a bound token presented as a plain bearer token where nothing proves the key
+    /// (RFC 9449 §7.1): outside a request, whose connection could prove a certificate.
     pub(crate) fn as_bearer(&self) -> Result<(), AuthError> {
         match self.binding {
             Binding::Bearer => Ok(()),
-            Binding::Dpop(_) | Binding::Other => Err(AuthError::BoundTokenAsBearer),
+            _ => Err(AuthError::BoundTokenAsBearer),
         }
     }
 

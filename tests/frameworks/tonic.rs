@@ -291,3 +291,48 @@ async fn a_dpop_only_layers_interceptor_refuses_bearer_tokens() {
     assert_eq!(status.message(), AuthError::DpopRequired.description());
     assert_eq!(calls.count(), 0);
 }
+
+/// RFC 8705 through the interceptor: a certificate-bound token passes when the request
+/// carries that certificate (a `PeerCertificate`, put there by a layer in front of the
+/// service, as the `mtls` page shows), and not otherwise.
+#[cfg(feature = "tonic")]
+#[test]
+fn the_interceptor_checks_a_certificate_binding() {
+    use base64::Engine as _;
+    use tonic::service::Interceptor as _;
+    use tower_jwt_auth::mtls::PeerCertificate;
+
+    let auth = JwtAuthLayer::<Caller>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .build()
+        .unwrap();
+    // The layer hashes the DER it is given, whatever it holds: "abc", whose SHA-256 is
+    // FIPS 180-2's first test vector.
+    let sha256_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    let bytes: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&sha256_abc[i..i + 2], 16).unwrap())
+        .collect();
+    let x5t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let mut claims = valid_claims();
+    claims["cnf"] = json!({ "x5t#S256": x5t });
+    let token = mint(&claims);
+    let call = |peer: Option<&[u8]>| {
+        let mut request = Request::new(());
+        let value = MetadataValue::try_from(bearer(&token)).unwrap();
+        request.metadata_mut().insert("authorization", value);
+        if let Some(der) = peer {
+            request.extensions_mut().insert(PeerCertificate::new(der));
+        }
+        auth.interceptor().call(request).map(|_| ())
+    };
+    call(Some(b"abc")).expect("the certificate the token names");
+    for (peer, error) in [
+        (Some(&b"abd"[..]), AuthError::CertificateMismatch),
+        (None, AuthError::CertificateMissing),
+    ] {
+        let status = call(peer).unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{error:?}");
+        assert_eq!(status.message(), error.description(), "{error:?}");
+    }
+}
