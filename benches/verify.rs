@@ -243,6 +243,68 @@ fn grants(c: &mut Criterion) {
     group.finish();
 }
 
+/// Two issuers on one layer (issue #22): sharing the layer's policy, as several
+/// `issuer`s do, against one `IssuerPolicy` each (its own key, audience and mapping). The
+/// token is the second issuer's, signed with the same HMAC either way, so only the routing
+/// by `iss` to that issuer's keys and policy differs.
+fn issuers(c: &mut Criterion) {
+    use tower_jwt_auth::tenant::IssuerPolicy;
+    install_crypto_provider().unwrap();
+    #[derive(Clone, serde::Deserialize)]
+    struct User {
+        #[allow(dead_code)]
+        sub: String,
+    }
+    let now = jsonwebtoken::get_current_timestamp();
+    let (encoding, _) = keys(Algorithm::HS256);
+    let mint = |aud: &str| {
+        let claims = serde_json::json!({
+            "sub": "user-1234", "iss": "https://b.example", "aud": aud,
+            "exp": now + 3600, "iat": now, "scope": "notes:read",
+        });
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &encoding);
+        HeaderValue::try_from(format!("Bearer {}", token.unwrap())).unwrap()
+    };
+    let mut shared = JwtAuthLayer::<User>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .issuers(["https://a.example", "https://b.example"])
+        .audience("api")
+        .build()
+        .unwrap()
+        .layer(Noop);
+    let policy = |issuer: &str, secret: &[u8], audience: &str| {
+        IssuerPolicy::with_keys(issuer)
+            .hmac_secret(secret, Algorithm::HS256)
+            .audience(audience)
+    };
+    let mut per_issuer = JwtAuthLayer::<User>::builder()
+        .issuer_policy(policy(
+            "https://a.example",
+            b"another-secret-of-at-least-32-bytes!",
+            "api-a",
+        ))
+        .issuer_policy(policy("https://b.example", SECRET, "api-b"))
+        .build()
+        .unwrap()
+        .layer(Noop);
+    let (for_shared, for_b) = (mint("api"), mint("api-b"));
+    assert_eq!(call(&mut shared, &for_shared), 200);
+    assert_eq!(call(&mut per_issuer, &for_b), 200);
+    assert_eq!(
+        call(&mut per_issuer, &for_shared),
+        401,
+        "B's policy names its audience"
+    );
+    let mut group = c.benchmark_group("HS256_issuers");
+    group.bench_function("shared_policy", |b| {
+        b.iter(|| call(&mut shared, black_box(&for_shared)))
+    });
+    group.bench_function("per_issuer_policy", |b| {
+        b.iter(|| call(&mut per_issuer, black_box(&for_b)))
+    });
+    group.finish();
+}
+
 /// The worst a client can send: each answered without any signature check, or with one.
 fn hostile(c: &mut Criterion) {
     install_crypto_provider().unwrap();
@@ -393,5 +455,5 @@ fn dpop(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, grants, hostile, dpop);
+criterion_group!(benches, bench, grants, issuers, hostile, dpop);
 criterion_main!(benches);

@@ -255,25 +255,39 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
             return Err(AuthError::TokenTooLarge);
         }
         let jws = jws::parse(token, config.required_typ.as_deref())?;
-        let route = config.route(&jws)?;
-        let (store, policy) = match &route {
-            Route::Store(i) => (&config.stores[*i], &config.policies[*i]),
-            Route::Tenant(tenant) => (&tenant.store, &tenant.policy),
+        let claims = |payload: &[u8], policy: &Policy| {
+            let verified = config.read_claims(payload, now, policy);
+            verified.map_err(|err| match err {
+                AuthError::MalformedToken => AuthError::InvalidClaims,
+                err => err,
+            })
         };
-        let set = config.check_signature(&jws, store)?;
-        let stamp = match route {
-            Route::Store(store) => Some(KeyStamp { store, set }),
-            Route::Tenant(_) => None,
-        };
-        // Only now, with the signature checked, is the payload read.
-        let verified = jws::decode_then(jws.payload, |payload| {
-            config.read_claims(payload, now, policy)
-        });
-        let verified = verified.map_err(|err| match err {
-            AuthError::MalformedToken => AuthError::InvalidClaims,
-            err => err,
-        })?;
-        Ok((verified, stamp))
+        if !config.routes_by_issuer() {
+            let set = config.check_signature(&jws, &config.stores[0])?;
+            // Only now, with the signature checked, is the payload read.
+            let verified =
+                jws::decode_then(jws.payload, |payload| claims(payload, &config.policies[0]));
+            let verified = verified.map_err(|err| match err {
+                AuthError::MalformedToken => AuthError::InvalidClaims,
+                err => err,
+            })?;
+            return Ok((verified, Some(KeyStamp { store: 0, set })));
+        }
+        // Decoded once: its `iss` chooses the keys, the signature is checked, then the
+        // claims are read from the same bytes.
+        jws::decode_then(jws.payload, |payload| {
+            let route = config.route(payload)?;
+            let (store, policy) = match &route {
+                Route::Store(i) => (&config.stores[*i], &config.policies[*i]),
+                Route::Tenant(tenant) => (&tenant.store, &tenant.policy),
+            };
+            let set = config.check_signature(&jws, store)?;
+            let stamp = match route {
+                Route::Store(store) => Some(KeyStamp { store, set }),
+                Route::Tenant(_) => None,
+            };
+            Ok((claims(payload, policy)?, stamp))
+        })
     }
 
     /// The answer of the revocation store, once asked after [`check`](Self::check).
@@ -284,38 +298,38 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
 }
 
 impl Config {
-    /// The store whose keys verify this token: with several issuers configured with their
-    /// own keys, the one its `iss` names (read before the signature is checked, only to
-    /// choose the keys; the claims are checked after). A token whose `iss` is not accepted
-    /// is refused here, before any key is looked up or fetched.
-    fn route(&self, jws: &jws::Jws<'_>) -> Result<Route, AuthError> {
-        if self.tenants.is_empty() && self.dynamic.is_none() {
-            return Ok(Route::Store(0));
+    /// Whether tokens go to the keys and policy of the issuer they name (issuer policies, a
+    /// run-time registry), or all to the layer's own.
+    fn routes_by_issuer(&self) -> bool {
+        !self.tenants.is_empty() || self.dynamic.is_some()
+    }
+
+    /// The store whose keys verify this token, and the policy for its claims: with several
+    /// issuers configured with their own keys, the one its `iss` names (read from the
+    /// payload before the signature is checked, only to choose; the claims are checked
+    /// after). A token whose `iss` is not accepted is refused here, before any key is
+    /// looked up or fetched.
+    fn route(&self, payload: &[u8]) -> Result<Route, AuthError> {
+        let iss = payload::issuer(payload).map_err(|_| AuthError::InvalidClaims)?;
+        let iss = iss.as_deref();
+        let named = |t: &Vec<String>| t.iter().any(|t| Some(t.as_str()) == iss);
+        if let Some(i) = self.tenants.iter().position(named) {
+            return Ok(Route::Store(i + 1));
         }
-        jws::decode_then(jws.payload, |payload| {
-            let mut registered = Registered::default();
-            payload::read::<IgnoredAny>(payload, &mut registered)
-                .ok_or(AuthError::InvalidClaims)?;
-            let iss = registered.iss.as_deref();
-            let named = |t: &Vec<String>| t.iter().any(|t| Some(t.as_str()) == iss);
-            if let Some(i) = self.tenants.iter().position(named) {
-                return Ok(Route::Store(i + 1));
-            }
-            let trusted_now = self.dynamic.as_ref().zip(iss);
-            if let Some(tenant) = trusted_now.and_then(|(dynamic, iss)| dynamic.get(iss)) {
-                return Ok(Route::Tenant(tenant));
-            }
-            if !self.default_has_keys {
-                return Err(match iss {
-                    Some(_) => AuthError::InvalidIssuer,
-                    None => AuthError::MissingClaim,
-                });
-            }
-            self.policies[0]
-                .rules
-                .check_issuer(iss)
-                .map(|()| Route::Store(0))
-        })
+        let trusted_now = self.dynamic.as_ref().zip(iss);
+        if let Some(tenant) = trusted_now.and_then(|(dynamic, iss)| dynamic.get(iss)) {
+            return Ok(Route::Tenant(tenant));
+        }
+        if !self.default_has_keys {
+            return Err(match iss {
+                Some(_) => AuthError::InvalidIssuer,
+                None => AuthError::MissingClaim,
+            });
+        }
+        self.policies[0]
+            .rules
+            .check_issuer(iss)
+            .map(|()| Route::Store(0))
     }
 
     /// Checks the signature with the keys of `store` that fit the token's `alg` and `kid`;
@@ -447,7 +461,10 @@ impl<C> Verifier<C> {
     pub(crate) fn refetch(&self, token: &str) -> Option<wait::KeysChanged> {
         let config = &self.config;
         let jws = jws::parse(token, config.required_typ.as_deref()).ok()?;
-        match config.route(&jws).ok()? {
+        if !config.routes_by_issuer() {
+            return config.stores[0].refetch();
+        }
+        match jws::decode_then(jws.payload, |payload| config.route(payload)).ok()? {
             Route::Store(i) => config.stores[i].refetch(),
             Route::Tenant(tenant) => tenant.store.refetch(),
         }

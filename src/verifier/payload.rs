@@ -56,6 +56,35 @@ pub(crate) fn read_capturing<'de, C: DeserializeOwned>(
     complete.then_some(claims)
 }
 
+/// The payload's top-level `iss`, if it has one, read to choose an issuer's keys before
+/// the signature is checked: the first `iss` (a string, else `Err`), every other member
+/// skipped without being read. Only a choice: the full reading after the signature refuses
+/// what this scan lets by (a second `iss`, a wrongly typed claim), and that issuer's policy
+/// checks the `iss` it reads.
+pub(crate) fn issuer(payload: &[u8]) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
+    struct Scan;
+    impl<'de> Visitor<'de> for Scan {
+        type Value = Option<Cow<'de, str>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a claims set")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut iss = None;
+            while let Some(key) = map.next_key_seed(StrSeed)? {
+                if key == "iss" && iss.is_none() {
+                    iss = Some(map.next_value_seed(StrSeed)?);
+                } else {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(iss)
+        }
+    }
+    serde_json::Deserializer::from_slice(payload).deserialize_map(Scan)
+}
+
 struct Tee<'a, 'de> {
     de: &'a mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
     registered: &'a mut Registered<'de>,
@@ -598,6 +627,33 @@ mod tests {
             same::<Loose>(&payload)?;
             same::<Newtype>(&payload)?;
             same::<Strict>(&payload)?;
+        }
+
+        /// The scan that routes a token finds the `iss` the full reading finds, whenever
+        /// the full reading accepts the payload.
+        #[test]
+        fn the_routing_scan_finds_the_issuer_the_reader_does(payload in object()) {
+            let mut registered = Registered::default();
+            if read::<de::IgnoredAny>(payload.as_bytes(), &mut registered).is_some() {
+                let scanned = issuer(payload.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(scanned, registered.iss, "{}", payload);
+            }
+        }
+    }
+
+    #[test]
+    fn the_routing_scan_reads_the_first_top_level_iss_only() {
+        let scan = |p: &str| issuer(p.as_bytes()).map(|iss| iss.map(Cow::into_owned));
+        assert_eq!(
+            scan(r#"{"sub":"a","iss":"A","x":{"iss":"B"}}"#).unwrap(),
+            Some("A".into())
+        );
+        assert_eq!(scan(r#"{"x":{"iss":"B"}}"#).unwrap(), None);
+        assert_eq!(scan(r#"{"i\u0073s":"A"}"#).unwrap(), Some("A".into()));
+        // The first one chooses; the full reading refuses the token for the second.
+        assert_eq!(scan(r#"{"iss":"A","iss":"B"}"#).unwrap(), Some("A".into()));
+        for refused in [r#"{"iss":1}"#, r#"{"iss":null}"#, "[]", r#"{"iss":"A""#] {
+            assert!(scan(refused).is_err(), "{refused}");
         }
     }
 
