@@ -53,6 +53,38 @@ impl tower_jwt_auth::jwks::JwksClient for InMemory {
     }
 }
 
+/// OpenID providers in memory: `https://{host}` publishes a discovery document and a JWKS
+/// holding the bench's HMAC secret (without a `kid`, as the bench's tokens have none).
+#[cfg(feature = "jwks")]
+struct Providers;
+
+#[cfg(feature = "jwks")]
+impl tower_jwt_auth::jwks::JwksClient for Providers {
+    fn get<'a>(
+        &'a self,
+        url: &'a http::Uri,
+        _: usize,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<http::Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>,
+                > + Send
+                + 'a,
+        >,
+    > {
+        use base64::Engine as _;
+        let host = url.host().unwrap_or_default();
+        let doc = if url.path().ends_with("openid-configuration") {
+            serde_json::json!({ "issuer": format!("https://{host}"), "jwks_uri": format!("https://{host}/jwks") })
+        } else {
+            let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(SECRET);
+            serde_json::json!({ "keys": [{ "kty": "oct", "alg": "HS256", "k": k }] })
+        };
+        let body = bytes::Bytes::from(doc.to_string());
+        Box::pin(std::future::ready(Ok(http::Response::new(body))))
+    }
+}
+
 /// A layer whose key comes from a JWKS, fetched before it returns.
 #[cfg(feature = "jwks")]
 fn remote_layer(
@@ -299,6 +331,31 @@ fn issuers(c: &mut Criterion) {
     group.bench_function("shared_policy", |b| {
         b.iter(|| call(&mut shared, black_box(&for_shared)))
     });
+    #[cfg(feature = "jwks")]
+    {
+        // Two OpenID providers sharing the layer's policy, each with its own keys, as
+        // several `oidc_issuer`s were configured before issuer policies: tokens are routed
+        // by `iss` to their provider's keys too.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let providers = JwtAuthLayer::<User>::builder()
+            .oidc_issuer("https://a.example")
+            .oidc_issuer("https://b.example")
+            .jwks_client(Providers)
+            .jwks_options(tower_jwt_auth::jwks::JwksOptions::default().allow_hmac_keys(true))
+            .audience("api")
+            .build()
+            .unwrap();
+        runtime.block_on(providers.ready());
+        let mut providers = providers.layer(Noop);
+        assert_eq!(call(&mut providers, &for_shared), 200);
+        group.bench_function("shared_policy_routed", |b| {
+            b.iter(|| call(&mut providers, black_box(&for_shared)))
+        });
+    }
     group.bench_function("per_issuer_policy", |b| {
         b.iter(|| call(&mut per_issuer, black_box(&for_b)))
     });
