@@ -5,6 +5,9 @@
 # in allocations per request.
 #
 #   scripts/allocations.sh [MODE] [N]     # default: hs256, 2000 requests
+#
+# In mode `dpop` the server makes N proofs at start (not counted: their allocation sites
+# are left out) and each request sends one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-hs256}
@@ -14,16 +17,22 @@ server_bin=$(cargo build -q --release --bench load_server --message-format=json 
   sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-MODE=$mode ADDR=127.0.0.1:0 WORKERS=1 valgrind -q --tool=dhat --dhat-out-file="$work/dhat.json" \
+PROOFS=$n MODE=$mode ADDR=127.0.0.1:0 WORKERS=1 valgrind -q --tool=dhat --num-callers=40 --dhat-out-file="$work/dhat.json" \
   "$server_bin" >"$work/log" 2>"$work/err" &
 server=$!
 for _ in $(seq 1 600); do grep -q '^listening' "$work/log" && break; sleep 0.2; done
-python3 - "$(sed -n 's/^listening on //p' "$work/log")" "$(sed -n 's/^TOKEN=//p' "$work/log")" "$n" <<'PY'
+python3 - "$(sed -n 's/^listening on //p' "$work/log")" "$(sed -n 's/^TOKEN=//p' "$work/log")" "$n" \
+  "$(sed -n 's/^PROOFS_FILE=//p' "$work/log")" "$mode" <<'PY'
 import http.client, sys, urllib.parse
 url = urllib.parse.urlparse(sys.argv[1])
 conn = http.client.HTTPConnection(url.hostname, url.port)
-for _ in range(int(sys.argv[3])):
-    conn.request("GET", "/me", headers={"Authorization": "Bearer " + sys.argv[2]})
+proofs = open(sys.argv[4]).read().split() if sys.argv[5].endswith("dpop") else None
+for i in range(int(sys.argv[3])):
+    if proofs:
+        headers = {"Authorization": "DPoP " + sys.argv[2], "DPoP": proofs[i]}
+    else:
+        headers = {"Authorization": "Bearer " + sys.argv[2]}
+    conn.request("GET", "/me", headers=headers)
     answer = conn.getresponse()
     answer.read()
     assert answer.status == 200, answer.status
@@ -38,6 +47,9 @@ skip = ("alloc::", "__rust", "malloc", "realloc", "RawVec", "raw_vec", "Counting
         "<alloc", "do_reserve", "grow_", "finish_grow", "memalign")
 sites = collections.Counter()
 for point in dhat["pps"]:
+    # The proofs the server made at start are not a request's.
+    if any("write_proofs" in dhat["ftbl"][i] for i in point["fs"]):
+        continue
     names = []
     for i in point["fs"]:
         frame = dhat["ftbl"][i]

@@ -274,6 +274,12 @@ impl DpopOptions {
                     "the external URL {url:?} cannot have a query or a fragment"
                 )));
             }
+            if htu::normalize(url).is_none() {
+                return Err(ConfigError::InvalidDpopOptions(format!(
+                    "the external URL {url:?} has no place in a proof's htu: give scheme, \
+                     host and an optional path, without user information"
+                )));
+            }
             bases.push(url.trim_end_matches('/').to_owned());
         }
         if bases.is_empty() {
@@ -397,6 +403,23 @@ pub(crate) struct ProofRequest<'r> {
 }
 
 impl Dpop {
+    /// Check 9 of RFC 9449 §4.3: the proof's `htu` is this request's URL at one of the
+    /// configured bases. Equal strings normalise alike, so a proof that spells the URL as
+    /// the base and path do is taken as it is; any other spelling (case, default port,
+    /// percent-encoding, dot segments, a query) is normalised first, as is a path with a
+    /// `%` (whose normalisation may fail).
+    fn names_this_request(&self, htu: &str, uri: &Uri) -> bool {
+        let path = uri.path();
+        let exact = |base: &String| htu.strip_prefix(base.as_str()) == Some(path);
+        if !path.contains('%') && self.bases.iter().any(exact) {
+            return true;
+        }
+        let Some(htu) = htu::normalize(htu) else {
+            return false;
+        };
+        (self.bases.iter()).any(|base| htu::request_url(base, uri).is_some_and(|url| url == htu))
+    }
+
     /// RFC 9449 §4.3 for a request that carries `bound`, a token and the key it is bound
     /// to (`None` at a token endpoint, before there is a token): one proof, well formed,
     /// signed by an allowed asymmetric public key (checks 1–7); for this method and URL
@@ -427,12 +450,7 @@ impl Dpop {
         if claims.htm != request.method.as_str() {
             return Err(AuthError::DpopProofMismatch);
         }
-        let htu = htu::normalize(&claims.htu).ok_or(AuthError::DpopProofMismatch)?;
-        let for_here = self
-            .bases
-            .iter()
-            .any(|base| htu::request_url(base, request.uri).is_some_and(|url| url == htu));
-        if !for_here {
+        if !self.names_this_request(&claims.htu, request.uri) {
             return Err(AuthError::DpopProofMismatch);
         }
         let mut renew_nonce = false;
@@ -501,5 +519,46 @@ impl fmt::Debug for Dpop {
             .field("algs", &self.algs)
             .field("allow_bearer", &self.allow_bearer)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install_crypto_provider;
+
+    /// The exact spelling is taken as it is, every other spelling of the same URL after
+    /// normalising, and nothing that names another URL, either way.
+    #[test]
+    fn a_proof_names_this_request_in_any_spelling_of_its_url() {
+        let provider = install_crypto_provider().unwrap();
+        let options = DpopOptions::default().external_url(Some("https://api.example/v1/".into()));
+        let dpop = options.check(provider).unwrap();
+        let uri: Uri = "/notes/7?x=1".parse().unwrap();
+        for htu in [
+            "https://api.example/v1/notes/7",
+            "HTTPS://API.example:443/v1/notes/7",
+            "https://api.example/v1/notes/./7",
+            "https://api.example/v1/%6Eotes/7",
+            "https://api.example/v1/notes/7?y=2#f",
+        ] {
+            assert!(dpop.names_this_request(htu, &uri), "{htu}");
+        }
+        for htu in [
+            "https://api.example/notes/7",
+            "https://api.example/v1/notes/8",
+            "https://api.example/v1/notes/7/",
+            "https://other.example/v1/notes/7",
+            "https://api.example:8443/v1/notes/7",
+            "not a url",
+        ] {
+            assert!(!dpop.names_this_request(htu, &uri), "{htu}");
+        }
+        // A path whose percent-encoding cannot be read is refused, spelled alike or not.
+        let bad: Uri = "/notes/%zz".parse().unwrap();
+        assert!(!dpop.names_this_request("https://api.example/v1/notes/%zz", &bad));
+        // A base the check could not normalise fails at build.
+        let userinfo = DpopOptions::default().external_url(Some("https://me@api.example".into()));
+        assert!(userinfo.check(provider).is_err());
     }
 }
