@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::crypto::CryptoProvider;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::jwk::ThumbprintHash;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -105,8 +105,10 @@ fn public_key(
         return Err(bad);
     }
     let text = |name: &str| jwk.get(name).and_then(Value::as_str).ok_or(bad);
-    // RFC 7638 §3.2: the required members, in lexicographic order, no whitespace.
-    let canonical = match (text("kty")?, alg.family()) {
+    // RFC 7638 §3.2: the required members, in lexicographic order, no whitespace; the key
+    // made from the same members (what `DecodingKey::from_jwk` would read of them).
+    let mut canonical = Vec::with_capacity(128);
+    let key = match (text("kty")?, alg.family()) {
         ("EC", AlgorithmFamily::Ec) => {
             let crv = text("crv")?;
             let fits = matches!(
@@ -116,48 +118,50 @@ fn public_key(
             if !fits {
                 return Err(bad);
             }
-            format!(
-                r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
-                quoted(crv),
-                quoted(text("x")?),
-                quoted(text("y")?)
-            )
+            let (x, y) = (text("x")?, text("y")?);
+            canonical.extend_from_slice(br#"{"crv":"#);
+            push_quoted(&mut canonical, crv);
+            canonical.extend_from_slice(br#","kty":"EC","x":"#);
+            push_quoted(&mut canonical, x);
+            canonical.extend_from_slice(br#","y":"#);
+            push_quoted(&mut canonical, y);
+            DecodingKey::from_ec_components(x, y)
         }
         ("OKP", AlgorithmFamily::Ed) => {
-            let crv = text("crv")?;
-            if crv != "Ed25519" {
+            if text("crv")? != "Ed25519" {
                 return Err(bad);
             }
-            format!(
-                r#"{{"crv":"Ed25519","kty":"OKP","x":{}}}"#,
-                quoted(text("x")?)
-            )
+            let x = text("x")?;
+            canonical.extend_from_slice(br#"{"crv":"Ed25519","kty":"OKP","x":"#);
+            push_quoted(&mut canonical, x);
+            DecodingKey::from_ed_components(x)
         }
         ("RSA", AlgorithmFamily::Rsa) => {
-            let n = text("n")?;
+            let (n, e) = (text("n")?, text("e")?);
             let modulus = URL_SAFE_NO_PAD.decode(n).map_err(|_| bad)?;
             let leading = modulus.iter().take_while(|b| **b == 0).count();
             if (modulus.len() - leading) * 8 < MIN_RSA_BITS {
                 return Err(bad);
             }
-            format!(
-                r#"{{"e":{},"kty":"RSA","n":{}}}"#,
-                quoted(text("e")?),
-                quoted(n)
-            )
+            canonical.extend_from_slice(br#"{"e":"#);
+            push_quoted(&mut canonical, e);
+            canonical.extend_from_slice(br#","kty":"RSA","n":"#);
+            push_quoted(&mut canonical, n);
+            DecodingKey::from_rsa_components(n, e)
         }
         _ => return Err(bad),
-    };
-    let jwk: Jwk = serde_json::from_value(Value::Object(jwk)).map_err(|_| bad)?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| bad)?;
-    let digest = (provider.key_utils.compute_digest)(canonical.as_bytes(), ThumbprintHash::SHA256)
-        .map_err(|_| bad)?;
+    }
+    .map_err(|_| bad)?;
+    canonical.push(b'}');
+    let digest =
+        (provider.key_utils.compute_digest)(&canonical, ThumbprintHash::SHA256).map_err(|_| bad)?;
     Ok((key, URL_SAFE_NO_PAD.encode(digest)))
 }
 
-/// A JSON string literal.
-fn quoted(text: &str) -> String {
-    Value::String(text.to_owned()).to_string()
+/// `text` as a JSON string literal, after `out`.
+fn push_quoted(out: &mut Vec<u8>, text: &str) {
+    // Writing to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, text);
 }
 
 /// A segment, decoded as the token's are (strict base64url).
