@@ -129,6 +129,12 @@
 //! # }
 //! # fn main() {}
 //! ```
+//!
+//! When the list of tenants lives elsewhere (a table of onboarded customers), let the
+//! registry ask: [`TrustedIssuers::resolve_with`] gives it a function that answers, for an
+//! `iss` it has not seen, the policy to trust it with — or none, and the token is refused
+//! without any fetch. The issuers made so are kept up to a bound, the oldest forgotten
+//! first. `cargo run --example tenants` shows two tenants with their own providers.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -144,7 +150,7 @@ use crate::verifier::key_store::KeyStore;
 use crate::verifier::keys::{KeyInput, KeySet};
 use crate::verifier::mapping::GrantSources;
 use crate::verifier::rules::Rules;
-use crate::verifier::tenants::{Tenant, Tenants};
+use crate::verifier::tenants::{Resolve, Tenant, Tenants};
 use crate::{Algorithm, AuthError, ConfigError};
 
 /// One trusted issuer and the policy its tokens are held to. See the [module](self).
@@ -467,16 +473,88 @@ pub struct TrustedIssuers {
 #[derive(Default)]
 struct Registry {
     tenants: Arc<Tenants>,
+    /// The application's resolver and its capacity, until the layer is built.
+    resolver: Mutex<Option<(Arc<ResolveIssuer>, usize)>>,
     /// Added before the layer was built: made when it is.
     pending: Mutex<Vec<IssuerPolicy>>,
     /// The layer's, once built; and the names its own policies go by.
     layer: OnceLock<(Maker, Vec<String>)>,
 }
 
+/// What [`TrustedIssuers::resolve_with`] asks about an issuer no one added.
+type ResolveIssuer = dyn Fn(&str) -> Option<IssuerPolicy> + Send + Sync;
+
 impl TrustedIssuers {
     /// An empty registry.
     pub fn new() -> Self {
         TrustedIssuers::default()
+    }
+
+    /// Also trusts issuers no one [`add`](Self::add)ed, on first sight: a token naming an
+    /// issuer the layer does not know yet is checked against the policy `resolve` gives for
+    /// that `iss` (one that goes by it), or refused when it gives none. At most `capacity`
+    /// issuers made so are kept; beyond, the one made longest ago is forgotten, and asked
+    /// about again when a token names it.
+    ///
+    /// `resolve` runs on the request path, one call at a time, for every token naming an
+    /// issuer not trusted yet (every unknown `iss` a client makes up included): answer from
+    /// memory — an allow-list of onboarded tenants, a pattern — never by a network call. A
+    /// `None` costs nothing else: no key is fetched for an issuer it does not trust. To
+    /// offboard a tenant, stop answering for it and [`remove`](Self::remove) it.
+    ///
+    /// A policy that fetches keys starts fetching when it is made: that first request, and
+    /// those until the keys arrive, get `503` with `Retry-After`. A registry has one
+    /// resolver: once its layer is built, a second call changes nothing.
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use std::sync::{Arc, RwLock};
+    /// use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuers};
+    /// use tower_jwt_auth::{Algorithm, JwtAuthLayer, RegisteredClaims};
+    ///
+    /// // Entra ID multi-tenant apps: `iss` is `https://login.microsoftonline.com/{tid}/v2.0`,
+    /// // every tenant's keys at the same URL; trust the tenants onboarded.
+    /// let onboarded: Arc<RwLock<HashSet<String>>> = Arc::default();
+    /// let known = Arc::clone(&onboarded);
+    /// let tenants = TrustedIssuers::new().resolve_with(1_000, move |iss| {
+    ///     let tid = iss
+    ///         .strip_prefix("https://login.microsoftonline.com/")?
+    ///         .strip_suffix("/v2.0")?;
+    ///     if !known.read().unwrap().contains(tid) {
+    ///         return None;
+    ///     }
+    /// #   #[cfg(feature = "jwks")]
+    ///     return Some(
+    ///         IssuerPolicy::jwks(iss, "https://login.microsoftonline.com/common/discovery/v2.0/keys")
+    ///             .audience("api://notes"),
+    ///     );
+    /// #   #[cfg(not(feature = "jwks"))]
+    /// #   None
+    /// });
+    /// # let _ = tenants;
+    /// ```
+    #[must_use]
+    pub fn resolve_with(
+        self,
+        capacity: usize,
+        resolve: impl Fn(&str) -> Option<IssuerPolicy> + Send + Sync + 'static,
+    ) -> Self {
+        let resolve: Arc<ResolveIssuer> = Arc::new(resolve);
+        match self.inner.layer.get() {
+            Some((maker, fixed)) => {
+                let made = resolver(maker.clone(), fixed.clone(), resolve);
+                self.inner.tenants.set_resolver(made, capacity);
+            }
+            None => {
+                let mut pending = self
+                    .inner
+                    .resolver
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                *pending = Some((resolve, capacity));
+            }
+        }
+        self
     }
 
     /// Trusts the issuer of `policy` from the next request on, replacing an issuer that
@@ -516,9 +594,10 @@ impl TrustedIssuers {
         self.inner.tenants.remove(issuer)
     }
 
-    /// Whether a token naming `issuer` is trusted through this registry now.
+    /// Whether a token naming `issuer` is trusted through this registry now (without asking
+    /// the resolver of [`resolve_with`](Self::resolve_with)).
     pub fn contains(&self, issuer: &str) -> bool {
-        self.inner.tenants.get(issuer).is_some()
+        self.inner.tenants.contains(issuer)
     }
 
     /// Binds the registry to the layer being built, and makes what was added before.
@@ -535,6 +614,11 @@ impl TrustedIssuers {
         for policy in pending {
             self.make(policy, maker, fixed)?;
         }
+        let resolve = self.inner.resolver.lock();
+        if let Some((resolve, capacity)) = resolve.unwrap_or_else(PoisonError::into_inner).take() {
+            let made = resolver(maker.clone(), fixed.clone(), resolve);
+            self.inner.tenants.set_resolver(made, capacity);
+        }
         Ok(Arc::clone(&self.inner.tenants))
     }
 }
@@ -545,6 +629,27 @@ impl fmt::Debug for TrustedIssuers {
             .field("issuers", &self.inner.tenants.names())
             .finish_non_exhaustive()
     }
+}
+
+/// The core's resolver: the application's answer, made into a tenant as `add` makes one. A
+/// policy that does not go by the `iss` asked about, or that names an issuer the layer
+/// trusts with a policy of its own, is not trusted; one that cannot be made is logged.
+fn resolver(maker: Maker, fixed: Vec<String>, resolve: Arc<ResolveIssuer>) -> Box<Resolve> {
+    Box::new(move |iss: &str| {
+        let policy = resolve(iss)?;
+        if !policy.issuers.iter().any(|name| name == iss)
+            || policy.issuers.iter().any(|name| fixed.contains(name))
+        {
+            return None;
+        }
+        match policy.make(&maker) {
+            Ok((names, store, policy)) => Some((names, Tenant { store, policy })),
+            Err(err) => {
+                tracing::warn!(issuer = ?iss, error = %err, "an issuer policy from resolve_with cannot be used");
+                None
+            }
+        }
+    })
 }
 
 fn lock(pending: &Mutex<Vec<IssuerPolicy>>) -> std::sync::MutexGuard<'_, Vec<IssuerPolicy>> {

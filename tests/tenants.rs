@@ -399,3 +399,95 @@ fn a_policys_debug_keeps_its_secret() {
         "{shown}"
     );
 }
+
+/// Issuers trusted on first sight through `resolve_with`: an allow-list of onboarded
+/// tenants (the Entra multi-tenant shape: one `iss` per tenant id), each with a secret of
+/// its own; at most two kept at once.
+#[tokio::test]
+async fn issuers_resolved_on_first_sight_are_trusted_within_a_bound() {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, RwLock};
+
+    let tenant = |tid: &str| format!("https://login.microsoftonline.com/{tid}/v2.0");
+    let secret = |tid: &str| format!("tenant {tid}'s secret, thirty-two bytes at least");
+    let onboarded: Arc<RwLock<HashSet<String>>> = Arc::default();
+    onboarded
+        .write()
+        .unwrap()
+        .extend(["t1", "t2", "t3"].map(String::from));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (known, count) = (Arc::clone(&onboarded), Arc::clone(&asked));
+    let tenants = TrustedIssuers::new().resolve_with(2, move |iss| {
+        count.fetch_add(1, Ordering::SeqCst);
+        let tid = iss
+            .strip_prefix("https://login.microsoftonline.com/")?
+            .strip_suffix("/v2.0")?;
+        known.read().unwrap().contains(tid).then(|| {
+            IssuerPolicy::with_keys(iss)
+                .hmac_secret(secret(tid), Algorithm::HS256)
+                .audience("notes")
+        })
+    });
+    let layer = JwtAuthLayer::<Value>::builder()
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes"),
+        )
+        .trusted_issuers(tenants.clone())
+        .build()
+        .unwrap();
+    let app = ok_behind(layer.clone());
+    let token = |tid: &str| {
+        signed(
+            secret(tid).as_bytes(),
+            json!({ "iss": tenant(tid), "aud": "notes" }),
+        )
+    };
+    let asked_so_far = || asked.load(Ordering::SeqCst);
+
+    // The layer's own issuer is never asked about.
+    let a = signed(SECRET_A, json!({ "iss": A, "aud": "notes" }));
+    assert_eq!(status_of(&app, &a).await, 200);
+    assert_eq!(asked_so_far(), 0);
+    // An onboarded tenant: asked once, then trusted.
+    assert_eq!(status_of(&app, &token("t1")).await, 200);
+    assert_eq!(status_of(&app, &token("t1")).await, 200);
+    assert_eq!(asked_so_far(), 1);
+    assert!(tenants.contains(&tenant("t1")));
+    // Its own policy: another tenant's secret under its name does not pass.
+    let forged = signed(
+        secret("t2").as_bytes(),
+        json!({ "iss": tenant("t1"), "aud": "notes" }),
+    );
+    assert_eq!(
+        layer.verify(&forged).unwrap_err(),
+        AuthError::InvalidSignature
+    );
+    // Not onboarded, or made up: refused, and nothing kept.
+    assert_eq!(
+        layer.verify(&token("t9")).unwrap_err(),
+        AuthError::InvalidIssuer
+    );
+    assert_eq!(status_of(&app, &token("t9")).await, 401);
+    assert!(!tenants.contains(&tenant("t9")));
+    assert_eq!(
+        asked_so_far(),
+        3,
+        "asked each time: nothing kept for a refusal"
+    );
+    // A third tenant within a bound of two: the one made longest ago is forgotten...
+    assert_eq!(status_of(&app, &token("t2")).await, 200);
+    assert_eq!(status_of(&app, &token("t3")).await, 200);
+    assert!(!tenants.contains(&tenant("t1")));
+    assert!(tenants.contains(&tenant("t2")) && tenants.contains(&tenant("t3")));
+    // ...and asked about again when it comes back.
+    let before = asked_so_far();
+    assert_eq!(status_of(&app, &token("t1")).await, 200);
+    assert_eq!(asked_so_far(), before + 1);
+    // Offboarding: no longer answered for, and removed: refused from the next request.
+    onboarded.write().unwrap().remove("t3");
+    assert!(tenants.remove(&tenant("t3")));
+    assert_eq!(status_of(&app, &token("t3")).await, 401);
+}
