@@ -31,24 +31,24 @@ struct Claims {
     role: String,
 }
 
+/// What a `JwksClient` answers.
+#[cfg(feature = "jwks")]
+type Fetch<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<http::Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>,
+            > + Send
+            + 'a,
+    >,
+>;
+
 /// A JWKS client that serves one document from memory.
 #[cfg(feature = "jwks")]
 struct InMemory(bytes::Bytes);
 
 #[cfg(feature = "jwks")]
 impl tower_jwt_auth::jwks::JwksClient for InMemory {
-    fn get<'a>(
-        &'a self,
-        _: &'a http::Uri,
-        _: usize,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = Result<http::Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>,
-                > + Send
-                + 'a,
-        >,
-    > {
+    fn get<'a>(&'a self, _: &'a http::Uri, _: usize) -> Fetch<'a> {
         Box::pin(std::future::ready(Ok(http::Response::new(self.0.clone()))))
     }
 }
@@ -60,18 +60,7 @@ struct Providers;
 
 #[cfg(feature = "jwks")]
 impl tower_jwt_auth::jwks::JwksClient for Providers {
-    fn get<'a>(
-        &'a self,
-        url: &'a http::Uri,
-        _: usize,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = Result<http::Response<bytes::Bytes>, tower_jwt_auth::jwks::BoxError>,
-                > + Send
-                + 'a,
-        >,
-    > {
+    fn get<'a>(&'a self, url: &'a http::Uri, _: usize) -> Fetch<'a> {
         use base64::Engine as _;
         let host = url.host().unwrap_or_default();
         let doc = if url.path().ends_with("openid-configuration") {

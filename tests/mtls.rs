@@ -11,7 +11,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -42,25 +41,8 @@ fn certificates() -> PathBuf {
         MADE.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .expect("openssl must be installed: scripts/test-all.sh installs it");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
     let p256 = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    let args = |line: String| line.split(' ').map(str::to_owned).collect::<Vec<_>>();
-    let run = |line: String| {
-        let owned = args(line);
-        openssl(&owned.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let run = |line: String| openssl(&dir, &line.split(' ').collect::<Vec<_>>());
     run(format!(
         "req -x509 {p256} -subj /CN=test-ca -days 1 -keyout ca.key -out ca.pem"
     ));
@@ -86,12 +68,11 @@ fn certificates() -> PathBuf {
 
 /// `x5t#S256` of a certificate (RFC 8705 §3.1), from openssl's SHA-256 fingerprint.
 fn thumbprint(dir: &Path, name: &str) -> String {
-    let out = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
-        .arg(dir.join(format!("{name}.pem")))
-        .output()
-        .unwrap();
-    let line = String::from_utf8(out.stdout).unwrap();
+    let pem = format!("{name}.pem");
+    let line = openssl(
+        dir,
+        &["x509", "-noout", "-fingerprint", "-sha256", "-in", &pem],
+    );
     let hex = line.trim().rsplit('=').next().unwrap().replace(':', "");
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)

@@ -363,3 +363,19 @@ fn random_jti() -> String {
         NEXT.fetch_add(1, Ordering::SeqCst)
     )
 }
+
+/// Runs `openssl` with `args` in `dir` (certificates for the TLS tests), and gives what it
+/// printed; fails the test with openssl's complaint if it fails.
+pub fn openssl(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl must be installed: scripts/test-all.sh installs it");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tower_jwt_auth::authorize::Require;
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
-fn auth(optional: bool) -> JwtAuthLayer<Value> {
+pub(crate) fn auth(optional: bool) -> JwtAuthLayer<Value> {
     JwtAuthLayer::<Value>::builder()
         .hmac_secret(SECRET, Algorithm::HS256)
         .optional(optional)
@@ -19,7 +19,7 @@ fn auth(optional: bool) -> JwtAuthLayer<Value> {
         .unwrap()
 }
 
-fn guarded(require: Require<Value>, calls: &Calls) -> Router {
+pub(crate) fn guarded(require: Require<Value>, calls: &Calls) -> Router {
     let calls = calls.clone();
     Router::new()
         .route(
@@ -33,13 +33,13 @@ fn guarded(require: Require<Value>, calls: &Calls) -> Router {
         .layer(auth(false))
 }
 
-fn with(claims: Value) -> String {
+pub(crate) fn with(claims: Value) -> String {
     let mut claims = claims;
     claims["exp"] = json!(now() + 600);
     bearer(&mint(&claims))
 }
 
-async fn get_with(app: &Router, claims: Value) -> Answer {
+pub(crate) async fn get_with(app: &Router, claims: Value) -> Answer {
     call(app, "/", &[("authorization", &with(claims))]).await
 }
 

@@ -60,16 +60,7 @@ impl Server {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let openssl = |args: &[&str]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(&dir)
-                .output()
-                .expect("openssl must be installed: scripts/test-all.sh installs it");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            openssl(&dir, args);
         };
         let p256 = [
             "-newkey",

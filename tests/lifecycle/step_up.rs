@@ -10,42 +10,17 @@
 
 use std::time::Duration;
 
+use crate::authorize::{get_with, guarded, with};
 use crate::common::*;
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
 use tower_jwt_auth::authorize::Require;
-use tower_jwt_auth::{Algorithm, AuthError, ConfigError, JwtAuthLayer};
+use tower_jwt_auth::{AuthError, ConfigError, JwtAuthLayer};
 
+// The layer, a guarded route and tokens, as the authorization tests make them.
 fn auth() -> JwtAuthLayer<Value> {
-    JwtAuthLayer::<Value>::builder()
-        .hmac_secret(SECRET, Algorithm::HS256)
-        .build()
-        .unwrap()
-}
-
-fn guarded(require: Require<Value>, calls: &Calls) -> Router {
-    let calls = calls.clone();
-    Router::new()
-        .route(
-            "/",
-            get(move || async move {
-                calls.hit();
-                "ok"
-            }),
-        )
-        .route_layer(require.build().unwrap())
-        .layer(auth())
-}
-
-fn with(claims: Value) -> String {
-    let mut claims = claims;
-    claims["exp"] = json!(now() + 600);
-    bearer(&mint(&claims))
-}
-
-async fn get_with(app: &Router, claims: Value) -> Answer {
-    call(app, "/", &[("authorization", &with(claims))]).await
+    crate::authorize::auth(false)
 }
 
 const STEP_UP: &str = "Bearer realm=\"api\", error=\"insufficient_user_authentication\", \
