@@ -82,7 +82,7 @@
 //! which would pull a TLS stack into every build of the `tonic` feature.)
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -95,26 +95,54 @@ use crate::verifier::{Binding, Verified};
 
 /// The certificate a request's TLS client authenticated with: the DER of the leaf, as the
 /// TLS acceptor received it. Put it in the request's extensions (see the [module](self)) for
-/// the layer to accept certificate-bound tokens.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PeerCertificate(Arc<[u8]>);
+/// the layer to accept certificate-bound tokens. Clones share one certificate, and its
+/// thumbprint is computed once, on the first request that needs it: make one per
+/// connection.
+#[derive(Clone)]
+pub struct PeerCertificate(Arc<Peer>);
+
+struct Peer {
+    der: Box<[u8]>,
+    /// base64url(SHA-256(der)), once asked for (`None`: the digest failed).
+    thumbprint: OnceLock<Option<String>>,
+}
 
 impl PeerCertificate {
     /// The client's leaf certificate, DER-encoded (rustls' `CertificateDer` derefs to it).
-    pub fn new(der: impl Into<Arc<[u8]>>) -> Self {
-        PeerCertificate(der.into())
+    pub fn new(der: impl Into<Box<[u8]>>) -> Self {
+        PeerCertificate(Arc::new(Peer {
+            der: der.into(),
+            thumbprint: OnceLock::new(),
+        }))
     }
 
     /// The certificate, DER-encoded.
     pub fn der(&self) -> &[u8] {
-        &self.0
+        &self.0.der
+    }
+
+    /// Its `x5t#S256` (RFC 8705 §3.1).
+    fn thumbprint(&self, provider: &CryptoProvider) -> Option<&str> {
+        let digest = || {
+            let digest = (provider.key_utils.compute_digest)(self.der(), ThumbprintHash::SHA256);
+            digest.ok().map(|digest| URL_SAFE_NO_PAD.encode(digest))
+        };
+        self.0.thumbprint.get_or_init(digest).as_deref()
     }
 }
+
+impl PartialEq for PeerCertificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der() == other.der()
+    }
+}
+
+impl Eq for PeerCertificate {}
 
 impl fmt::Debug for PeerCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PeerCertificate")
-            .field("der_len", &self.0.len())
+            .field("der_len", &self.der().len())
             .finish()
     }
 }
@@ -133,11 +161,32 @@ pub(crate) fn confirm_bearer<C>(
     let peer = extensions
         .get::<PeerCertificate>()
         .ok_or(AuthError::CertificateMissing)?;
-    let digest = (provider.key_utils.compute_digest)(peer.der(), ThumbprintHash::SHA256)
-        .map_err(|_| AuthError::CertificateMismatch)?;
-    if URL_SAFE_NO_PAD.encode(digest) == **thumbprint {
+    if peer.thumbprint(provider) == Some(&**thumbprint) {
         Ok(())
     } else {
         Err(AuthError::CertificateMismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::install_crypto_provider;
+
+    /// FIPS 180-2's SHA-256("abc"), base64url: computed on the first request that asks,
+    /// and shared by every clone of the connection's certificate.
+    #[test]
+    fn the_thumbprint_is_computed_once_per_connection() {
+        let provider = install_crypto_provider().unwrap();
+        let peer = PeerCertificate::new(&b"abc"[..]);
+        let for_another_request = peer.clone();
+        assert!(for_another_request.0.thumbprint.get().is_none());
+        let abc = "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0";
+        assert_eq!(peer.thumbprint(provider), Some(abc));
+        assert_eq!(
+            for_another_request.0.thumbprint.get(),
+            Some(&Some(abc.to_owned()))
+        );
+        assert_eq!(peer, PeerCertificate::new(&b"abc"[..]));
     }
 }
