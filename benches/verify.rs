@@ -215,16 +215,18 @@ fn floor(c: &mut Criterion, token: &str, decoding: &tower_jwt_auth::DecodingKey,
     group.finish();
 }
 
+/// A claims type that reads `sub` alone (the grants come from the layer, not from it).
+#[derive(Clone, serde::Deserialize)]
+struct User {
+    #[allow(dead_code)]
+    sub: String,
+}
+
 /// Grants read from the standard `scope` claim, against the same grants read through a
 /// claim mapping from a nested member (Keycloak's `realm_access.roles`), in the same token:
 /// the mapping's cost.
 fn grants(c: &mut Criterion) {
     install_crypto_provider().unwrap();
-    #[derive(Clone, serde::Deserialize)]
-    struct User {
-        #[allow(dead_code)]
-        sub: String,
-    }
     let now = jsonwebtoken::get_current_timestamp();
     let (encoding, decoding) = keys(Algorithm::HS256);
     let mint = |extra: serde_json::Value| {
@@ -271,11 +273,6 @@ fn grants(c: &mut Criterion) {
 fn issuers(c: &mut Criterion) {
     use tower_jwt_auth::tenant::IssuerPolicy;
     install_crypto_provider().unwrap();
-    #[derive(Clone, serde::Deserialize)]
-    struct User {
-        #[allow(dead_code)]
-        sub: String,
-    }
     let now = jsonwebtoken::get_current_timestamp();
     let (encoding, _) = keys(Algorithm::HS256);
     let mint = |aud: &str| {
