@@ -68,8 +68,18 @@
 //! certificate against the system's roots. For a private CA, a client certificate or
 //! credentials, build a `redis::Client` (re-exported as `tower_jwt_auth::redis`) and use
 //! `RedisStore::from_client`; to share the application's connection,
-//! `RedisStore::with_connection_manager`. Point it at a primary endpoint: Redis Cluster is not
-//! supported yet (a check is one `MGET` across hash slots, the first load a `SCAN`).
+//! `RedisStore::with_connection_manager`. A managed service's primary endpoint follows its
+//! failovers; the store reconnects to it.
+//!
+//! **Redis Cluster** (Valkey too): `RedisStore::connect_cluster([..node URLs..], options)`
+//! (or `from_cluster_client`). Records spread over the primaries by their keys' slots; every
+//! write that must be atomic touches one key; the copy loads from every primary; revocations
+//! travel on classic pub/sub, which reaches every node, so each replica's subscription may be
+//! on any node (why not sharded pub/sub, and figures: `BENCHMARKS.md`, "Redis Cluster"). While a
+//! primary fails over, checks whose records it holds fail closed; after it, each replica
+//! writes back what its copy holds (a revocation the dead primary had acknowledged but not
+//! passed to its replica is not lost), then reloads. Redis Sentinel is not supported (see
+//! `RedisStore`'s page).
 //!
 //! ```no_run
 //! # #[cfg(feature = "redis")]

@@ -8,6 +8,7 @@ mod common;
 mod authorize;
 mod issue;
 mod redis;
+mod redis_cluster;
 mod refresh;
 mod revocation;
 mod step_up;

@@ -16,7 +16,7 @@ use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, Revocation, RevocationStore, TokenId};
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,7 +24,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn now_nanos() -> u128 {
+pub(crate) fn now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -32,13 +32,13 @@ fn now_nanos() -> u128 {
 }
 
 /// A `redis-server` of this test alone, stopped when dropped.
-struct Server {
-    port: u16,
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) port: u16,
+    pub(crate) child: Child,
     /// What it was started with, to start it again.
     args: Vec<String>,
     /// Files it reads when it starts (TLS), removed when it is dropped.
-    dir: Option<std::path::PathBuf>,
+    pub(crate) dir: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -149,7 +149,7 @@ impl Server {
         (server, ca)
     }
 
-    fn with_args(port: u16, args: &[&str]) -> Server {
+    pub(crate) fn with_args(port: u16, args: &[&str]) -> Server {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let child = Server::spawn(port, &args);
         Server {
@@ -189,7 +189,7 @@ impl Server {
         child
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
@@ -219,7 +219,7 @@ async fn store(server: &Server) -> RedisStore {
         .unwrap()
 }
 
-fn app(store: RedisStore) -> Router {
+pub(crate) fn app(store: RedisStore) -> Router {
     let layer = JwtAuthLayer::<Value>::builder()
         .hmac_secret(SECRET, Algorithm::HS256)
         .revocation(store)
@@ -228,12 +228,12 @@ fn app(store: RedisStore) -> Router {
     ok_behind(layer)
 }
 
-fn token(jti: &str) -> String {
+pub(crate) fn token(jti: &str) -> String {
     mint(&json!({ "jti": jti, "sub": "alice", "iat": now(), "exp": now() + 600 }))
 }
 
 /// Short timeouts and reconnection waits, for the tests that take Redis away.
-fn quick() -> RedisOptions {
+pub(crate) fn quick() -> RedisOptions {
     RedisOptions::default()
         .timeout(Duration::from_millis(300))
         .reconnect_delay(Duration::from_millis(100))
@@ -249,7 +249,7 @@ async fn assert_fails_closed(app: &Router, token: &str) {
 }
 
 /// Waits until `done`, polling; returns how long it took.
-async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
+pub(crate) async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !done().await {
         assert!(start.elapsed() < limit, "not within {limit:?}");
@@ -381,7 +381,7 @@ async fn a_new_replica_loads_what_was_revoked_before_it_started() {
 }
 
 /// The revocations of one test: a token, a session (scoped to an issuer) and a subject.
-fn three_revocations() -> [Revocation; 3] {
+pub(crate) fn three_revocations() -> [Revocation; 3] {
     let until = now() + 600;
     [
         Revocation::Token {

@@ -2,8 +2,9 @@
 //! (feature `redis`).
 //!
 //! Each revocation is a key that expires (`EXAT`) five minutes after the last token it can
-//! match (the largest leeway a layer grants), so Redis forgets it once it no longer matters, and a message on a pub/sub channel. Every store keeps a local copy
-//! of all live revocations: it subscribes, loads the keys, then applies each message; a
+//! match (the largest leeway a layer grants), so Redis forgets it once it no
+//! longer matters, and a message on a pub/sub channel. Every store keeps a local copy of all
+//! live revocations: it subscribes, loads the keys, then applies each message; a
 //! request's check is then a lookup in memory. While the subscription is down the copy may
 //! be stale, so checks go to Redis itself (one `MGET`) until it is back and reloaded.
 //!
@@ -24,22 +25,34 @@
 //!
 //! **TLS**: `rediss://` URLs speak TLS through rustls, with the crypto backend's provider;
 //! the server's certificate is checked against the system's roots, or the root you give
-//! [`Client::build_with_tls`] and [`RedisStore::from_client`]. **Redis Cluster is not
-//! supported**: a check reads a token's records with one `MGET`, whose keys live in
-//! different hash slots (a cluster answers `CROSSSLOT`), and the first sync loads every
-//! record with `SCAN`, which a cluster runs per node. The records are small (one key per
-//! revocation): a single primary — a managed service's primary endpoint, with replicas
-//! for failover — holds millions.
+//! [`Client::build_with_tls`] and [`RedisStore::from_client`].
+//!
+//! **Redis Cluster** (and Valkey in cluster mode): [`RedisStore::connect_cluster`]. Every
+//! write that must be atomic touches one key — a revocation's record is written and
+//! announced by one script on the record's node, a refresh token's or a DPoP proof's use is
+//! one `SET NX` —, a check's `MGET` is split by slot, the copy is loaded by a `SCAN` of each
+//! primary, and the subscription (classic pub/sub, which a cluster carries to every node)
+//! may be made on any node. The epoch also names the primaries and their run ids: after a
+//! failover or a restart of a primary, each replica writes back what its copy holds, so a
+//! revocation the old primary had acknowledged but not yet passed to its replica is not
+//! lost while a replica of ours knew it. Redis Sentinel is not supported: point the store
+//! at the primary endpoint that a managed service keeps current across failovers.
+
+mod connection;
+mod records;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, ConnectionAddr, RedisFuture, Value};
+use redis::aio::ConnectionManager;
+use redis::cluster::ClusterClient;
+use redis::{Client, ConnectionAddr, Value};
 
+use self::connection::{Commands, Connection, Primary, fingerprint};
+use self::records::{KINDS, decode_message, decode_value, encode, scoped};
 use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
 use crate::backoff::Backoff;
@@ -124,7 +137,11 @@ pub struct RedisStore {
 }
 
 struct Inner {
-    client: Client,
+    /// Where the subscription is made: one server, or the nodes of a cluster given, tried
+    /// in turn (classic pub/sub reaches every node of a cluster).
+    nodes: Vec<Client>,
+    /// The node the next subscription tries.
+    next_node: AtomicUsize,
     options: RedisOptions,
     channel: String,
     /// The local copy of every live revocation.
@@ -136,50 +153,7 @@ struct Inner {
     started: Instant,
     commands: Commands,
     /// The epoch of the Redis data this copy was last synced with (see [`Inner::restore`]).
-    epoch: Mutex<Option<String>>,
-}
-
-/// How commands reach Redis.
-enum Commands {
-    /// The store's own connection, made again after an error.
-    Own(Mutex<Option<MultiplexedConnection>>),
-    /// The application's connection manager, which reconnects by itself.
-    Managed(ConnectionManager),
-}
-
-/// One connection for one exchange.
-#[derive(Clone)]
-enum Connection {
-    Own(MultiplexedConnection),
-    Managed(ConnectionManager),
-}
-
-impl ConnectionLike for Connection {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Connection::Own(con) => con.req_packed_command(cmd),
-            Connection::Managed(con) => con.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Connection::Own(con) => con.req_packed_commands(pipeline, offset, count),
-            Connection::Managed(con) => con.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Connection::Own(con) => con.get_db(),
-            Connection::Managed(con) => con.get_db(),
-        }
-    }
+    epoch: Mutex<Option<Epoch>>,
 }
 
 impl RedisStore {
@@ -218,7 +192,7 @@ impl RedisStore {
     pub fn connect_later(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
         let client =
             Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
-        let inner = Inner::new(client, Commands::Own(Mutex::new(None)), options)?;
+        let inner = Inner::new(vec![client.clone()], Commands::own(client), options)?;
         tokio::spawn(subscribe(Arc::downgrade(&inner), None));
         Ok(RedisStore { inner })
     }
@@ -243,7 +217,7 @@ impl RedisStore {
         client: Client,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
-        RedisStore::start(client, Commands::Own(Mutex::new(None)), options).await
+        RedisStore::start(vec![client.clone()], Commands::own(client), options).await
     }
 
     /// A store whose commands go through the application's [`ConnectionManager`]; `client`
@@ -257,15 +231,87 @@ impl RedisStore {
         manager: ConnectionManager,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
-        RedisStore::start(client, Commands::Managed(manager), options).await
+        RedisStore::start(vec![client], Commands::Managed(manager), options).await
+    }
+
+    /// Connects to a Redis Cluster (or Valkey in cluster mode) through the nodes at `urls`
+    /// (`redis://host:port`, or `rediss://` for TLS with the system's roots): one is
+    /// enough, as the cluster tells where the others are; more let the subscription move
+    /// when a node goes away. Loads the revocations from every primary and subscribes, with
+    /// `options`.
+    ///
+    /// Each record lives in the slot of its key, and every operation that must be atomic
+    /// touches one key; a token's check reads its records from their primaries (one `MGET`
+    /// split by slot), and the local copy is loaded with a `SCAN` of each primary.
+    /// Revocations are announced on classic pub/sub, which a cluster carries to every node,
+    /// so the subscription may be made on any of them. A failover (or a restart) of a
+    /// primary changes its run id: every replica then writes back what its copy holds, so
+    /// that a revocation the failed primary had not yet passed to its replica is not lost.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::revocation::{RedisOptions, RedisStore};
+    ///
+    /// let nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379", "redis://10.0.0.3:6379"];
+    /// let store = RedisStore::connect_cluster(nodes, RedisOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError`] when no URL is given, a URL or the options are invalid, or the cluster
+    /// cannot be reached within the timeout.
+    pub async fn connect_cluster<I, S>(
+        urls: I,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let urls: Vec<String> = urls.into_iter().map(|u| u.as_ref().to_owned()).collect();
+        if urls.is_empty() {
+            return Err(no_node());
+        }
+        let nodes = urls
+            .iter()
+            .map(|url| Client::open(url.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
+        let cluster = ClusterClient::builder(urls)
+            .connection_timeout(options.timeout)
+            .response_timeout(options.timeout)
+            .build()
+            .map_err(|e| StoreError(format!("invalid Redis Cluster configuration: {e}")))?;
+        RedisStore::from_cluster_client(cluster, nodes, options).await
+    }
+
+    /// [`connect_cluster`](Self::connect_cluster) with a [`ClusterClient`] you configured
+    /// (credentials, TLS with your own root certificate); `nodes` are clients to some of
+    /// its nodes, configured alike, on which the subscription is made, each in turn.
+    ///
+    /// # Errors
+    /// As [`connect_cluster`](Self::connect_cluster).
+    pub async fn from_cluster_client(
+        cluster: ClusterClient,
+        nodes: Vec<Client>,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError> {
+        if nodes.is_empty() {
+            return Err(no_node());
+        }
+        let connection = tokio::time::timeout(options.timeout, cluster.get_async_connection())
+            .await
+            .map_err(|_| StoreError("Redis Cluster did not answer in time".to_owned()))?
+            .map_err(|e| StoreError(format!("cannot connect to Redis Cluster: {e}")))?;
+        RedisStore::start(nodes, Commands::Cluster(connection), options).await
     }
 
     async fn start(
-        client: Client,
+        nodes: Vec<Client>,
         commands: Commands,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
-        let inner = Inner::new(client, commands, options)?;
+        let inner = Inner::new(nodes, commands, options)?;
         inner.connection().await?;
         let (ready, synced) = tokio::sync::oneshot::channel();
         tokio::spawn(subscribe(Arc::downgrade(&inner), Some(ready)));
@@ -286,14 +332,16 @@ impl RedisStore {
 impl Inner {
     /// The store's state, its options checked; nothing connected yet.
     fn new(
-        client: Client,
+        nodes: Vec<Client>,
         commands: Commands,
         options: RedisOptions,
     ) -> Result<Arc<Inner>, StoreError> {
-        if matches!(
-            client.get_connection_info().addr(),
-            ConnectionAddr::TcpTls { .. }
-        ) {
+        if nodes.iter().any(|node| {
+            matches!(
+                node.get_connection_info().addr(),
+                ConnectionAddr::TcpTls { .. }
+            )
+        }) {
             tls::install_default_provider();
         }
         if options.ping_interval.is_zero() {
@@ -307,7 +355,8 @@ impl Inner {
         }
         Ok(Arc::new(Inner {
             channel: format!("{}revocations", options.prefix),
-            client,
+            nodes,
+            next_node: AtomicUsize::new(0),
             options,
             list: RevocationList::default(),
             synced_until: AtomicU64::new(0),
@@ -342,15 +391,9 @@ impl RevocationStore for RedisStore {
     fn revoke(&self, revocation: Revocation) -> BoxFuture<'static, Result<(), StoreError>> {
         let inner = Arc::clone(&self.inner);
         Box::pin(async move {
-            let mut pipe = redis::pipe();
-            let message = inner.write(&mut pipe, &revocation);
-            pipe.cmd("PUBLISH")
-                .arg(&inner.channel)
-                .arg(&message)
-                .ignore();
-            pipe.atomic();
-            let _: () = inner
-                .run(|mut con| async move { pipe.query_async(&mut con).await })
+            let cmd = inner.write(&revocation, Some(&inner.channel));
+            let _: Value = inner
+                .run(|mut con| async move { cmd.query_async(&mut con).await })
                 .await?;
             // Read your own writes, whatever the subscription is doing.
             inner.list.add([&revocation], now());
@@ -373,11 +416,6 @@ impl RevocationStore for RedisStore {
         })
     }
 }
-
-/// Sets `KEYS[1]` to "cut-off expiry", kept until `ARGV[3]`, unless it holds a later cut-off.
-const RAISE_CUT_OFF: &str = "local cur = redis.call('GET', KEYS[1]) \
-    if cur and tonumber(string.match(cur, '^%d+')) >= tonumber(ARGV[1]) then return 0 end \
-    redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EXAT', ARGV[3]) return 1";
 
 impl Inner {
     fn elapsed_ms(&self) -> u64 {
@@ -403,23 +441,10 @@ impl Inner {
 
     /// The command connection, connected again if the last call failed.
     async fn connection(&self) -> Result<Connection, StoreError> {
-        let own = match &self.commands {
-            Commands::Managed(manager) => return Ok(Connection::Managed(manager.clone())),
-            Commands::Own(own) => own,
-        };
-        if let Some(con) = lock(own).as_ref() {
-            return Ok(Connection::Own(con.clone()));
-        }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.options.timeout))
-            .set_response_timeout(Some(self.options.timeout));
-        let con = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
+        self.commands
+            .connection(self.options.timeout)
             .await
-            .map_err(|e| StoreError(format!("cannot connect to Redis: {e}")))?;
-        *lock(own) = Some(con.clone());
-        Ok(Connection::Own(con))
+            .map_err(|e| StoreError(format!("cannot connect to Redis: {e}")))
     }
 
     /// Runs one exchange with Redis within the timeout; after a failure, the next call
@@ -435,9 +460,7 @@ impl Inner {
             Ok(Err(e)) => StoreError(format!("Redis: {e}")),
             Err(_) => StoreError("Redis did not answer in time".to_owned()),
         };
-        if let Commands::Own(own) = &self.commands {
-            *lock(own) = None;
-        }
+        self.commands.failed();
         Err(failed)
     }
 
@@ -445,61 +468,47 @@ impl Inner {
         format!("{}{kind}:{id}", self.options.prefix)
     }
 
-    /// Adds the record of `revocation` to `pipe`; gives the message that announces it.
-    fn write(&self, pipe: &mut redis::Pipeline, revocation: &Revocation) -> String {
-        let (kind, id, message) = encode(revocation);
-        let key = self.key(kind, &id);
-        match revocation {
-            Revocation::Subject {
-                issued_before,
-                expires_at,
-                ..
-            } => {
-                // A later cut-off is never replaced by an earlier one.
-                pipe.cmd("EVAL")
-                    .arg(RAISE_CUT_OFF)
-                    .arg(1)
-                    .arg(&key)
-                    .arg(issued_before)
-                    .arg(expires_at)
-                    .arg(kept_until(*expires_at))
-                    .ignore();
-            }
-            Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
-                pipe.cmd("SET")
-                    .arg(&key)
-                    .arg(expires_at)
-                    .arg("EXAT")
-                    .arg(kept_until(*expires_at))
-                    .ignore();
-            }
-        }
-        message
+    /// The command that writes `revocation`'s record, and announces it on `channel` if given.
+    fn write(&self, revocation: &Revocation, channel: Option<&str>) -> redis::Cmd {
+        let (kind, id, _) = encode(revocation);
+        records::write(&self.key(kind, &id), revocation, channel)
     }
 
-    /// The Redis data's epoch: a random marker the first replica writes (without expiry)
-    /// into an empty Redis. It vanishes with the data — a restart without persistence, a
-    /// `FLUSHALL`, a new server behind the same address — and a new one replaces it.
-    fn epoch_key(&self) -> String {
+    /// The marker of the Redis data: a random value the first replica writes (without
+    /// expiry) into an empty Redis. It vanishes with the data — a restart without
+    /// persistence, a `FLUSHALL`, a new server behind the same address — and a new one
+    /// replaces it.
+    fn marker_key(&self) -> String {
         format!("{}epoch", self.options.prefix)
     }
 
-    async fn current_epoch(&self) -> Result<Option<String>, StoreError> {
-        let key = self.epoch_key();
-        self.run(|mut con| async move { redis::cmd("GET").arg(&key).query_async(&mut con).await })
-            .await
+    /// The current [`Epoch`], `None` when Redis holds no marker.
+    async fn current_epoch(&self) -> Result<Option<Epoch>, StoreError> {
+        let key = self.marker_key();
+        let marker: Option<String> = self
+            .run(|mut con| async move { redis::cmd("GET").arg(&key).query_async(&mut con).await })
+            .await?;
+        let Some(marker) = marker else {
+            return Ok(None);
+        };
+        let primaries = self.run(Connection::primaries).await?;
+        Ok(Some(Epoch {
+            marker,
+            primaries: primaries.as_deref().map(fingerprint),
+        }))
     }
 
-    /// Whether Redis still holds the data this copy was synced with.
+    /// Whether Redis still holds the data this copy was synced with, on the same primaries.
     async fn same_epoch(&self) -> Result<bool, StoreError> {
         let current = self.current_epoch().await?;
         Ok(current.is_some() && current == *lock_epoch(&self.epoch))
     }
 
     /// Before a (re)load: if Redis is not the one this copy was synced with — it came back
-    /// empty, or another replica already found it so — writes every revocation this copy
-    /// still holds back into it, so that nothing is lost while one replica that knew it
-    /// lives; then takes (or makes) the current epoch.
+    /// empty, or another replica already found it so, or a primary of the cluster failed
+    /// over or restarted — writes every revocation this copy still holds back into it, so
+    /// that nothing is lost while one replica that knew it lives; then takes (or makes) the
+    /// current epoch.
     async fn restore(&self) -> Result<(), StoreError> {
         let current = self.current_epoch().await?;
         let known = lock_epoch(&self.epoch).clone();
@@ -507,29 +516,38 @@ impl Inner {
             return Ok(());
         }
         let live = self.list.live(now());
+        // One command a record, a thousand in flight: a cluster's records are in many slots.
+        // Each is announced again: a replica that reloaded before this write-back (its
+        // subscription made first) hears of it.
         for chunk in live.chunks(1000) {
-            let mut pipe = redis::pipe();
-            for revocation in chunk {
-                self.write(&mut pipe, revocation);
-            }
-            let _: () = self
-                .run(|mut con| async move { pipe.query_async(&mut con).await })
-                .await?;
+            futures_util::future::try_join_all(chunk.iter().map(|revocation| {
+                let cmd = self.write(revocation, Some(&self.channel));
+                self.run(|mut con| async move { cmd.query_async::<Value>(&mut con).await })
+            }))
+            .await?;
         }
         match (&known, &current) {
-            (None, None) => tracing::warn!(
-                "Redis holds no revocation epoch: it is new, or lost its data before this \
-                 replica started; this replica knows no revocation to restore"
-            ),
+            (None, None) => {
+                tracing::warn!(
+                    "Redis holds no revocation epoch: it is new, or lost its data before \
+                     this replica started; this replica knows no revocation to restore"
+                );
+                metrics::revocation_store_reset(live.len());
+            }
             (None, Some(_)) => {}
-            (Some(_), _) => tracing::warn!(
+            (Some(known), Some(current)) if known.marker == current.marker => tracing::info!(
                 restored = live.len(),
-                "Redis lost the revocations (restarted without persistence, flushed or \
-                 replaced); wrote back what this replica knew"
+                "a primary of the Redis Cluster failed over or restarted; wrote back what \
+                 this replica knew, in case it had not reached the new primary"
             ),
-        }
-        if known.is_some() || current.is_none() {
-            metrics::revocation_store_reset(live.len());
+            (Some(_), _) => {
+                tracing::warn!(
+                    restored = live.len(),
+                    "Redis lost the revocations (restarted without persistence, flushed or \
+                     replaced); wrote back what this replica knew"
+                );
+                metrics::revocation_store_reset(live.len());
+            }
         }
         let epoch = match current {
             Some(epoch) => epoch,
@@ -538,7 +556,7 @@ impl Inner {
                 getrandom::fill(&mut fresh)
                     .map_err(|e| StoreError(format!("no randomness for an epoch: {e}")))?;
                 let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-                let key = self.epoch_key();
+                let key = self.marker_key();
                 // Whoever comes first sets it; everyone reads the one that stands.
                 let _: Value = self
                     .run(|mut con| async move {
@@ -598,166 +616,76 @@ impl Inner {
         Ok(list.is_revoked(token, now) || self.list.is_revoked(token, now))
     }
 
-    /// Every live revocation in Redis.
+    /// Every live revocation in Redis: a `SCAN` of the server, or of each primary of a
+    /// cluster.
     async fn load(&self) -> Result<Vec<Revocation>, StoreError> {
+        let primaries = self.run(Connection::primaries).await?;
+        let nodes: Vec<Option<&Primary>> = match &primaries {
+            Some(primaries) => primaries.iter().map(Some).collect(),
+            None => vec![None],
+        };
         let mut all = Vec::new();
-        for kind in KINDS {
-            let pattern = self.key(kind, "*");
-            let prefix_len = pattern.len() - 1;
-            let mut cursor = 0u64;
-            loop {
-                let pattern = pattern.clone();
-                let (next, keys): (u64, Vec<String>) = self
-                    .run(|mut con| async move {
-                        redis::cmd("SCAN")
-                            .arg(cursor)
-                            .arg("MATCH")
-                            .arg(&pattern)
-                            .arg("COUNT")
-                            .arg(1000)
-                            .query_async(&mut con)
-                            .await
-                    })
-                    .await?;
-                if !keys.is_empty() {
-                    let values: Vec<Option<String>> = self
-                        .run(|mut con| {
-                            let keys = keys.clone();
-                            async move { redis::cmd("MGET").arg(&keys).query_async(&mut con).await }
-                        })
-                        .await?;
-                    all.extend(keys.iter().zip(values).filter_map(|(key, value)| {
-                        decode_value(kind, &key[prefix_len..], &value?)
-                    }));
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
+        for node in nodes {
+            for kind in KINDS {
+                self.load_kind(kind, node, &mut all).await?;
             }
         }
         Ok(all)
     }
+
+    /// The records of one kind on `node` (the server when `None`).
+    async fn load_kind(
+        &self,
+        kind: &str,
+        node: Option<&Primary>,
+        all: &mut Vec<Revocation>,
+    ) -> Result<(), StoreError> {
+        let pattern = self.key(kind, "*");
+        let prefix_len = pattern.len() - 1;
+        let mut cursor = 0u64;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let (next, keys): (u64, Vec<String>) = self.run(|con| con.query_on(scan, node)).await?;
+            if !keys.is_empty() {
+                let values: Vec<Option<String>> = self
+                    .run(|mut con| {
+                        let keys = keys.clone();
+                        async move { redis::cmd("MGET").arg(&keys).query_async(&mut con).await }
+                    })
+                    .await?;
+                all.extend(
+                    keys.iter()
+                        .zip(values)
+                        .filter_map(|(key, value)| decode_value(kind, &key[prefix_len..], &value?)),
+                );
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
 }
 
-fn lock(
-    connection: &Mutex<Option<MultiplexedConnection>>,
-) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
-    connection.lock().unwrap_or_else(PoisonError::into_inner)
+fn no_node() -> StoreError {
+    StoreError("a cluster store needs the URL of at least one node".to_owned())
 }
 
-fn lock_epoch(epoch: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+/// What this copy was synced with: the marker of the Redis data, and in a cluster, which
+/// primaries held it (addresses and run ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Epoch {
+    marker: String,
+    primaries: Option<String>,
+}
+
+fn lock_epoch(epoch: &Mutex<Option<Epoch>>) -> std::sync::MutexGuard<'_, Option<Epoch>> {
     epoch.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The kind and id of a revocation's record, and the message that announces it: "kind
-/// expiry [cut-off] id", the id last, as it may contain spaces.
-fn encode(revocation: &Revocation) -> (&'static str, String, String) {
-    match revocation {
-        Revocation::Token { jti, expires_at } => {
-            ("jti", jti.clone(), format!("jti {expires_at} {jti}"))
-        }
-        Revocation::Session {
-            sid,
-            iss,
-            expires_at,
-        } => {
-            let (kind, id) = scoped("sid", iss.as_deref(), sid);
-            let message = format!("{kind} {expires_at} {id}");
-            (kind, id, message)
-        }
-        Revocation::Subject {
-            sub,
-            iss,
-            issued_before,
-            expires_at,
-        } => {
-            let (kind, id) = scoped("sub", iss.as_deref(), sub);
-            let message = format!("{kind} {expires_at} {issued_before} {id}");
-            (kind, id, message)
-        }
-    }
-}
-
-/// The kinds of record, as they appear in keys and messages: a session or a subject scoped
-/// to an issuer is an `isid` or `isub`, whose id is [`scoped`].
-const KINDS: [&str; 5] = ["jti", "sid", "sub", "isid", "isub"];
-
-/// The kind and id of a `sid` or `sub` record: as is without an issuer; otherwise `i`
-/// before the kind, and the issuer with its length before the id — "19:https://a.example"
-/// then "alice" — so that neither needs escaping.
-fn scoped(kind: &'static str, iss: Option<&str>, id: &str) -> (&'static str, String) {
-    match (kind, iss) {
-        (_, None) => (kind, id.to_owned()),
-        ("sid", Some(iss)) => ("isid", format!("{}:{iss}{id}", iss.len())),
-        (_, Some(iss)) => ("isub", format!("{}:{iss}{id}", iss.len())),
-    }
-}
-
-/// The issuer and the id of a [`scoped`] id.
-fn unscoped(id: &str) -> Option<(String, String)> {
-    let (len, rest) = id.split_once(':')?;
-    let len: usize = len.parse().ok()?;
-    let (iss, id) = (rest.get(..len)?, rest.get(len..)?);
-    Some((iss.to_owned(), id.to_owned()))
-}
-
-/// A revocation from its kind and id, its expiry, and for a subject its cut-off.
-fn revocation(kind: &str, id: &str, expires_at: u64, cut_off: Option<u64>) -> Option<Revocation> {
-    let (iss, id) = match kind {
-        "isid" | "isub" => {
-            let (iss, id) = unscoped(id)?;
-            (Some(iss), id)
-        }
-        _ => (None, id.to_owned()),
-    };
-    match (kind, cut_off) {
-        ("jti", None) => Some(Revocation::Token {
-            jti: id,
-            expires_at,
-        }),
-        ("sid" | "isid", None) => Some(Revocation::Session {
-            sid: id,
-            iss,
-            expires_at,
-        }),
-        ("sub" | "isub", Some(issued_before)) => Some(Revocation::Subject {
-            sub: id,
-            iss,
-            issued_before,
-            expires_at,
-        }),
-        _ => None,
-    }
-}
-
-fn is_subject(kind: &str) -> bool {
-    kind.ends_with("sub")
-}
-
-/// A revocation from its key's value: "expiry" for a `jti` or a session, "cut-off expiry"
-/// for a subject.
-fn decode_value(kind: &str, id: &str, value: &str) -> Option<Revocation> {
-    let mut numbers = value.split(' ').map(str::parse::<u64>);
-    let first = numbers.next()?.ok()?;
-    let second = numbers.next().map(Result::ok);
-    match (is_subject(kind), second) {
-        (false, None) => revocation(kind, id, first, None),
-        (true, Some(Some(expires_at))) => revocation(kind, id, expires_at, Some(first)),
-        _ => None,
-    }
-}
-
-/// A revocation from a pub/sub message (see [`Inner::encode`]): "kind expiry [cut-off] id".
-fn decode_message(message: &str) -> Option<Revocation> {
-    let (kind, rest) = message.split_once(' ')?;
-    let (expires_at, rest) = rest.split_once(' ')?;
-    let expires_at = expires_at.parse().ok()?;
-    if !is_subject(kind) {
-        return revocation(kind, rest, expires_at, None);
-    }
-    let (cut_off, id) = rest.split_once(' ')?;
-    revocation(kind, id, expires_at, Some(cut_off.parse().ok()?))
 }
 
 /// Keeps the local copy in sync for as long as the store lives: subscribe, load, apply
@@ -794,7 +722,9 @@ async fn sync(
 ) -> Result<(), StoreError> {
     let failed = |e: redis::RedisError| StoreError(format!("Redis subscription: {e}"));
     let timeout = inner.options.timeout;
-    let mut pubsub = tokio::time::timeout(timeout, inner.client.get_async_pubsub())
+    // Each attempt the next node: one that went away is not tried again and again.
+    let node = inner.next_node.fetch_add(1, Ordering::Relaxed) % inner.nodes.len();
+    let mut pubsub = tokio::time::timeout(timeout, inner.nodes[node].get_async_pubsub())
         .await
         .map_err(|_| StoreError("Redis did not answer in time".to_owned()))?
         .map_err(failed)?;
@@ -840,85 +770,5 @@ async fn sync(
             Some(revocation) => inner.list.add([&revocation], now()),
             None => tracing::warn!("ignored a malformed revocation message"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_and_values_round_trip() {
-        let scoped_to = Some("https://idp.example/realms/a b:c".to_owned());
-        for revocation in [
-            Revocation::Token {
-                jti: "a b c".into(),
-                expires_at: 100,
-            },
-            Revocation::Session {
-                sid: "s".into(),
-                iss: None,
-                expires_at: 100,
-            },
-            Revocation::Session {
-                sid: "s 1".into(),
-                iss: scoped_to.clone(),
-                expires_at: 100,
-            },
-            Revocation::Subject {
-                sub: "alice smith".into(),
-                iss: None,
-                issued_before: 50,
-                expires_at: 100,
-            },
-            Revocation::Subject {
-                sub: "12:alice".into(),
-                iss: scoped_to.clone(),
-                issued_before: 50,
-                expires_at: 100,
-            },
-        ] {
-            let (kind, id, message) = encode(&revocation);
-            assert_eq!(
-                decode_message(&message),
-                Some(revocation.clone()),
-                "{message}"
-            );
-            // The value Redis keeps: the expiry, after the cut-off for a subject.
-            let value = match &revocation {
-                Revocation::Subject {
-                    issued_before,
-                    expires_at,
-                    ..
-                } => format!("{issued_before} {expires_at}"),
-                Revocation::Token { expires_at, .. } | Revocation::Session { expires_at, .. } => {
-                    expires_at.to_string()
-                }
-            };
-            assert_eq!(decode_value(kind, &id, &value), Some(revocation), "{id}");
-        }
-        assert_eq!(
-            encode(&Revocation::Subject {
-                sub: "alice".into(),
-                iss: Some("https://a.example".into()),
-                issued_before: 50,
-                expires_at: 100,
-            })
-            .1,
-            "17:https://a.examplealice"
-        );
-        for bad in [
-            "",
-            "jti",
-            "jti x a",
-            "zzz 1 a",
-            "sub 100 alice",
-            "isub 100 50 99:short",
-            "isid 100 x:a",
-        ] {
-            assert_eq!(decode_message(bad), None, "{bad:?}");
-        }
-        assert_eq!(decode_value("sid", "s", "oops"), None);
-        assert_eq!(decode_value("sub", "s", "100"), None);
     }
 }

@@ -1,0 +1,482 @@
+//! The Redis store against a real Redis Cluster (issue #24, item 3): three primaries and
+//! three replicas started here (`redis-server --cluster-enabled yes`, joined by
+//! `redis-cli --cluster create`, as Redis's cluster tutorial does), replicas of ours
+//! subscribed on different nodes, records spread over every primary, and a primary killed
+//! under load.
+#![cfg(feature = "redis")]
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::redis::{Server, app, free_port, now_nanos, quick, three_revocations, token, within};
+use tower_jwt_auth::revocation::{RedisOptions, RedisStore, RevocationStore, TokenId};
+
+/// Six nodes: three primaries, each with a replica. Stopped (and their files removed) when
+/// dropped.
+struct Cluster {
+    nodes: Vec<Server>,
+}
+
+/// A node of the cluster as `CLUSTER NODES` lists it.
+struct Node {
+    id: String,
+    port: u16,
+    primary: bool,
+    /// A replica's primary.
+    replica_of: Option<String>,
+    slots: Vec<(u16, u16)>,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = std::env::temp_dir().join(format!(
+            "tower-jwt-auth-redis-cluster-{}-{}",
+            std::process::id(),
+            now_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < 6 {
+            let port = bus_free_port();
+            if !ports.contains(&port) {
+                ports.push(port);
+            }
+        }
+        let nodes: Vec<Server> = ports
+            .iter()
+            .map(|port| {
+                let port_arg = port.to_string();
+                let config = dir.join(format!("nodes-{port}.conf"));
+                let mut node = Server::with_args(
+                    *port,
+                    &[
+                        "--port",
+                        &port_arg,
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        config.to_str().unwrap(),
+                        // A primary that stops answering is failed over after a second.
+                        "--cluster-node-timeout",
+                        "1000",
+                        // A replica's first sync at once, not after the default 5 s.
+                        "--repl-diskless-sync-delay",
+                        "0",
+                        "--dir",
+                        dir.to_str().unwrap(),
+                    ],
+                );
+                node.dir = Some(dir.clone());
+                node
+            })
+            .collect();
+        let mut create = Command::new("redis-cli");
+        create.arg("--cluster").arg("create");
+        for port in &ports {
+            create.arg(format!("127.0.0.1:{port}"));
+        }
+        let created = create
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .expect("redis-cli comes with redis-server");
+        assert!(
+            created.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        let cluster = Cluster { nodes };
+        cluster.wait_until_ok(Duration::from_secs(20));
+        cluster
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(Server::url).collect()
+    }
+
+    /// Waits until every live node says the cluster is up and agrees on who serves each
+    /// slot.
+    fn wait_until_ok(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let ok = self
+                .nodes
+                .iter()
+                .all(|node| cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+                && self.nodes().iter().filter(|n| n.primary).count() == 3;
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the cluster did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The nodes, as the first one that answers sees them.
+    fn nodes(&self) -> Vec<Node> {
+        let listing = self
+            .nodes
+            .iter()
+            .map(|node| cli(node.port, &["CLUSTER", "NODES"]))
+            .find(|listing| !listing.is_empty())
+            .expect("a node answers");
+        listing
+            .lines()
+            .filter(|line| !line.contains("fail") && !line.contains("noaddr"))
+            .map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let port = fields[1]
+                    .split(['@', ','])
+                    .next()
+                    .and_then(|addr| addr.rsplit_once(':'))
+                    .and_then(|(_, port)| port.parse().ok())
+                    .expect("a node's address");
+                let slots = fields[8..]
+                    .iter()
+                    .filter(|range| !range.starts_with('['))
+                    .map(|range| match range.split_once('-') {
+                        Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
+                        None => (range.parse().unwrap(), range.parse().unwrap()),
+                    })
+                    .collect();
+                Node {
+                    id: fields[0].to_owned(),
+                    port,
+                    primary: fields[2].contains("master"),
+                    replica_of: (fields[3] != "-").then(|| fields[3].to_owned()),
+                    slots,
+                }
+            })
+            .collect()
+    }
+
+    /// The primary that holds `key`.
+    fn primary_of(&self, key: &str) -> Node {
+        let slot: u16 = cli(self.nodes[0].port, &["CLUSTER", "KEYSLOT", key])
+            .trim()
+            .parse()
+            .unwrap();
+        self.nodes()
+            .into_iter()
+            .find(|n| n.primary && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
+            .expect("every slot has a primary")
+    }
+
+    fn server(&mut self, port: u16) -> &mut Server {
+        self.nodes.iter_mut().find(|n| n.port == port).unwrap()
+    }
+}
+
+fn cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli comes with redis-server");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A free port whose cluster bus port (10000 above it) is free too.
+fn bus_free_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port <= 55535 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Token ids whose records (`jwt-auth:jti:…`) lie on three different primaries.
+fn one_jti_per_primary(cluster: &Cluster) -> Vec<String> {
+    let mut chosen: Vec<(String, String)> = Vec::new();
+    for i in 0.. {
+        let jti = format!("t{i}");
+        let primary = cluster.primary_of(&format!("jwt-auth:jti:{jti}")).id;
+        if !chosen.iter().any(|(_, p)| *p == primary) {
+            chosen.push((jti, primary));
+        }
+        if chosen.len() == 3 {
+            break;
+        }
+    }
+    chosen.into_iter().map(|(jti, _)| jti).collect()
+}
+
+async fn connect(urls: &[String]) -> RedisStore {
+    RedisStore::connect_cluster(urls, quick()).await.unwrap()
+}
+
+fn id(jti: &str) -> TokenId {
+    TokenId {
+        jti: Some(jti.into()),
+        ..TokenId::default()
+    }
+}
+
+/// Records on every primary reach a replica subscribed on another node, a new replica
+/// loads them from every primary, a check that asks the cluster itself reads them from
+/// their slots, a use is recorded once for every replica, and a flushed cluster gets its
+/// revocations back from the replicas that knew them.
+#[tokio::test]
+async fn replicas_share_revocations_through_a_cluster() {
+    let cluster = Cluster::start();
+    let urls = cluster.urls();
+    // Each replica of ours knows one node, a different one.
+    let a = connect(&urls[..1]).await;
+    let b = connect(&urls[4..5]).await;
+    let (app_a, app_b) = (app(a.clone()), app(b.clone()));
+    let jtis = one_jti_per_primary(&cluster);
+    for jti in &jtis {
+        assert_eq!(status_of(&app_b, &token(jti)).await, 200);
+    }
+    let start = Instant::now();
+    for jti in &jtis {
+        revoke_jti(&a, jti).await;
+    }
+    for revocation in three_revocations() {
+        a.revoke(revocation).await.unwrap();
+    }
+    for jti in &jtis {
+        assert_eq!(status_of(&app_a, &token(jti)).await, 401, "{jti}");
+        within(Duration::from_secs(2), async || {
+            status_of(&app_b, &token(jti)).await == 401
+        })
+        .await;
+    }
+    eprintln!(
+        "cluster: three revocations on three primaries reached the other replica in {:?}",
+        start.elapsed()
+    );
+    // A new replica loads every primary's records.
+    let c = connect(&urls[2..3]).await;
+    let app_c = app(c.clone());
+    for jti in jtis.iter().chain([&"j1".to_owned()]) {
+        assert_eq!(status_of(&app_c, &token(jti)).await, 401, "{jti}");
+    }
+    let bob = mint(&serde_json::json!({ "sub": "bob", "iat": now() - 5, "exp": now() + 600 }));
+    assert_eq!(status_of(&app_c, &bob).await, 401, "a subject's cut-off");
+    assert_eq!(status_of(&app_c, &token("fine")).await, 200);
+    // Asking the cluster itself: one MGET over several slots.
+    for jti in &jtis {
+        assert!(c.check(&id(jti), now()).await.unwrap(), "{jti}");
+    }
+    let session = TokenId {
+        sid: Some("s 1".into()),
+        iss: Some("https://a.example".into()),
+        sub: Some("carol".into()),
+        jti: Some("other".into()),
+        ..TokenId::default()
+    };
+    assert!(c.check(&session, now()).await.unwrap());
+    assert!(!c.check(&id("fine"), now()).await.unwrap());
+    // A refresh token's (or a DPoP proof's) use: once, whichever replica records it.
+    let until = now() + 60;
+    assert!(a.use_once("refresh-1", until).await.unwrap());
+    assert!(!b.use_once("refresh-1", until).await.unwrap());
+
+    // FLUSHALL on every primary: the replicas write back what they knew.
+    for node in cluster.nodes().iter().filter(|n| n.primary) {
+        cli(node.port, &["FLUSHALL"]);
+    }
+    within(Duration::from_secs(10), async || {
+        let d = RedisStore::connect_cluster(&urls[3..4], quick()).await;
+        match d {
+            Ok(d) => {
+                let app_d = app(d);
+                let mut all = true;
+                for jti in &jtis {
+                    all &= status_of(&app_d, &token(jti)).await == 401;
+                }
+                all
+            }
+            Err(_) => false,
+        }
+    })
+    .await;
+}
+
+/// A primary killed (`SIGKILL`) under load, just after it acknowledged a revocation its
+/// replica never received (the replica was stopped): the cluster fails over, the replicas
+/// of ours fail closed meanwhile (503, never a pass, never a valid token refused as
+/// invalid), write back what they knew once the new primary serves, and recover; nothing
+/// is lost.
+#[tokio::test]
+async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
+    let mut cluster = Cluster::start();
+    let urls = cluster.urls();
+    let mut reversed = urls.clone();
+    reversed.reverse();
+    let a = connect(&urls).await;
+    let b = connect(&reversed).await;
+    let (app_a, app_b) = (app(a.clone()), app(b.clone()));
+    let earlier = one_jti_per_primary(&cluster);
+    for jti in &earlier {
+        revoke_jti(&a, jti).await;
+    }
+
+    // The victim: the primary of "victim"'s record. Its replica is stopped and its link to
+    // the primary cut, so that the record reaches no other Redis node before the primary
+    // dies: only the replicas of ours know it.
+    let victim = cluster.primary_of("jwt-auth:jti:victim");
+    let replica = cluster
+        .nodes()
+        .into_iter()
+        .find(|n| n.replica_of.as_deref() == Some(victim.id.as_str()))
+        .expect("the victim has a replica");
+    signal(cluster.server(replica.port), "STOP");
+    cli(victim.port, &["CLIENT", "KILL", "TYPE", "replica"]);
+    revoke_jti(&a, "victim").await;
+    within(Duration::from_secs(2), async || {
+        status_of(&app_b, &token("victim")).await == 401
+    })
+    .await;
+
+    // Load: a valid token and the revoked ones, on both replicas, all along.
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts = Arc::new(Counts::default());
+    let load = {
+        let (stop, counts) = (Arc::clone(&stop), Arc::clone(&counts));
+        let (app_a, app_b) = (app_a.clone(), app_b.clone());
+        let revoked: Vec<String> = earlier
+            .iter()
+            .map(String::as_str)
+            .chain(["victim"])
+            .map(token)
+            .collect();
+        let valid = token("valid");
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                for app in [&app_a, &app_b] {
+                    counts.valid(status_of(app, &valid).await);
+                    for t in &revoked {
+                        counts.revoked(status_of(app, t).await);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed_at = Instant::now();
+    signal(cluster.server(victim.port), "KILL");
+    signal(cluster.server(replica.port), "CONT");
+    // The replica takes over after the node timeout (1 s) and an election.
+    within(Duration::from_secs(20), async || {
+        let promoted = cli(replica.port, &["ROLE"]).starts_with("master");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        promoted && a.is_synced() && b.is_synced()
+    })
+    .await;
+    let recovered = killed_at.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+
+    let c = Counts::summary(&counts);
+    eprintln!(
+        "cluster failover under load: both replicas synced again {recovered:?} after the kill; \
+         {c}"
+    );
+    assert_eq!(
+        counts.wrong_accepts.load(Ordering::Relaxed),
+        0,
+        "a revoked token passed: {c}"
+    );
+    assert_eq!(
+        counts.valid_refused.load(Ordering::Relaxed),
+        0,
+        "a valid token refused as invalid: {c}"
+    );
+    assert!(counts.valid_ok.load(Ordering::Relaxed) > 0, "{c}");
+    // Recovered: valid tokens pass, and the revocation the dead primary took with it is
+    // in the cluster again (written back), for a replica started now.
+    assert_eq!(status_of(&app_a, &token("valid")).await, 200);
+    assert_eq!(status_of(&app_b, &token("valid")).await, 200);
+    let fresh = RedisStore::connect_cluster(&urls[..], quick())
+        .await
+        .unwrap();
+    let app_fresh = app(fresh.clone());
+    for jti in earlier.iter().map(String::as_str).chain(["victim"]) {
+        assert_eq!(status_of(&app_fresh, &token(jti)).await, 401, "{jti}");
+    }
+    // And new revocations travel as before.
+    revoke_jti(&b, "after").await;
+    within(Duration::from_secs(2), async || {
+        status_of(&app_a, &token("after")).await == 401
+            && status_of(&app_fresh, &token("after")).await == 401
+    })
+    .await;
+}
+
+fn signal(server: &mut Server, signal: &str) {
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    if signal == "KILL" {
+        let _ = server.child.wait();
+    }
+}
+
+/// What the load saw.
+#[derive(Default)]
+struct Counts {
+    valid_ok: AtomicU64,
+    valid_unavailable: AtomicU64,
+    valid_refused: AtomicU64,
+    revoked_refused: AtomicU64,
+    revoked_unavailable: AtomicU64,
+    wrong_accepts: AtomicU64,
+}
+
+impl Counts {
+    fn valid(&self, status: u16) {
+        match status {
+            200 => &self.valid_ok,
+            503 => &self.valid_unavailable,
+            _ => &self.valid_refused,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn revoked(&self, status: u16) {
+        match status {
+            401 => &self.revoked_refused,
+            503 => &self.revoked_unavailable,
+            _ => &self.wrong_accepts,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn summary(&self) -> String {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "valid: {} passed, {} 503, {} refused; revoked: {} refused, {} 503, {} passed",
+            n(&self.valid_ok),
+            n(&self.valid_unavailable),
+            n(&self.valid_refused),
+            n(&self.revoked_refused),
+            n(&self.revoked_unavailable),
+            n(&self.wrong_accepts),
+        )
+    }
+}
+
+/// Options are checked before anything is connected.
+#[tokio::test]
+async fn a_cluster_store_needs_a_node() {
+    let none: [&str; 0] = [];
+    let err = RedisStore::connect_cluster(none, RedisOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("at least one node"), "{err}");
+    let err = RedisStore::connect_cluster(["not a url"], RedisOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid Redis URL"), "{err}");
+}
