@@ -3,8 +3,10 @@
 //! memory, and Redis-backed (answered from its local view); the RS256 cache hit likewise.
 //! With feature `redis` and a `redis-server` on the PATH (started here on a free port):
 //! one direct question to Redis (`MGET`, what a check costs while the local view is
-//! down), and the delay for a revocation to reach another replica through pub/sub. Last,
-//! the cost of one refresh token's use in a memory store that remembers 100,000.
+//! down), and the delay for a revocation to reach another replica through pub/sub; the
+//! same in a Redis Cluster (three primaries, started here), beside the two kinds of pub/sub
+//! a cluster offers. Last, the cost of one refresh token's use in a memory store that
+//! remembers 100,000.
 //!
 //! `cargo bench --features redis --bench revocation`
 
@@ -137,15 +139,29 @@ fn bench(c: &mut Criterion) {
     if let Some((_server, store, other)) = &redis {
         redis_store::round_trips(c, &runtime, store, other, now);
     }
+    #[cfg(feature = "redis")]
+    redis_store::cluster(c, &runtime, now);
 }
+
+#[cfg(feature = "redis")]
+#[path = "../tests/support/redis_cluster.rs"]
+mod cluster_support;
 
 #[cfg(feature = "redis")]
 mod redis_store {
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
-    use criterion::Criterion;
-    use tower_jwt_auth::revocation::{RedisStore, Revocation, RevocationStore, TokenId};
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use criterion::measurement::WallTime;
+    use criterion::{BenchmarkGroup, Criterion};
+    use tower_jwt_auth::revocation::{
+        RedisOptions, RedisStore, Revocation, RevocationStore, TokenId,
+    };
+
+    use super::cluster_support::Cluster;
 
     /// Stops the server when dropped.
     pub struct Server(Child);
@@ -200,6 +216,19 @@ mod redis_store {
         now: u64,
     ) {
         let mut group = c.benchmark_group("revocation/redis");
+        ask_and_propagate(&mut group, runtime, store, other, now);
+        group.finish();
+    }
+
+    /// One direct question to Redis (`MGET` of the token's three records), and the delay
+    /// from `revoke` on `store` until `other` refuses the token.
+    fn ask_and_propagate(
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        runtime: &tokio::runtime::Runtime,
+        store: &RedisStore,
+        other: &RedisStore,
+        now: u64,
+    ) {
         let token = TokenId {
             jti: Some("not-revoked".into()),
             sid: Some("no-session".into()),
@@ -210,7 +239,6 @@ mod redis_store {
         group.bench_function("ask_redis", |b| {
             b.iter(|| runtime.block_on(store.check(&token, now)).unwrap())
         });
-        // From `revoke` on one replica until the other refuses the token.
         let mut n = 0u64;
         group.bench_function("propagation", |b| {
             b.iter_custom(|iters| {
@@ -236,7 +264,124 @@ mod redis_store {
                 total
             })
         });
+    }
+
+    /// In a cluster of three primaries (no replicas), two stores subscribed on different
+    /// nodes: a question to the cluster (the token's records are in three slots) and the
+    /// propagation delay; then the two kinds of pub/sub a cluster offers, measured alike on
+    /// bare connections: classic (`PUBLISH` on one node, reaching a subscriber on another
+    /// over the cluster bus) and sharded (`SPUBLISH` and `SSUBSCRIBE` on the channel's own
+    /// shard).
+    pub fn cluster(c: &mut Criterion, runtime: &tokio::runtime::Runtime, now: u64) {
+        let cluster = match Cluster::start(3, 0) {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                eprintln!("no Redis Cluster ({e}): the cluster benchmarks are skipped");
+                return;
+            }
+        };
+        let urls = cluster.urls();
+        let (store, other) = runtime.block_on(async {
+            let connect = |url: String| async move {
+                RedisStore::connect_cluster([url], RedisOptions::default())
+                    .await
+                    .unwrap()
+            };
+            (
+                connect(urls[0].clone()).await,
+                connect(urls[1].clone()).await,
+            )
+        });
+        let mut group = c.benchmark_group("revocation/redis-cluster");
+        ask_and_propagate(&mut group, runtime, &store, &other, now);
+        let channel = "jwt-auth:revocations";
+        let owner = cluster.primary_of(channel).port;
+        let elsewhere = cluster
+            .nodes()
+            .into_iter()
+            .map(|n| n.port)
+            .find(|p| *p != owner)
+            .unwrap();
+        group.bench_function("pubsub_classic", |b| {
+            let mut link = PubSubLink::new(elsewhere, owner, "SUBSCRIBE", "PUBLISH", channel);
+            b.iter_custom(|iters| (0..iters).map(|_| link.one()).sum())
+        });
+        group.bench_function("pubsub_sharded", |b| {
+            let mut link = PubSubLink::new(owner, owner, "SSUBSCRIBE", "SPUBLISH", channel);
+            b.iter_custom(|iters| (0..iters).map(|_| link.one()).sum())
+        });
         group.finish();
+    }
+
+    /// A subscriber and a publisher on bare RESP connections: what pub/sub itself costs,
+    /// without any client library's machinery.
+    struct PubSubLink {
+        subscriber: TcpStream,
+        publisher: TcpStream,
+        publish: &'static str,
+        channel: &'static str,
+        sent: u64,
+    }
+
+    impl PubSubLink {
+        fn new(
+            subscriber: u16,
+            publisher: u16,
+            subscribe: &'static str,
+            publish: &'static str,
+            channel: &'static str,
+        ) -> PubSubLink {
+            let connect = |port| {
+                let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                stream.set_nodelay(true).unwrap();
+                stream
+            };
+            let mut link = PubSubLink {
+                subscriber: connect(subscriber),
+                publisher: connect(publisher),
+                publish,
+                channel,
+                sent: 0,
+            };
+            link.subscriber
+                .write_all(&resp(&[subscribe, channel]))
+                .unwrap();
+            read_until(&mut link.subscriber, channel.as_bytes());
+            link
+        }
+
+        /// From the publication until the subscriber has read the message.
+        fn one(&mut self) -> Duration {
+            self.sent += 1;
+            let message = format!("revocation-{}-end", self.sent);
+            let start = Instant::now();
+            self.publisher
+                .write_all(&resp(&[self.publish, self.channel, &message]))
+                .unwrap();
+            read_until(&mut self.subscriber, message.as_bytes());
+            let elapsed = start.elapsed();
+            // The publisher's answer: the count of subscribers that got it.
+            read_until(&mut self.publisher, b"\r\n");
+            elapsed
+        }
+    }
+
+    fn resp(args: &[&str]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len());
+        for arg in args {
+            out.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        out.into_bytes()
+    }
+
+    fn read_until(stream: &mut TcpStream, needle: &[u8]) {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 512];
+        while !seen.windows(needle.len()).any(|w| w == needle) {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "the connection closed");
+            seen.extend_from_slice(&buf[..n]);
+        }
     }
 }
 

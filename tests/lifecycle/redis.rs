@@ -16,7 +16,7 @@ use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, Revocation, RevocationStore, TokenId};
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
-pub(crate) fn free_port() -> u16 {
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,7 +24,7 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-pub(crate) fn now_nanos() -> u128 {
+fn now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -32,13 +32,13 @@ pub(crate) fn now_nanos() -> u128 {
 }
 
 /// A `redis-server` of this test alone, stopped when dropped.
-pub(crate) struct Server {
-    pub(crate) port: u16,
-    pub(crate) child: Child,
+struct Server {
+    port: u16,
+    child: Child,
     /// What it was started with, to start it again.
     args: Vec<String>,
     /// Files it reads when it starts (TLS), removed when it is dropped.
-    pub(crate) dir: Option<std::path::PathBuf>,
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Server {
@@ -149,7 +149,7 @@ impl Server {
         (server, ca)
     }
 
-    pub(crate) fn with_args(port: u16, args: &[&str]) -> Server {
+    fn with_args(port: u16, args: &[&str]) -> Server {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let child = Server::spawn(port, &args);
         Server {
@@ -189,7 +189,7 @@ impl Server {
         child
     }
 
-    pub(crate) fn url(&self) -> String {
+    fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 

@@ -5,189 +5,17 @@
 //! under load.
 #![cfg(feature = "redis")]
 
-use std::net::TcpListener;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::redis::{Server, app, free_port, now_nanos, quick, three_revocations, token, within};
+use crate::redis::{app, quick, three_revocations, token, within};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, RevocationStore, TokenId};
 
-/// Six nodes: three primaries, each with a replica. Stopped (and their files removed) when
-/// dropped.
-struct Cluster {
-    nodes: Vec<Server>,
-}
-
-/// A node of the cluster as `CLUSTER NODES` lists it.
-struct Node {
-    id: String,
-    port: u16,
-    primary: bool,
-    /// A replica's primary.
-    replica_of: Option<String>,
-    slots: Vec<(u16, u16)>,
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let dir = std::env::temp_dir().join(format!(
-            "tower-jwt-auth-redis-cluster-{}-{}",
-            std::process::id(),
-            now_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut ports: Vec<u16> = Vec::new();
-        while ports.len() < 6 {
-            let port = bus_free_port();
-            if !ports.contains(&port) {
-                ports.push(port);
-            }
-        }
-        let nodes: Vec<Server> = ports
-            .iter()
-            .map(|port| {
-                let port_arg = port.to_string();
-                let config = dir.join(format!("nodes-{port}.conf"));
-                let mut node = Server::with_args(
-                    *port,
-                    &[
-                        "--port",
-                        &port_arg,
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        config.to_str().unwrap(),
-                        // A primary that stops answering is failed over after a second.
-                        "--cluster-node-timeout",
-                        "1000",
-                        // A replica's first sync at once, not after the default 5 s.
-                        "--repl-diskless-sync-delay",
-                        "0",
-                        "--dir",
-                        dir.to_str().unwrap(),
-                    ],
-                );
-                node.dir = Some(dir.clone());
-                node
-            })
-            .collect();
-        let mut create = Command::new("redis-cli");
-        create.arg("--cluster").arg("create");
-        for port in &ports {
-            create.arg(format!("127.0.0.1:{port}"));
-        }
-        let created = create
-            .args(["--cluster-replicas", "1", "--cluster-yes"])
-            .output()
-            .expect("redis-cli comes with redis-server");
-        assert!(
-            created.status.success(),
-            "redis-cli --cluster create: {}",
-            String::from_utf8_lossy(&created.stdout)
-        );
-        let cluster = Cluster { nodes };
-        cluster.wait_until_ok(Duration::from_secs(20));
-        cluster
-    }
-
-    fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(Server::url).collect()
-    }
-
-    /// Waits until every live node says the cluster is up and agrees on who serves each
-    /// slot.
-    fn wait_until_ok(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            let ok = self
-                .nodes
-                .iter()
-                .all(|node| cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"))
-                && self.nodes().iter().filter(|n| n.primary).count() == 3;
-            if ok {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the cluster did not come up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The nodes, as the first one that answers sees them.
-    fn nodes(&self) -> Vec<Node> {
-        let listing = self
-            .nodes
-            .iter()
-            .map(|node| cli(node.port, &["CLUSTER", "NODES"]))
-            .find(|listing| !listing.is_empty())
-            .expect("a node answers");
-        listing
-            .lines()
-            .filter(|line| !line.contains("fail") && !line.contains("noaddr"))
-            .map(|line| {
-                let fields: Vec<&str> = line.split(' ').collect();
-                let port = fields[1]
-                    .split(['@', ','])
-                    .next()
-                    .and_then(|addr| addr.rsplit_once(':'))
-                    .and_then(|(_, port)| port.parse().ok())
-                    .expect("a node's address");
-                let slots = fields[8..]
-                    .iter()
-                    .filter(|range| !range.starts_with('['))
-                    .map(|range| match range.split_once('-') {
-                        Some((a, b)) => (a.parse().unwrap(), b.parse().unwrap()),
-                        None => (range.parse().unwrap(), range.parse().unwrap()),
-                    })
-                    .collect();
-                Node {
-                    id: fields[0].to_owned(),
-                    port,
-                    primary: fields[2].contains("master"),
-                    replica_of: (fields[3] != "-").then(|| fields[3].to_owned()),
-                    slots,
-                }
-            })
-            .collect()
-    }
-
-    /// The primary that holds `key`.
-    fn primary_of(&self, key: &str) -> Node {
-        let slot: u16 = cli(self.nodes[0].port, &["CLUSTER", "KEYSLOT", key])
-            .trim()
-            .parse()
-            .unwrap();
-        self.nodes()
-            .into_iter()
-            .find(|n| n.primary && n.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot)))
-            .expect("every slot has a primary")
-    }
-
-    fn server(&mut self, port: u16) -> &mut Server {
-        self.nodes.iter_mut().find(|n| n.port == port).unwrap()
-    }
-}
-
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli comes with redis-server");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A free port whose cluster bus port (10000 above it) is free too.
-fn bus_free_port() -> u16 {
-    loop {
-        let port = free_port();
-        if port <= 55535 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
-            return port;
-        }
-    }
-}
+#[path = "../support/redis_cluster.rs"]
+mod support;
+use support::{Cluster, cli};
 
 /// Token ids whose records (`jwt-auth:jti:…`) lie on three different primaries.
 fn one_jti_per_primary(cluster: &Cluster) -> Vec<String> {
@@ -222,7 +50,7 @@ fn id(jti: &str) -> TokenId {
 /// revocations back from the replicas that knew them.
 #[tokio::test]
 async fn replicas_share_revocations_through_a_cluster() {
-    let cluster = Cluster::start();
+    let cluster = Cluster::start(3, 1).unwrap();
     let urls = cluster.urls();
     // Each replica of ours knows one node, a different one.
     let a = connect(&urls[..1]).await;
@@ -305,7 +133,7 @@ async fn replicas_share_revocations_through_a_cluster() {
 /// is lost.
 #[tokio::test]
 async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
-    let mut cluster = Cluster::start();
+    let mut cluster = Cluster::start(3, 1).unwrap();
     let urls = cluster.urls();
     let mut reversed = urls.clone();
     reversed.reverse();
@@ -326,7 +154,7 @@ async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
         .into_iter()
         .find(|n| n.replica_of.as_deref() == Some(victim.id.as_str()))
         .expect("the victim has a replica");
-    signal(cluster.server(replica.port), "STOP");
+    cluster.signal(replica.port, "STOP");
     cli(victim.port, &["CLIENT", "KILL", "TYPE", "replica"]);
     revoke_jti(&a, "victim").await;
     within(Duration::from_secs(2), async || {
@@ -361,8 +189,8 @@ async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed_at = Instant::now();
-    signal(cluster.server(victim.port), "KILL");
-    signal(cluster.server(replica.port), "CONT");
+    cluster.signal(victim.port, "KILL");
+    cluster.signal(replica.port, "CONT");
     // The replica takes over after the node timeout (1 s) and an election.
     within(Duration::from_secs(20), async || {
         let promoted = cli(replica.port, &["ROLE"]).starts_with("master");
@@ -409,18 +237,6 @@ async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
             && status_of(&app_fresh, &token("after")).await == 401
     })
     .await;
-}
-
-fn signal(server: &mut Server, signal: &str) {
-    let pid = server.child.id().to_string();
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    if signal == "KILL" {
-        let _ = server.child.wait();
-    }
 }
 
 /// What the load saw.
