@@ -42,8 +42,8 @@
 //! # Redis: propagation, outages, durability
 //!
 //! A revocation made on one replica is refused by the others once its pub/sub message
-//! arrives: 0.14–0.18 ms from the call to `revoke` on loopback, Redis round trip included
-//! (`BENCHMARKS.md`). A new replica loads every live revocation before `connect` returns.
+//! arrives: 0.2–0.27 ms from the call to `revoke` on loopback, Redis round trip included,
+//! 0.4 ms in a cluster (`BENCHMARKS.md`). A new replica loads every live revocation before `connect` returns.
 //! Each record expires in Redis with the last token it can match. While the subscription is
 //! down — closed, or dropped silently by a NAT or load balancer, which a `PING` every second
 //! (`RedisOptions::ping_interval`) with the one-second timeout detects — the local copy may be
