@@ -59,7 +59,9 @@
 //! revocation of its copy back before it reloads, logs it at `warn` and counts it
 //! (`jwt_auth_revocation_store_resets_total`, `jwt_auth_revocations_restored_total`). A
 //! replica that starts into an empty Redis with no peer has nothing to restore and says so in
-//! its log. Not kept that way: the records of used refresh tokens and of DPoP proofs, which
+//! its log. The epoch also holds the server's run id: after a failover to a replica (or a
+//! restart) the replicas write back too (at `info`), so a revocation the old primary
+//! acknowledged but had not yet replicated is not lost. Not kept that way: the records of used refresh tokens and of DPoP proofs, which
 //! live in Redis alone — after such a loss a spent refresh token can be used once more (then
 //! its reuse is detected again), and a DPoP proof can be replayed within its minute. Give
 //! Redis persistence (AOF) where that matters.
@@ -78,8 +80,9 @@
 //! on any node (why not sharded pub/sub, and figures: `BENCHMARKS.md`, "Redis Cluster"). While a
 //! primary fails over, checks whose records it holds fail closed; after it, each replica
 //! writes back what its copy holds (a revocation the dead primary had acknowledged but not
-//! passed to its replica is not lost), then reloads. Redis Sentinel is not supported (see
-//! `RedisStore`'s page).
+//! passed to its replica is not lost), then reloads. **Redis Sentinel**:
+//! `RedisStore::connect_sentinel([..sentinel URLs..], "mymaster", options)`, which asks the
+//! sentinels for the primary at every reconnection, and writes back after a failover alike.
 //!
 //! ```no_run
 //! # #[cfg(feature = "redis")]

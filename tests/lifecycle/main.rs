@@ -9,6 +9,7 @@ mod authorize;
 mod issue;
 mod redis;
 mod redis_cluster;
+mod redis_sentinel;
 mod refresh;
 mod revocation;
 mod step_up;

@@ -16,7 +16,7 @@ use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, Revocation, RevocationStore, TokenId};
 use tower_jwt_auth::{Algorithm, AuthError, JwtAuthLayer};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,7 +24,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn now_nanos() -> u128 {
+pub(crate) fn now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -32,9 +32,9 @@ fn now_nanos() -> u128 {
 }
 
 /// A `redis-server` of this test alone, stopped when dropped.
-struct Server {
-    port: u16,
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) port: u16,
+    pub(crate) child: Child,
     /// What it was started with, to start it again.
     args: Vec<String>,
     /// Files it reads when it starts (TLS), removed when it is dropped.
@@ -42,7 +42,7 @@ struct Server {
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(crate) fn start() -> Server {
         Server::on(free_port())
     }
 
@@ -149,7 +149,7 @@ impl Server {
         (server, ca)
     }
 
-    fn with_args(port: u16, args: &[&str]) -> Server {
+    pub(crate) fn with_args(port: u16, args: &[&str]) -> Server {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let child = Server::spawn(port, &args);
         Server {
@@ -168,7 +168,7 @@ impl Server {
     }
 
     /// Stops it, to be started again with [`restart`](Self::restart).
-    fn pause(&mut self) {
+    pub(crate) fn pause(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }

@@ -1,20 +1,55 @@
-//! How a [`RedisStore`](super::RedisStore) sends commands: on its own connection, through the
+//! How a [`RedisStore`](super::RedisStore) finds Redis (an address, or what Redis Sentinel
+//! names as the primary) and sends commands: on its own connection, through the
 //! application's connection manager, or through a cluster connection; and the two things a
-//! cluster does differently: a scan runs on each primary, and the primaries' run ids tell a
-//! failover or a restart.
+//! cluster does differently: a scan runs on each primary, and every primary has a run id.
 
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
+use redis::sentinel::SentinelClient;
 use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, RedisFuture, RedisResult, Value};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+/// Where a Redis server is.
+pub(super) enum Server {
+    /// At a fixed address (a host name is resolved again at each connection, so a managed
+    /// service's primary endpoint is followed across its failovers).
+    Fixed(Client),
+    /// Wherever Redis Sentinel says the primary is, asked again at each connection.
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
+}
+
+impl Server {
+    /// A client for the server, asking the sentinels within `timeout` where it is.
+    pub(super) async fn client(&self, timeout: Duration) -> RedisResult<Client> {
+        match self {
+            Server::Fixed(client) => Ok(client.clone()),
+            Server::Sentinel(sentinel) => {
+                let ask = async { sentinel.lock().await.async_get_client().await };
+                tokio::time::timeout(timeout, ask)
+                    .await
+                    .map_err(|_| unexpected_io("no sentinel answered in time"))?
+            }
+        }
+    }
+
+    pub(super) fn is_tls(&self) -> bool {
+        match self {
+            Server::Fixed(client) => matches!(
+                client.get_connection_info().addr(),
+                redis::ConnectionAddr::TcpTls { .. }
+            ),
+            Server::Sentinel(_) => false,
+        }
+    }
+}
 
 /// How commands reach Redis.
 pub(super) enum Commands {
-    /// The store's own connection to `client`, made again after an error.
+    /// The store's own connection to `server`, made again after an error.
     Own {
-        client: Box<Client>,
+        server: Arc<Server>,
         connection: Mutex<Option<MultiplexedConnection>>,
     },
     /// The application's connection manager, which reconnects by itself.
@@ -25,9 +60,9 @@ pub(super) enum Commands {
 }
 
 impl Commands {
-    pub(super) fn own(client: Client) -> Commands {
+    pub(super) fn own(server: Arc<Server>) -> Commands {
         Commands::Own {
-            client: Box::new(client),
+            server,
             connection: Mutex::new(None),
         }
     }
@@ -35,10 +70,10 @@ impl Commands {
     /// A connection for one exchange; the store's own is made (again) if there is none,
     /// within `timeout`.
     pub(super) async fn connection(&self, timeout: Duration) -> RedisResult<Connection> {
-        let (client, own) = match self {
+        let (server, own) = match self {
             Commands::Managed(manager) => return Ok(Connection::Managed(manager.clone())),
             Commands::Cluster(cluster) => return Ok(Connection::Cluster(cluster.clone())),
-            Commands::Own { client, connection } => (client, connection),
+            Commands::Own { server, connection } => (server, connection),
         };
         if let Some(con) = lock(own).as_ref() {
             return Ok(Connection::Own(con.clone()));
@@ -46,7 +81,9 @@ impl Commands {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        let con = client
+        let con = server
+            .client(timeout)
+            .await?
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         *lock(own) = Some(con.clone());
@@ -138,17 +175,21 @@ impl Connection {
                     .rsplit_once(':')
                     .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
                     .ok_or_else(|| unexpected("a primary's address"))?;
-                let run_id = info
-                    .lines()
-                    .find_map(|line| line.strip_prefix("run_id:"))
-                    .ok_or_else(|| unexpected("INFO without a run_id"))?
-                    .trim()
-                    .to_owned();
+                let run_id = run_id(&info)?;
                 Ok(Primary { host, port, run_id })
             })
             .collect::<RedisResult<Vec<Primary>>>()?;
         primaries.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
         Ok(Some(primaries))
+    }
+
+    /// The run id of the server (of a random node of a cluster).
+    pub(super) async fn run_id(mut self) -> RedisResult<String> {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut self)
+            .await?;
+        run_id(&info)
     }
 
     /// Runs `cmd` on `node`, or wherever the connection sends it when `None`.
@@ -181,6 +222,18 @@ pub(super) fn fingerprint(primaries: &[Primary]) -> String {
         .map(|p| format!("{}:{}={}", p.host, p.port, p.run_id))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+fn run_id(info: &str) -> RedisResult<String> {
+    let id = info
+        .lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .ok_or_else(|| unexpected("INFO without a run_id"))?;
+    Ok(id.trim().to_owned())
+}
+
+fn unexpected_io(what: &'static str) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, what))
 }
 
 fn unexpected(what: &'static str) -> redis::RedisError {

@@ -20,8 +20,12 @@
 //! without persistence, or after a `PING` when a `FLUSHALL` left the subscription up — it
 //! writes every live revocation of its copy back before reloading, so revocations survive as
 //! long as one replica that knew them does (logged at `warn`, counted in
-//! `jwt_auth_revocation_store_resets_total`). Used refresh tokens and DPoP proofs are
-//! recorded in Redis alone and are lost with its data.
+//! `jwt_auth_revocation_store_resets_total`). The epoch also holds the server's run id (in a
+//! cluster, every primary's): after a failover to a replica, or a restart, the replicas
+//! write back their copies too (logged at `info`), so a revocation the old primary had
+//! acknowledged but not yet passed to its replica is not lost while a replica of ours knew
+//! it. Used refresh tokens and DPoP proofs are recorded in Redis alone and are lost with its
+//! data.
 //!
 //! **TLS**: `rediss://` URLs speak TLS through rustls, with the crypto backend's provider;
 //! the server's certificate is checked against the system's roots, or the root you give
@@ -32,11 +36,12 @@
 //! announced by one script on the record's node, a refresh token's or a DPoP proof's use is
 //! one `SET NX` —, a check's `MGET` is split by slot, the copy is loaded by a `SCAN` of each
 //! primary, and the subscription (classic pub/sub, which a cluster carries to every node)
-//! may be made on any node. The epoch also names the primaries and their run ids: after a
-//! failover or a restart of a primary, each replica writes back what its copy holds, so a
-//! revocation the old primary had acknowledged but not yet passed to its replica is not
-//! lost while a replica of ours knew it. Redis Sentinel is not supported: point the store
-//! at the primary endpoint that a managed service keeps current across failovers.
+//! may be made on any node.
+//!
+//! **Redis Sentinel**: [`RedisStore::connect_sentinel`]; the sentinels are asked where the
+//! primary is at every (re)connection. A managed service's primary endpoint (a host name
+//! that follows its failovers) needs nothing more than [`RedisStore::connect`]: the name is
+//! resolved again at each reconnection.
 
 mod connection;
 mod records;
@@ -49,9 +54,10 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::cluster::ClusterClient;
-use redis::{Client, ConnectionAddr, Value};
+use redis::sentinel::{SentinelClient, SentinelServerType};
+use redis::{Client, Value};
 
-use self::connection::{Commands, Connection, Primary, fingerprint};
+use self::connection::{Commands, Connection, Primary, Server, fingerprint};
 use self::records::{KINDS, decode_message, decode_value, encode, scoped};
 use super::list::{RevocationList, kept_until};
 use super::{BoxFuture, Revocation, RevocationStore, StoreError, TokenId};
@@ -139,7 +145,7 @@ pub struct RedisStore {
 struct Inner {
     /// Where the subscription is made: one server, or the nodes of a cluster given, tried
     /// in turn (classic pub/sub reaches every node of a cluster).
-    nodes: Vec<Client>,
+    nodes: Vec<Arc<Server>>,
     /// The node the next subscription tries.
     next_node: AtomicUsize,
     options: RedisOptions,
@@ -192,7 +198,8 @@ impl RedisStore {
     pub fn connect_later(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
         let client =
             Client::open(url).map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
-        let inner = Inner::new(vec![client.clone()], Commands::own(client), options)?;
+        let server = Arc::new(Server::Fixed(client));
+        let inner = Inner::new(vec![Arc::clone(&server)], Commands::own(server), options)?;
         tokio::spawn(subscribe(Arc::downgrade(&inner), None));
         Ok(RedisStore { inner })
     }
@@ -217,7 +224,77 @@ impl RedisStore {
         client: Client,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
-        RedisStore::start(vec![client.clone()], Commands::own(client), options).await
+        let server = Arc::new(Server::Fixed(client));
+        RedisStore::start(vec![Arc::clone(&server)], Commands::own(server), options).await
+    }
+
+    /// Connects to the primary that Redis Sentinel names for `service` (the name of a
+    /// `sentinel monitor` line), through the sentinels at `sentinels` (`redis://host:port`,
+    /// the sentinels' own ports), with `options`. The sentinels are asked again at every
+    /// (re)connection, so the store follows a failover: while the old primary is gone and
+    /// the new one not yet named, checks fail closed; then the subscription is made on the
+    /// new primary, and — its run id being another — every replica writes back its copy, so
+    /// a revocation the old primary had not yet passed to its replica is not lost.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_jwt_auth::revocation::{RedisOptions, RedisStore};
+    ///
+    /// let sentinels = ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"];
+    /// let store = RedisStore::connect_sentinel(sentinels, "mymaster", RedisOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError`] when no sentinel URL is given, a URL or the options are invalid, or no
+    /// primary can be reached within the timeout. For credentials or TLS on the primary,
+    /// build a [`SentinelClient`](redis::sentinel::SentinelClient) and use
+    /// [`from_sentinel_clients`](Self::from_sentinel_clients).
+    pub async fn connect_sentinel<I, S>(
+        sentinels: I,
+        service: &str,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let sentinels: Vec<String> = sentinels
+            .into_iter()
+            .map(|u| u.as_ref().to_owned())
+            .collect();
+        if sentinels.is_empty() {
+            return Err(StoreError(
+                "a Sentinel store needs the URL of at least one sentinel".to_owned(),
+            ));
+        }
+        let build = || {
+            SentinelClient::build(
+                sentinels.iter().map(String::as_str).collect(),
+                service,
+                None,
+                SentinelServerType::Master,
+            )
+            .map_err(|e| StoreError(format!("invalid Redis Sentinel configuration: {e}")))
+        };
+        let (commands, subscription) = (build()?, build()?);
+        RedisStore::from_sentinel_clients(commands, subscription, options).await
+    }
+
+    /// [`connect_sentinel`](Self::connect_sentinel) with [`SentinelClient`](redis::sentinel::SentinelClient)s
+    /// you built (credentials, TLS): one for the commands, one for the subscription, both
+    /// for the primary ([`SentinelServerType::Master`](redis::sentinel::SentinelServerType)).
+    ///
+    /// # Errors
+    /// As [`connect_sentinel`](Self::connect_sentinel).
+    pub async fn from_sentinel_clients(
+        commands: SentinelClient,
+        subscription: SentinelClient,
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError> {
+        let sentinel = |client| Arc::new(Server::Sentinel(tokio::sync::Mutex::new(client)));
+        let commands = Commands::own(sentinel(commands));
+        RedisStore::start(vec![sentinel(subscription)], commands, options).await
     }
 
     /// A store whose commands go through the application's [`ConnectionManager`]; `client`
@@ -231,7 +308,8 @@ impl RedisStore {
         manager: ConnectionManager,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
-        RedisStore::start(vec![client], Commands::Managed(manager), options).await
+        let server = Arc::new(Server::Fixed(client));
+        RedisStore::start(vec![server], Commands::Managed(manager), options).await
     }
 
     /// Connects to a Redis Cluster (or Valkey in cluster mode) through the nodes at `urls`
@@ -275,7 +353,7 @@ impl RedisStore {
         let nodes = urls
             .iter()
             .map(|url| Client::open(url.as_str()))
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Vec<Client>, _>>()
             .map_err(|e| StoreError(format!("invalid Redis URL: {e}")))?;
         let cluster = ClusterClient::builder(urls)
             .connection_timeout(options.timeout)
@@ -303,11 +381,15 @@ impl RedisStore {
             .await
             .map_err(|_| StoreError("Redis Cluster did not answer in time".to_owned()))?
             .map_err(|e| StoreError(format!("cannot connect to Redis Cluster: {e}")))?;
+        let nodes = nodes
+            .into_iter()
+            .map(|node| Arc::new(Server::Fixed(node)))
+            .collect();
         RedisStore::start(nodes, Commands::Cluster(connection), options).await
     }
 
     async fn start(
-        nodes: Vec<Client>,
+        nodes: Vec<Arc<Server>>,
         commands: Commands,
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
@@ -332,16 +414,11 @@ impl RedisStore {
 impl Inner {
     /// The store's state, its options checked; nothing connected yet.
     fn new(
-        nodes: Vec<Client>,
+        nodes: Vec<Arc<Server>>,
         commands: Commands,
         options: RedisOptions,
     ) -> Result<Arc<Inner>, StoreError> {
-        if nodes.iter().any(|node| {
-            matches!(
-                node.get_connection_info().addr(),
-                ConnectionAddr::TcpTls { .. }
-            )
-        }) {
+        if nodes.iter().any(|node| node.is_tls()) {
             tls::install_default_provider();
         }
         if options.ping_interval.is_zero() {
@@ -491,11 +568,11 @@ impl Inner {
         let Some(marker) = marker else {
             return Ok(None);
         };
-        let primaries = self.run(Connection::primaries).await?;
-        Ok(Some(Epoch {
-            marker,
-            primaries: primaries.as_deref().map(fingerprint),
-        }))
+        let servers = match self.run(Connection::primaries).await? {
+            Some(primaries) => fingerprint(&primaries),
+            None => self.run(Connection::run_id).await?,
+        };
+        Ok(Some(Epoch { marker, servers }))
     }
 
     /// Whether Redis still holds the data this copy was synced with, on the same primaries.
@@ -537,8 +614,8 @@ impl Inner {
             (None, Some(_)) => {}
             (Some(known), Some(current)) if known.marker == current.marker => tracing::info!(
                 restored = live.len(),
-                "a primary of the Redis Cluster failed over or restarted; wrote back what \
-                 this replica knew, in case it had not reached the new primary"
+                "the Redis primary failed over or restarted (another run id); wrote back \
+                 what this replica knew, in case it had not reached the new primary"
             ),
             (Some(_), _) => {
                 tracing::warn!(
@@ -676,12 +753,12 @@ fn no_node() -> StoreError {
     StoreError("a cluster store needs the URL of at least one node".to_owned())
 }
 
-/// What this copy was synced with: the marker of the Redis data, and in a cluster, which
-/// primaries held it (addresses and run ids).
+/// What this copy was synced with: the marker of the Redis data, and which server held it
+/// (its run id; in a cluster, every primary's address and run id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Epoch {
     marker: String,
-    primaries: Option<String>,
+    servers: String,
 }
 
 fn lock_epoch(epoch: &Mutex<Option<Epoch>>) -> std::sync::MutexGuard<'_, Option<Epoch>> {
@@ -724,7 +801,8 @@ async fn sync(
     let timeout = inner.options.timeout;
     // Each attempt the next node: one that went away is not tried again and again.
     let node = inner.next_node.fetch_add(1, Ordering::Relaxed) % inner.nodes.len();
-    let mut pubsub = tokio::time::timeout(timeout, inner.nodes[node].get_async_pubsub())
+    let client = inner.nodes[node].client(timeout).await.map_err(failed)?;
+    let mut pubsub = tokio::time::timeout(timeout, client.get_async_pubsub())
         .await
         .map_err(|_| StoreError("Redis did not answer in time".to_owned()))?
         .map_err(failed)?;
