@@ -14,7 +14,7 @@ use crate::redis::{app, quick, three_revocations, token, within};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore, RevocationStore, TokenId};
 
 #[path = "../support/redis_cluster.rs"]
-mod support;
+pub(crate) mod support;
 use support::{Cluster, cli};
 
 /// Token ids whose records (`jwt-auth:jti:…`) lie on three different primaries.
@@ -173,8 +173,24 @@ async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
     cluster.signal(victim.port, "KILL");
     cluster.signal(replica.port, "CONT");
     // The replica takes over after the node timeout (1 s) and an election.
-    within(Duration::from_secs(20), async || {
-        let promoted = cli(replica.port, &["ROLE"]).starts_with("master");
+    recover("cluster", replica.port, [&a, &b], killed_at, load).await;
+    let fresh = RedisStore::connect_cluster(&urls[..], quick())
+        .await
+        .unwrap();
+    after_failover(fresh, &revoked, &b, &app_a).await;
+}
+
+/// Waits until the replica on `replica_port` is the primary and both stores are synced
+/// again, then finishes the load (which checks what it saw); logs both.
+pub(crate) async fn recover(
+    what: &str,
+    replica_port: u16,
+    [a, b]: [&RedisStore; 2],
+    killed_at: Instant,
+    load: Load,
+) {
+    within(Duration::from_secs(30), async || {
+        let promoted = cli(replica_port, &["ROLE"]).starts_with("master");
         tokio::time::sleep(Duration::from_millis(50)).await;
         promoted && a.is_synced() && b.is_synced()
     })
@@ -183,22 +199,27 @@ async fn a_primary_killed_under_load_fails_over_and_loses_no_revocation() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = load.finish().await;
     eprintln!(
-        "cluster failover under load: both replicas synced again {recovered:?} after the kill; \
+        "{what} failover under load: both replicas synced again {recovered:?} after the kill; \
          {seen}"
     );
-    // The revocation the dead primary took with it is in the cluster again (written back),
-    // for a replica started now.
-    let fresh = RedisStore::connect_cluster(&urls[..], quick())
-        .await
-        .unwrap();
-    let app_fresh = app(fresh.clone());
-    for jti in &revoked {
+}
+
+/// After a failover: a replica started now (`fresh`) refuses every one of `revoked` — the one
+/// the dead primary took with it was written back —, and a revocation made on `b` reaches
+/// the replica behind `app_a` and `fresh`, as before.
+pub(crate) async fn after_failover(
+    fresh: RedisStore,
+    revoked: &[&str],
+    b: &RedisStore,
+    app_a: &axum::Router,
+) {
+    let app_fresh = app(fresh);
+    for jti in revoked {
         assert_eq!(status_of(&app_fresh, &token(jti)).await, 401, "{jti}");
     }
-    // And new revocations travel as before.
-    revoke_jti(&b, "after").await;
+    revoke_jti(b, "after").await;
     within(Duration::from_secs(2), async || {
-        status_of(&app_a, &token("after")).await == 401
+        status_of(app_a, &token("after")).await == 401
             && status_of(&app_fresh, &token("after")).await == 401
     })
     .await;

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use crate::redis::{Server, app, free_port, now_nanos, quick, token, within};
-use crate::redis_cluster::Load;
+use crate::redis_cluster::support::{cli, send};
+use crate::redis_cluster::{Load, after_failover, recover};
 use tower_jwt_auth::revocation::{RedisOptions, RedisStore};
 
 /// Three sentinels watching `mymaster`, stopped (and their files removed) when dropped.
@@ -84,28 +85,11 @@ impl Drop for Sentinels {
     }
 }
 
-fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli comes with redis-server");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The value after `name` in a reply `redis-cli` printed one item a line.
 fn field<'a>(reply: &'a str, name: &str) -> Option<&'a str> {
     let mut lines = reply.lines();
     lines.find(|line| *line == name)?;
     lines.next()
-}
-
-fn signal(child: &Child, signal: &str) {
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
 }
 
 async fn connect(sentinels: &Sentinels) -> RedisStore {
@@ -142,7 +126,7 @@ async fn a_store_follows_a_sentinel_failover_and_loses_no_revocation() {
     let (app_a, app_b) = (app(a.clone()), app(b.clone()));
     revoke_jti(&a, "earlier").await;
 
-    signal(&replica.child, "STOP");
+    send(&replica.child, "STOP");
     cli(primary.port, &["CLIENT", "KILL", "TYPE", "replica"]);
     revoke_jti(&a, "victim").await;
     within(Duration::from_secs(2), async || {
@@ -153,31 +137,15 @@ async fn a_store_follows_a_sentinel_failover_and_loses_no_revocation() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let killed_at = Instant::now();
     primary.pause();
-    signal(&replica.child, "CONT");
+    send(&replica.child, "CONT");
     // Sentinel sees the primary down after 1 s, agrees, and promotes the replica.
-    within(Duration::from_secs(30), async || {
-        let promoted = cli(replica_port, &["ROLE"]).starts_with("master");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        promoted && a.is_synced() && b.is_synced()
-    })
-    .await;
-    let recovered = killed_at.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let seen = load.finish().await;
-    eprintln!(
-        "sentinel failover under load: both replicas synced again {recovered:?} after the \
-         kill; {seen}"
-    );
-    let fresh = connect(&sentinels).await;
-    let app_fresh = app(fresh);
-    for jti in ["earlier", "victim"] {
-        assert_eq!(status_of(&app_fresh, &token(jti)).await, 401, "{jti}");
-    }
-    revoke_jti(&b, "after").await;
-    within(Duration::from_secs(2), async || {
-        status_of(&app_a, &token("after")).await == 401
-            && status_of(&app_fresh, &token("after")).await == 401
-    })
+    recover("sentinel", replica_port, [&a, &b], killed_at, load).await;
+    after_failover(
+        connect(&sentinels).await,
+        &["earlier", "victim"],
+        &b,
+        &app_a,
+    )
     .await;
 }
 

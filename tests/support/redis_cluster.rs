@@ -2,8 +2,8 @@
 //! A Redis Cluster of this process alone, as Redis's cluster tutorial makes one: nodes
 //! started with `redis-server --cluster-enabled yes` on free loopback ports (and free bus
 //! ports, 10000 above), joined by `redis-cli --cluster create`; stopped, and their files
-//! removed, when dropped. Used by `tests/lifecycle/redis_cluster.rs` and
-//! `benches/revocation.rs`.
+//! removed, when dropped. Used by `tests/lifecycle/redis_cluster.rs` (and its `cli` and
+//! `send` by `redis_sentinel.rs`) and `benches/revocation.rs`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -179,11 +179,7 @@ impl Cluster {
     /// Sends `signal` (`STOP`, `CONT`, `KILL`) to the node on `port`.
     pub fn signal(&mut self, port: u16, signal: &str) {
         let (_, child) = self.nodes.iter_mut().find(|(p, _)| *p == port).unwrap();
-        let sent = Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        send(child, signal);
         if signal == "KILL" {
             let _ = child.wait();
         }
@@ -198,6 +194,15 @@ impl Drop for Cluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Sends `signal` (`STOP`, `CONT`, `KILL`) to a process.
+pub fn send(child: &Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
 }
 
 /// What `redis-cli -p port args…` prints (nothing when the node does not answer).
