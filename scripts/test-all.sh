@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, with each crypto backend:
 #   1. all features: both backends compiled in (aws-lc-rs is chosen), the axum extractor,
-#      remote keys, the Redis store (against a real redis-server);
+#      remote keys, the Redis store (against a real redis-server, a six-node Redis Cluster
+#      and Redis Sentinel, each started by the tests);
 #   2. rust-crypto alone (with the axum extractor, and the client side without tonic);
 #   3. no backend at all: building a layer must fail with a ConfigError, not panic.
 set -euo pipefail
