@@ -198,7 +198,8 @@ pub(crate) enum Outcome {
     Preflight,
     /// Refused.
     Reject(AuthError),
-    /// The token names a key that is being fetched: decide again once the fetch ends.
+    /// The token names a key that is being fetched, or an issuer being looked up: decide
+    /// again once that ends.
     #[cfg(feature = "jwks")]
     WaitForKeys(KeysChanged),
     /// The token is valid and its claims are in the request; the revocation store must be
@@ -281,6 +282,14 @@ where
                 match self.verifier.refetch(found.token) {
                     Some(wait) => Outcome::WaitForKeys(wait),
                     None => Outcome::Reject(AuthError::UnknownKey),
+                }
+            }
+            // An issuer an asynchronous resolver may trust: decide again once it answered.
+            #[cfg(feature = "jwks")]
+            Checked::Reject(AuthError::InvalidIssuer) if may_refetch => {
+                match self.verifier.resolve_later(found.token) {
+                    Some(wait) => Outcome::WaitForKeys(wait),
+                    None => Outcome::Reject(AuthError::InvalidIssuer),
                 }
             }
             Checked::Reject(err) => {
@@ -501,7 +510,7 @@ impl<S, C, R> JwtAuth<S, C, R> {
 
 /// What a parked request of [`JwtAuth`] waits for.
 enum Waiting {
-    /// Keys being fetched; then the request is decided again.
+    /// Keys being fetched, or an issuer looked up; then the request is decided again.
     #[cfg(feature = "jwks")]
     Keys(KeysChanged),
     /// The revocation store's answer about the verified token whose claims the request

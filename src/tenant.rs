@@ -134,10 +134,17 @@
 //! registry ask: [`TrustedIssuers::resolve_with`] gives it a function that answers, for an
 //! `iss` it has not seen, the policy to trust it with — or none, and the token is refused
 //! without any fetch. The issuers made so are kept up to a bound, the oldest forgotten
-//! first. `cargo run --example tenants` shows two tenants with their own providers.
+//! first. When the answer takes a round trip (a database), use
+//! [`TrustedIssuers::resolve_with_async`] (feature `jwks`): a token naming a new issuer
+//! waits for one lookup, shared by every request naming it, within a timeout. `cargo run
+//! --example tenants` shows two tenants with their own providers.
 
 use std::collections::HashSet;
 use std::fmt;
+#[cfg(feature = "jwks")]
+use std::future::Future;
+#[cfg(feature = "jwks")]
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -150,7 +157,9 @@ use crate::verifier::key_store::KeyStore;
 use crate::verifier::keys::{KeyInput, KeySet};
 use crate::verifier::mapping::GrantSources;
 use crate::verifier::rules::Rules;
-use crate::verifier::tenants::{Resolve, Tenant, Tenants};
+#[cfg(feature = "jwks")]
+use crate::verifier::tenants::Resolved;
+use crate::verifier::tenants::{Tenant, Tenants};
 use crate::{Algorithm, AuthError, ConfigError};
 
 /// One trusted issuer and the policy its tokens are held to. See the [module](self).
@@ -474,7 +483,7 @@ pub struct TrustedIssuers {
 struct Registry {
     tenants: Arc<Tenants>,
     /// The application's resolver and its capacity, until the layer is built.
-    resolver: Mutex<Option<(Arc<ResolveIssuer>, usize)>>,
+    resolver: Mutex<Option<(AppResolver, usize)>>,
     /// Added before the layer was built: made when it is.
     pending: Mutex<Vec<IssuerPolicy>>,
     /// The layer's, once built; and the names its own policies go by.
@@ -483,6 +492,20 @@ struct Registry {
 
 /// What [`TrustedIssuers::resolve_with`] asks about an issuer no one added.
 type ResolveIssuer = dyn Fn(&str) -> Option<IssuerPolicy> + Send + Sync;
+
+/// What [`TrustedIssuers::resolve_with_async`] asks about an issuer no one added.
+#[cfg(feature = "jwks")]
+type ResolveIssuerLater =
+    dyn Fn(&str) -> Pin<Box<dyn Future<Output = Option<IssuerPolicy>> + Send>> + Send + Sync;
+
+/// The application's resolver.
+#[derive(Clone)]
+enum AppResolver {
+    Now(Arc<ResolveIssuer>),
+    /// With the longest a lookup may take.
+    #[cfg(feature = "jwks")]
+    Later(Arc<ResolveIssuerLater>, Duration),
+}
 
 impl TrustedIssuers {
     /// An empty registry.
@@ -539,11 +562,54 @@ impl TrustedIssuers {
         capacity: usize,
         resolve: impl Fn(&str) -> Option<IssuerPolicy> + Send + Sync + 'static,
     ) -> Self {
-        let resolve: Arc<ResolveIssuer> = Arc::new(resolve);
+        self.set_resolver(AppResolver::Now(Arc::new(resolve)), capacity)
+    }
+
+    /// [`resolve_with`](Self::resolve_with) for an answer that takes a round trip — a
+    /// tenant table in a database, a directory service. A token naming an issuer not
+    /// trusted yet waits for the lookup of that issuer, which every request naming it
+    /// meanwhile shares (one lookup per issuer at a time), then is decided again: checked
+    /// against the policy given, or refused (`401 invalid_token`) when there is none, or
+    /// none came within `timeout`. The lookup runs as a task on the request's Tokio runtime.
+    ///
+    /// Refusals are not kept: the next token naming that issuer is asked about again. At
+    /// most 32 issuers are looked up at once; a token naming yet another unknown issuer is
+    /// refused meanwhile, so a flood of made-up issuers keeps at most 32 lookups running
+    /// and never delays the issuers already trusted. [`Verifier::verify`](crate::Verifier::verify),
+    /// which cannot wait, refuses an issuer not trusted yet; `verify_async` waits as the
+    /// layer does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_jwt_auth::tenant::{IssuerPolicy, TrustedIssuers};
+    /// use tower_jwt_auth::Algorithm;
+    ///
+    /// # async fn tenant_secret(_tid: &str) -> Option<String> { None }
+    /// let tenants = TrustedIssuers::new().resolve_with_async(1_000, Duration::from_secs(2), |iss| {
+    ///     let iss = iss.to_owned();
+    ///     async move {
+    ///         let tid = iss.strip_prefix("https://idp.example.com/tenants/")?;
+    ///         let secret = tenant_secret(tid).await?; // your database
+    ///         Some(IssuerPolicy::with_keys(iss.as_str()).hmac_secret(secret, Algorithm::HS256))
+    ///     }
+    /// });
+    /// # let _ = tenants;
+    /// ```
+    #[cfg(feature = "jwks")]
+    #[must_use]
+    pub fn resolve_with_async<F, Fut>(self, capacity: usize, timeout: Duration, resolve: F) -> Self
+    where
+        F: Fn(&str) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<IssuerPolicy>> + Send + 'static,
+    {
+        let resolve: Arc<ResolveIssuerLater> = Arc::new(move |iss| Box::pin(resolve(iss)));
+        self.set_resolver(AppResolver::Later(resolve, timeout), capacity)
+    }
+
+    fn set_resolver(self, resolve: AppResolver, capacity: usize) -> Self {
         match self.inner.layer.get() {
             Some((maker, fixed)) => {
-                let made = resolver(maker.clone(), fixed.clone(), resolve);
-                self.inner.tenants.set_resolver(made, capacity);
+                install(&self.inner.tenants, maker, fixed, resolve, capacity);
             }
             None => {
                 let mut pending = self
@@ -616,8 +682,7 @@ impl TrustedIssuers {
         }
         let resolve = self.inner.resolver.lock();
         if let Some((resolve, capacity)) = resolve.unwrap_or_else(PoisonError::into_inner).take() {
-            let made = resolver(maker.clone(), fixed.clone(), resolve);
-            self.inner.tenants.set_resolver(made, capacity);
+            install(&self.inner.tenants, maker, fixed, resolve, capacity);
         }
         Ok(Arc::clone(&self.inner.tenants))
     }
@@ -631,25 +696,88 @@ impl fmt::Debug for TrustedIssuers {
     }
 }
 
-/// The core's resolver: the application's answer, made into a tenant as `add` makes one. A
-/// policy that does not go by the `iss` asked about, or that names an issuer the layer
-/// trusts with a policy of its own, is not trusted; one that cannot be made is logged.
-fn resolver(maker: Maker, fixed: Vec<String>, resolve: Arc<ResolveIssuer>) -> Box<Resolve> {
-    Box::new(move |iss: &str| {
-        let policy = resolve(iss)?;
-        if !policy.issuers.iter().any(|name| name == iss)
-            || policy.issuers.iter().any(|name| fixed.contains(name))
-        {
-            return None;
+/// Gives the core the application's resolver, around [`made`].
+fn install(
+    tenants: &Tenants,
+    maker: &Maker,
+    fixed: &[String],
+    resolve: AppResolver,
+    capacity: usize,
+) {
+    let (maker, fixed) = (maker.clone(), fixed.to_vec());
+    match resolve {
+        AppResolver::Now(resolve) => {
+            let resolve = move |iss: &str| made(&maker, &fixed, iss, resolve(iss)?);
+            tenants.set_resolver(Box::new(resolve), capacity);
         }
-        match policy.make(&maker) {
-            Ok((names, store, policy)) => Some((names, Tenant { store, policy })),
-            Err(err) => {
-                tracing::warn!(issuer = ?iss, error = %err, "an issuer policy from resolve_with cannot be used");
-                None
-            }
+        #[cfg(feature = "jwks")]
+        AppResolver::Later(resolve, timeout) => {
+            let start = move |iss: &str, done: Resolved| {
+                let done = Done(Some(done));
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    tracing::warn!(issuer = ?iss, "resolve_with_async needs a Tokio runtime: the issuer is refused");
+                    return;
+                };
+                let lookup = resolve(iss);
+                let (maker, fixed, iss) = (maker.clone(), fixed.clone(), iss.to_owned());
+                runtime.spawn(async move {
+                    let policy = tokio::time::timeout(timeout, lookup).await.unwrap_or_else(|_| {
+                        tracing::warn!(issuer = ?iss, ?timeout, "resolve_with_async did not answer in time: the issuer is refused");
+                        None
+                    });
+                    done.answer(policy.and_then(|policy| made(&maker, &fixed, &iss, policy)));
+                });
+            };
+            tenants.set_resolver_later(Box::new(start), capacity);
         }
-    })
+    }
+}
+
+/// Ends a lookup exactly once: with its answer, or with none when it is dropped unanswered
+/// (the application's future panicked, the runtime shut down), so that no request waits
+/// for it forever.
+#[cfg(feature = "jwks")]
+struct Done(Option<Resolved>);
+
+#[cfg(feature = "jwks")]
+impl Done {
+    fn answer(mut self, made: Option<(Vec<String>, Tenant)>) {
+        if let Some(done) = self.0.take() {
+            done(made);
+        }
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl Drop for Done {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            done(None);
+        }
+    }
+}
+
+/// The application's answer about `iss`, made into a tenant as `add` makes one. A policy
+/// that does not go by the `iss` asked about, or that names an issuer the layer trusts with
+/// a policy of its own, is not trusted; one that cannot be made is logged.
+fn made(
+    maker: &Maker,
+    fixed: &[String],
+    iss: &str,
+    policy: IssuerPolicy,
+) -> Option<(Vec<String>, Tenant)> {
+    if !policy.issuers.iter().any(|name| name == iss)
+        || policy.issuers.iter().any(|name| fixed.contains(name))
+    {
+        return None;
+    }
+    match policy.make(maker) {
+        Ok((names, store, policy)) => Some((names, Tenant { store, policy })),
+        Err(err) => {
+            tracing::warn!(issuer = ?iss, error = %err, "an issuer policy from the resolver cannot be used");
+            None
+        }
+    }
 }
 
 fn lock(pending: &Mutex<Vec<IssuerPolicy>>) -> std::sync::MutexGuard<'_, Vec<IssuerPolicy>> {

@@ -491,3 +491,128 @@ async fn issuers_resolved_on_first_sight_are_trusted_within_a_bound() {
     assert!(tenants.remove(&tenant("t3")));
     assert_eq!(status_of(&app, &token("t3")).await, 401);
 }
+
+/// Issue #22, part 1: issuers looked up with a round trip (`resolve_with_async`: a tenant
+/// table in a database). Requests naming a new issuer wait for one shared lookup; a refusal
+/// is not kept; a lookup past its timeout refuses (both sides of the edge); a flood of
+/// made-up issuers is bounded and never delays a trusted one.
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn issuers_resolved_asynchronously_share_one_lookup_within_bounds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+    use tokio::sync::watch;
+
+    let tenant = |tid: &str| format!("https://idp.example.com/tenants/{tid}");
+    let secret = |tid: &str| format!("tenant {tid}'s secret, thirty-two bytes at least");
+    let asked = Arc::new(AtomicUsize::new(0));
+    // Lookups of ordinary tenants wait for `open`; of "flood-…" ones, for `flood` (never).
+    let (open, _) = watch::channel(false);
+    let (flood, _) = watch::channel(false);
+    let (open_rx, flood_rx, count) = (open.subscribe(), flood.subscribe(), Arc::clone(&asked));
+    let tenants =
+        TrustedIssuers::new().resolve_with_async(100, Duration::from_millis(300), move |iss| {
+            count.fetch_add(1, Ordering::SeqCst);
+            let iss = iss.to_owned();
+            let (mut open, mut flood) = (open_rx.clone(), flood_rx.clone());
+            async move {
+                let tid = iss
+                    .strip_prefix("https://idp.example.com/tenants/")?
+                    .to_owned();
+                match tid.as_str() {
+                    "quick" => tokio::time::sleep(Duration::from_millis(100)).await,
+                    "slow" => tokio::time::sleep(Duration::from_millis(600)).await,
+                    t if t.starts_with("flood") => drop(flood.wait_for(|o| *o).await),
+                    _ => drop(open.wait_for(|o| *o).await),
+                }
+                let onboarded = ["t1", "t2", "quick", "slow"].contains(&tid.as_str());
+                onboarded.then(|| {
+                    IssuerPolicy::with_keys(iss.as_str())
+                        .hmac_secret(secret(&tid), Algorithm::HS256)
+                        .audience("notes")
+                })
+            }
+        });
+    let layer = JwtAuthLayer::<Value>::builder()
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes"),
+        )
+        .trusted_issuers(tenants.clone())
+        .build()
+        .unwrap();
+    let app = ok_behind(layer.clone());
+    let token = |tid: &str| {
+        signed(
+            secret(tid).as_bytes(),
+            json!({ "iss": tenant(tid), "aud": "notes" }),
+        )
+    };
+    let asked_so_far = || asked.load(Ordering::SeqCst);
+    let spawn = |token: String| {
+        let app = app.clone();
+        tokio::spawn(async move { status_of(&app, &token).await })
+    };
+
+    // Five requests naming t1 at once: they wait, on one lookup.
+    let waiting: Vec<_> = (0..5).map(|_| spawn(token("t1"))).collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        waiting.iter().all(|w| !w.is_finished()),
+        "they wait for the lookup"
+    );
+    assert_eq!(asked_so_far(), 1, "one lookup for the five");
+    // `Verifier::verify` cannot wait: an issuer not trusted yet is refused.
+    assert_eq!(
+        layer.verify(&token("t1")).unwrap_err(),
+        AuthError::InvalidIssuer
+    );
+    open.send(true).unwrap();
+    for w in waiting {
+        assert_eq!(w.await.unwrap(), 200);
+    }
+    assert!(tenants.contains(&tenant("t1")));
+    assert_eq!(status_of(&app, &token("t1")).await, 200);
+    assert_eq!(asked_so_far(), 1, "trusted now: not asked again");
+    // `verify_async` waits, as the layer does.
+    let verified = layer.verifier().verify_async(&token("t2")).await.unwrap();
+    assert_eq!(verified.claims()["iss"], tenant("t2"));
+
+    // Not onboarded: refused, not kept, asked again next time.
+    let before = asked_so_far();
+    assert_eq!(status_of(&app, &token("t9")).await, 401);
+    assert_eq!(status_of(&app, &token("t9")).await, 401);
+    assert_eq!(asked_so_far(), before + 2);
+    assert!(!tenants.contains(&tenant("t9")));
+
+    // The timeout, 300 ms: a lookup of 100 ms is waited for; one of 600 ms is not.
+    assert_eq!(status_of(&app, &token("quick")).await, 200);
+    let start = Instant::now();
+    assert_eq!(status_of(&app, &token("slow")).await, 401);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_millis(600),
+        "refused at the timeout: {waited:?}"
+    );
+    assert!(!tenants.contains(&tenant("slow")));
+
+    // A flood of made-up issuers: 32 lookups run; the 33rd issuer is refused at once, and
+    // a trusted issuer passes meanwhile.
+    let flood_requests: Vec<_> = (0..32)
+        .map(|i| spawn(token(&format!("flood-{i}"))))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = Instant::now();
+    assert_eq!(status_of(&app, &token("flood-33")).await, 401);
+    assert!(
+        start.elapsed() < Duration::from_millis(200),
+        "refused at once"
+    );
+    assert_eq!(status_of(&app, &token("t1")).await, 200);
+    for w in flood_requests {
+        assert_eq!(w.await.unwrap(), 401, "refused at the timeout");
+    }
+    drop(flood);
+}

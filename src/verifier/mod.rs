@@ -184,6 +184,13 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
                 }
                 None => checked,
             },
+            Checked::Reject(AuthError::InvalidIssuer) => match self.resolve_later(token) {
+                Some(resolved) => {
+                    resolved.await;
+                    self.check(token, now())
+                }
+                None => checked,
+            },
             checked => checked,
         };
         let verified = match checked {
@@ -468,6 +475,20 @@ impl<C> Verifier<C> {
             Route::Store(i) => config.stores[i].refetch(),
             Route::Tenant(tenant) => tenant.store.refetch(),
         }
+    }
+
+    /// After [`AuthError::InvalidIssuer`]: when an asynchronous resolver may trust the
+    /// token's issuer, the end of its lookup; see [`Tenants::resolve_later`].
+    pub(crate) fn resolve_later(&self, token: &str) -> Option<wait::KeysChanged> {
+        let dynamic = self.config.dynamic.as_ref()?;
+        let jws = jws::parse(token, self.config.required_typ.as_deref()).ok()?;
+        let iss = jws::decode_then(jws.payload, |payload| {
+            payload::issuer(payload)
+                .map(|iss| iss.map(|iss| iss.into_owned()))
+                .map_err(|_| AuthError::InvalidClaims)
+        })
+        .ok()??;
+        dynamic.resolve_later(&iss)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Issuers trusted at run time: each `iss` of each one maps to its key store and policy.
 //! Requests read an immutable snapshot, swapped whole when an issuer is added or removed.
 
+#[cfg(feature = "jwks")]
+use std::collections::HashSet;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -9,6 +11,8 @@ use arc_swap::ArcSwap;
 
 use super::key_store::KeyStore;
 use super::policy::Policy;
+#[cfg(feature = "jwks")]
+use super::wait::{Changes, KeysChanged};
 
 /// One issuer trusted at run time.
 pub(crate) struct Tenant {
@@ -20,6 +24,22 @@ pub(crate) struct Tenant {
 /// its tenant, or `None`. The shell's, around the application's answer.
 pub(crate) type Resolve = dyn Fn(&str) -> Option<(Vec<String>, Tenant)> + Send + Sync;
 
+/// What a resolution ends with: [`Resolve`]'s answer, given later.
+#[cfg(feature = "jwks")]
+pub(crate) type Resolved = Box<dyn FnOnce(Option<(Vec<String>, Tenant)>) + Send>;
+
+/// Starts resolving an issuer no one added, in the background; the resolution ends by
+/// calling the [`Resolved`] it is given (once, whatever happens). The shell's, around the
+/// application's asynchronous answer.
+#[cfg(feature = "jwks")]
+pub(crate) type StartResolve = dyn Fn(&str, Resolved) + Send + Sync;
+
+/// How many issuers may be looked up at once by an asynchronous resolver; a token naming
+/// yet another unknown issuer is refused meanwhile (a flood of made-up issuers keeps no
+/// more than this many lookups running).
+#[cfg(feature = "jwks")]
+pub(crate) const MAX_LOOKUPS: usize = 32;
+
 /// The issuers trusted at run time, by every `iss` they go by.
 #[derive(Default)]
 pub(crate) struct Tenants {
@@ -30,10 +50,26 @@ pub(crate) struct Tenants {
 /// Issuers trusted on first sight, when the application's resolver says so: at most
 /// `capacity` of them at once, the oldest forgotten first (and asked about again).
 struct Resolver {
-    resolve: Box<Resolve>,
+    how: How,
     capacity: usize,
     /// The issuers it made, oldest first.
     made: Mutex<VecDeque<Arc<Tenant>>>,
+}
+
+/// When the resolver answers.
+enum How {
+    /// At once, on the request path.
+    Now(Box<Resolve>),
+    /// Later: the request waits for the lookup of its issuer, which requests naming the
+    /// same issuer share.
+    #[cfg(feature = "jwks")]
+    Later {
+        start: Box<StartResolve>,
+        /// The issuers being looked up.
+        running: Mutex<HashSet<String>>,
+        /// Announced whenever a lookup ends.
+        ended: Arc<Changes>,
+    },
 }
 
 impl Tenants {
@@ -54,8 +90,23 @@ impl Tenants {
 
     /// Sets the resolver, once: whether it was set now.
     pub(crate) fn set_resolver(&self, resolve: Box<Resolve>, capacity: usize) -> bool {
+        self.set(How::Now(resolve), capacity)
+    }
+
+    /// Sets a resolver that answers later, once: whether it was set now.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn set_resolver_later(&self, start: Box<StartResolve>, capacity: usize) -> bool {
+        let how = How::Later {
+            start,
+            running: Mutex::default(),
+            ended: Arc::default(),
+        };
+        self.set(how, capacity)
+    }
+
+    fn set(&self, how: How, capacity: usize) -> bool {
         let resolver = Resolver {
-            resolve,
+            how,
             capacity: capacity.max(1),
             made: Mutex::default(),
         };
@@ -64,14 +115,94 @@ impl Tenants {
 
     /// Asks the resolver about `iss`, and trusts the issuer it makes, forgetting the oldest
     /// one it made beyond its capacity. One at a time: two requests naming the same new
-    /// issuer make it once.
+    /// issuer make it once. A resolver that answers later is not asked here.
     fn resolve(&self, iss: &str) -> Option<Arc<Tenant>> {
         let resolver = self.resolver.get()?;
-        let mut made = resolver.made.lock().unwrap_or_else(PoisonError::into_inner);
+        // Without `jwks` there is no other kind of resolver.
+        #[allow(irrefutable_let_patterns)]
+        let How::Now(resolve) = &resolver.how else {
+            return None;
+        };
+        let made = resolver.made.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tenant) = self.by_iss.load().get(iss) {
             return Some(Arc::clone(tenant));
         }
-        let (names, tenant) = (resolver.resolve)(iss)?;
+        let made_now = resolve(iss)?;
+        self.trust_made(resolver, made, iss, made_now)
+    }
+
+    /// For a token naming `iss`, an issuer no one added, when the resolver answers later:
+    /// a future that completes when the lookup of `iss` ends — started now, or already
+    /// running for another request. `None` when there is no such resolver, `iss` is
+    /// trusted already, or [`MAX_LOOKUPS`] lookups of other issuers are running.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn resolve_later(self: &Arc<Self>, iss: &str) -> Option<KeysChanged> {
+        let resolver = self.resolver.get()?;
+        let How::Later {
+            start,
+            running,
+            ended,
+        } = &resolver.how
+        else {
+            return None;
+        };
+        if self.contains(iss) {
+            return None;
+        }
+        // Taken first: the lookup may end before the request gets to wait.
+        let wait = ended.next();
+        {
+            let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+            if running.contains(iss) {
+                return Some(wait);
+            }
+            if running.len() >= MAX_LOOKUPS {
+                return None;
+            }
+            running.insert(iss.to_owned());
+        }
+        let tenants = Arc::downgrade(self);
+        let asked = iss.to_owned();
+        start(
+            iss,
+            Box::new(move |made_now| {
+                if let Some(tenants) = tenants.upgrade() {
+                    tenants.resolved(&asked, made_now);
+                }
+            }),
+        );
+        Some(wait)
+    }
+
+    /// A lookup of `iss` ended: its issuer, if any, is trusted, and its waiters decide again.
+    #[cfg(feature = "jwks")]
+    fn resolved(&self, iss: &str, made_now: Option<(Vec<String>, Tenant)>) {
+        let Some(resolver) = self.resolver.get() else {
+            return;
+        };
+        let How::Later { running, ended, .. } = &resolver.how else {
+            return;
+        };
+        if let Some(made_now) = made_now {
+            let made = resolver.made.lock().unwrap_or_else(PoisonError::into_inner);
+            self.trust_made(resolver, made, iss, made_now);
+        }
+        running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(iss);
+        ended.announce();
+    }
+
+    /// Trusts the issuer a resolver made for `iss`, if it goes by that name, forgetting the
+    /// oldest one it made beyond its capacity.
+    fn trust_made(
+        &self,
+        resolver: &Resolver,
+        mut made: std::sync::MutexGuard<'_, VecDeque<Arc<Tenant>>>,
+        iss: &str,
+        (names, tenant): (Vec<String>, Tenant),
+    ) -> Option<Arc<Tenant>> {
         if !names.iter().any(|name| name == iss) {
             return None;
         }
