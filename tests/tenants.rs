@@ -400,6 +400,37 @@ fn a_policys_debug_keeps_its_secret() {
     );
 }
 
+/// A layer trusting A with its own policy (audience `notes`), and the issuers of `tenants`.
+fn own_and(tenants: &TrustedIssuers) -> JwtAuthLayer<Value> {
+    JwtAuthLayer::<Value>::builder()
+        .issuer_policy(
+            IssuerPolicy::with_keys(A)
+                .hmac_secret(SECRET_A, Algorithm::HS256)
+                .audience("notes"),
+        )
+        .trusted_issuers(tenants.clone())
+        .build()
+        .unwrap()
+}
+
+/// A tenant's secret, its policy (audience `notes`), and a token it signed.
+fn tenant_secret(tid: &str) -> String {
+    format!("tenant {tid}'s secret, thirty-two bytes at least")
+}
+
+fn tenant_policy(iss: &str, tid: &str) -> IssuerPolicy {
+    IssuerPolicy::with_keys(iss)
+        .hmac_secret(tenant_secret(tid), Algorithm::HS256)
+        .audience("notes")
+}
+
+fn tenant_token(iss: &str, tid: &str) -> String {
+    signed(
+        tenant_secret(tid).as_bytes(),
+        json!({ "iss": iss, "aud": "notes" }),
+    )
+}
+
 /// Issuers trusted on first sight through `resolve_with`: an allow-list of onboarded
 /// tenants (the Entra multi-tenant shape: one `iss` per tenant id), each with a secret of
 /// its own; at most two kept at once.
@@ -410,7 +441,6 @@ async fn issuers_resolved_on_first_sight_are_trusted_within_a_bound() {
     use std::sync::{Arc, RwLock};
 
     let tenant = |tid: &str| format!("https://login.microsoftonline.com/{tid}/v2.0");
-    let secret = |tid: &str| format!("tenant {tid}'s secret, thirty-two bytes at least");
     let onboarded: Arc<RwLock<HashSet<String>>> = Arc::default();
     onboarded
         .write()
@@ -423,28 +453,15 @@ async fn issuers_resolved_on_first_sight_are_trusted_within_a_bound() {
         let tid = iss
             .strip_prefix("https://login.microsoftonline.com/")?
             .strip_suffix("/v2.0")?;
-        known.read().unwrap().contains(tid).then(|| {
-            IssuerPolicy::with_keys(iss)
-                .hmac_secret(secret(tid), Algorithm::HS256)
-                .audience("notes")
-        })
+        known
+            .read()
+            .unwrap()
+            .contains(tid)
+            .then(|| tenant_policy(iss, tid))
     });
-    let layer = JwtAuthLayer::<Value>::builder()
-        .issuer_policy(
-            IssuerPolicy::with_keys(A)
-                .hmac_secret(SECRET_A, Algorithm::HS256)
-                .audience("notes"),
-        )
-        .trusted_issuers(tenants.clone())
-        .build()
-        .unwrap();
+    let layer = own_and(&tenants);
     let app = ok_behind(layer.clone());
-    let token = |tid: &str| {
-        signed(
-            secret(tid).as_bytes(),
-            json!({ "iss": tenant(tid), "aud": "notes" }),
-        )
-    };
+    let token = |tid: &str| tenant_token(&tenant(tid), tid);
     let asked_so_far = || asked.load(Ordering::SeqCst);
 
     // The layer's own issuer is never asked about.
@@ -458,7 +475,7 @@ async fn issuers_resolved_on_first_sight_are_trusted_within_a_bound() {
     assert!(tenants.contains(&tenant("t1")));
     // Its own policy: another tenant's secret under its name does not pass.
     let forged = signed(
-        secret("t2").as_bytes(),
+        tenant_secret("t2").as_bytes(),
         json!({ "iss": tenant("t1"), "aud": "notes" }),
     );
     assert_eq!(
@@ -505,7 +522,6 @@ async fn issuers_resolved_asynchronously_share_one_lookup_within_bounds() {
     use tokio::sync::watch;
 
     let tenant = |tid: &str| format!("https://idp.example.com/tenants/{tid}");
-    let secret = |tid: &str| format!("tenant {tid}'s secret, thirty-two bytes at least");
     let asked = Arc::new(AtomicUsize::new(0));
     // Lookups of ordinary tenants wait for `open`; of "flood-…" ones, for `flood` (never).
     let (open, _) = watch::channel(false);
@@ -527,29 +543,12 @@ async fn issuers_resolved_asynchronously_share_one_lookup_within_bounds() {
                     _ => drop(open.wait_for(|o| *o).await),
                 }
                 let onboarded = ["t1", "t2", "quick", "slow"].contains(&tid.as_str());
-                onboarded.then(|| {
-                    IssuerPolicy::with_keys(iss.as_str())
-                        .hmac_secret(secret(&tid), Algorithm::HS256)
-                        .audience("notes")
-                })
+                onboarded.then(|| tenant_policy(&iss, &tid))
             }
         });
-    let layer = JwtAuthLayer::<Value>::builder()
-        .issuer_policy(
-            IssuerPolicy::with_keys(A)
-                .hmac_secret(SECRET_A, Algorithm::HS256)
-                .audience("notes"),
-        )
-        .trusted_issuers(tenants.clone())
-        .build()
-        .unwrap();
+    let layer = own_and(&tenants);
     let app = ok_behind(layer.clone());
-    let token = |tid: &str| {
-        signed(
-            secret(tid).as_bytes(),
-            json!({ "iss": tenant(tid), "aud": "notes" }),
-        )
-    };
+    let token = |tid: &str| tenant_token(&tenant(tid), tid);
     let asked_so_far = || asked.load(Ordering::SeqCst);
     let spawn = |token: String| {
         let app = app.clone();
