@@ -1,8 +1,6 @@
 //! Issuers trusted at run time: each `iss` of each one maps to its key store and policy.
 //! Requests read an immutable snapshot, swapped whole when an issuer is added or removed.
 
-#[cfg(feature = "jwks")]
-use std::collections::HashSet;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -65,10 +63,9 @@ enum How {
     #[cfg(feature = "jwks")]
     Later {
         start: Box<StartResolve>,
-        /// The issuers being looked up.
-        running: Mutex<HashSet<String>>,
-        /// Announced whenever a lookup ends.
-        ended: Arc<Changes>,
+        /// The issuers being looked up, each with what announces the end of its lookup
+        /// (to its own waiters alone: another issuer's end must not wake them early).
+        running: Mutex<HashMap<String, Arc<Changes>>>,
     },
 }
 
@@ -99,7 +96,6 @@ impl Tenants {
         let how = How::Later {
             start,
             running: Mutex::default(),
-            ended: Arc::default(),
         };
         self.set(how, capacity)
     }
@@ -133,34 +129,35 @@ impl Tenants {
 
     /// For a token naming `iss`, an issuer no one added, when the resolver answers later:
     /// a future that completes when the lookup of `iss` ends — started now, or already
-    /// running for another request. `None` when there is no such resolver, `iss` is
-    /// trusted already, or [`MAX_LOOKUPS`] lookups of other issuers are running.
+    /// running for another request (at once if `iss` was trusted meanwhile). `None` when
+    /// there is no such resolver, or [`MAX_LOOKUPS`] lookups of other issuers are running.
     #[cfg(feature = "jwks")]
     pub(crate) fn resolve_later(self: &Arc<Self>, iss: &str) -> Option<KeysChanged> {
         let resolver = self.resolver.get()?;
-        let How::Later {
-            start,
-            running,
-            ended,
-        } = &resolver.how
-        else {
+        let How::Later { start, running } = &resolver.how else {
             return None;
         };
-        if self.contains(iss) {
-            return None;
-        }
-        // Taken first: the lookup may end before the request gets to wait.
-        let wait = ended.next();
-        {
+        let wait = {
             let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
-            if running.contains(iss) {
+            if let Some(ended) = running.get(iss) {
+                return Some(ended.next());
+            }
+            if self.contains(iss) {
+                // Trusted since the token was routed: decide again at once.
+                let ended = Arc::new(Changes::default());
+                let wait = ended.next();
+                ended.announce();
                 return Some(wait);
             }
             if running.len() >= MAX_LOOKUPS {
                 return None;
             }
-            running.insert(iss.to_owned());
-        }
+            let ended = Arc::new(Changes::default());
+            // Taken before the lookup starts: it may end before the request waits.
+            let wait = ended.next();
+            running.insert(iss.to_owned(), ended);
+            wait
+        };
         let tenants = Arc::downgrade(self);
         let asked = iss.to_owned();
         start(
@@ -180,18 +177,20 @@ impl Tenants {
         let Some(resolver) = self.resolver.get() else {
             return;
         };
-        let How::Later { running, ended, .. } = &resolver.how else {
+        let How::Later { running, .. } = &resolver.how else {
             return;
         };
         if let Some(made_now) = made_now {
             let made = resolver.made.lock().unwrap_or_else(PoisonError::into_inner);
             self.trust_made(resolver, made, iss, made_now);
         }
-        running
+        let ended = running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(iss);
-        ended.announce();
+        if let Some(ended) = ended {
+            ended.announce();
+        }
     }
 
     /// Trusts the issuer a resolver made for `iss`, if it goes by that name, forgetting the
