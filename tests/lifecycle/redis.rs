@@ -285,6 +285,58 @@ async fn a_revocation_holds_through_the_leeway_on_every_replica() {
     assert_eq!(status_of(&app(c), &late).await, 401);
 }
 
+/// A store whose Redis user may not run `INFO` (an ACL without `@dangerous`, as a
+/// least-privilege user for this store would be) still syncs and shares revocations; it
+/// only cannot see a failover by the server's run id.
+#[tokio::test]
+async fn a_user_without_info_still_syncs() {
+    let server = Server::start();
+    let client = tower_jwt_auth::redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = tower_jwt_auth::redis::cmd("ACL")
+        .arg(
+            &[
+                "SETUSER",
+                "store",
+                "on",
+                ">store-password",
+                "~*",
+                "&*",
+                "+@all",
+                "-@dangerous",
+            ][..],
+        )
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let url = format!("redis://store:store-password@127.0.0.1:{}/", server.port);
+    let info: Result<String, _> = {
+        let limited = tower_jwt_auth::redis::Client::open(url.as_str()).unwrap();
+        let mut limited = limited.get_multiplexed_async_connection().await.unwrap();
+        tower_jwt_auth::redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut limited)
+            .await
+    };
+    assert_eq!(
+        info.unwrap_err().code(),
+        Some("NOPERM"),
+        "the user may not run INFO"
+    );
+    let (a, b) = (
+        RedisStore::connect_with(&url, quick()).await.unwrap(),
+        RedisStore::connect_with(&url, quick()).await.unwrap(),
+    );
+    revoke_jti(&a, "limited").await;
+    within(Duration::from_secs(2), async || {
+        status_of(&app(b.clone()), &token("limited")).await == 401
+    })
+    .await;
+    // Still synced after a few pings (each also reads the epoch).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(a.is_synced() && b.is_synced());
+}
+
 #[tokio::test]
 async fn a_revocation_on_one_replica_is_refused_by_the_other() {
     let server = Server::start();

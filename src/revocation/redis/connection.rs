@@ -183,13 +183,19 @@ impl Connection {
         Ok(Some(primaries))
     }
 
-    /// The run id of the server (of a random node of a cluster).
+    /// The run id of the server (of a random node of a cluster); empty when the store's
+    /// user may not run `INFO` (an ACL without `@dangerous`): then a failover is not seen,
+    /// and only a loss of the data is (by the epoch marker).
     pub(super) async fn run_id(mut self) -> RedisResult<String> {
-        let info: String = redis::cmd("INFO")
+        let info: RedisResult<String> = redis::cmd("INFO")
             .arg("server")
             .query_async(&mut self)
-            .await?;
-        run_id(&info)
+            .await;
+        match info {
+            Ok(info) => run_id(&info),
+            Err(err) if err.code() == Some("NOPERM") => Ok(String::new()),
+            Err(err) => Err(err),
+        }
     }
 
     /// Runs `cmd` on `node`, or wherever the connection sends it when `None`.
