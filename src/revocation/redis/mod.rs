@@ -277,6 +277,9 @@ impl RedisStore {
             )
             .map_err(|e| StoreError(format!("invalid Redis Sentinel configuration: {e}")))
         };
+        if sentinels.iter().any(|url| url.starts_with("rediss:")) {
+            tls::install_default_provider();
+        }
         let (commands, subscription) = (build()?, build()?);
         RedisStore::from_sentinel_clients(commands, subscription, options).await
     }
@@ -284,6 +287,10 @@ impl RedisStore {
     /// [`connect_sentinel`](Self::connect_sentinel) with [`SentinelClient`](redis::sentinel::SentinelClient)s
     /// you built (credentials, TLS): one for the commands, one for the subscription, both
     /// for the primary ([`SentinelServerType::Master`](redis::sentinel::SentinelServerType)).
+    /// With TLS, install a rustls crypto provider as the process default first
+    /// (`rustls::crypto::CryptoProvider::install_default`): these clients do not say
+    /// whether they speak TLS, so the store cannot install one for them as it does for
+    /// `rediss://` URLs.
     ///
     /// # Errors
     /// As [`connect_sentinel`](Self::connect_sentinel).
@@ -377,14 +384,18 @@ impl RedisStore {
         if nodes.is_empty() {
             return Err(no_node());
         }
+        let nodes: Vec<Arc<Server>> = nodes
+            .into_iter()
+            .map(|node| Arc::new(Server::Fixed(node)))
+            .collect();
+        // Before the first connection: the cluster client's TLS needs a provider too.
+        if nodes.iter().any(|node| node.is_tls()) {
+            tls::install_default_provider();
+        }
         let connection = tokio::time::timeout(options.timeout, cluster.get_async_connection())
             .await
             .map_err(|_| StoreError("Redis Cluster did not answer in time".to_owned()))?
             .map_err(|e| StoreError(format!("cannot connect to Redis Cluster: {e}")))?;
-        let nodes = nodes
-            .into_iter()
-            .map(|node| Arc::new(Server::Fixed(node)))
-            .collect();
         RedisStore::start(nodes, Commands::Cluster(connection), options).await
     }
 
