@@ -2,10 +2,10 @@
 //! (feature `redis`).
 //!
 //! Each revocation is a key that expires (`EXAT`) five minutes after the last token it can
-//! match (the largest leeway a layer grants), so Redis forgets it once it no
-//! longer matters, and a message on a pub/sub channel. Every store keeps a local copy of all
-//! live revocations: it subscribes, loads the keys, then applies each message; a
-//! request's check is then a lookup in memory. While the subscription is down the copy may
+//! match (the largest leeway a layer grants), so Redis forgets it once it no longer
+//! matters, and a message on a pub/sub channel. Every store keeps a local copy of all live
+//! revocations: it subscribes, loads the keys, then applies each message; a request's check
+//! is then a lookup in memory. While the subscription is down the copy may
 //! be stale, so checks go to Redis itself (one `MGET`) until it is back and reloaded.
 //!
 //! A subscription that a NAT or a load balancer drops without closing it looks alive and
