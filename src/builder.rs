@@ -134,6 +134,8 @@ pub struct JwtAuthBuilder<C, R = DefaultErrorResponse> {
     registry: Option<TrustedIssuers>,
     #[cfg(feature = "jwks")]
     remote: crate::jwks::RemoteConfig,
+    #[cfg(feature = "jwks")]
+    introspection: Option<crate::introspection::Introspection>,
     error_response: R,
     _claims: PhantomData<fn() -> C>,
 }
@@ -182,6 +184,8 @@ impl<C> JwtAuthBuilder<C> {
             registry: None,
             #[cfg(feature = "jwks")]
             remote: crate::jwks::RemoteConfig::default(),
+            #[cfg(feature = "jwks")]
+            introspection: None,
             error_response: DefaultErrorResponse,
             _claims: PhantomData,
         }
@@ -521,6 +525,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
             registry: self.registry,
             #[cfg(feature = "jwks")]
             remote: self.remote,
+            #[cfg(feature = "jwks")]
+            introspection: self.introspection,
             error_response,
             _claims: PhantomData,
         }
@@ -599,7 +605,13 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let default_has_keys = !fixed.is_empty();
         let policies = std::mem::take(&mut self.policies);
         let registry = self.registry.take();
-        let for_policies = !policies.is_empty() || registry.is_some();
+        let per_issuer = !policies.is_empty() || registry.is_some();
+        #[cfg(feature = "jwks")]
+        let introspection = self.introspection.take();
+        #[cfg(feature = "jwks")]
+        let for_policies = per_issuer || introspection.is_some();
+        #[cfg(not(feature = "jwks"))]
+        let for_policies = per_issuer;
         #[cfg(feature = "jwks")]
         let crate::jwks::Stores {
             mut stores,
@@ -667,6 +679,14 @@ impl<C, R> JwtAuthBuilder<C, R> {
             None => None,
         };
         let revocation = self.revocation.take();
+        #[cfg(feature = "jwks")]
+        let introspection = match introspection {
+            Some(introspection) => {
+                let has_keys = default_has_keys || !tenants.is_empty() || dynamic.is_some();
+                Some(introspection.start(has_keys)?)
+            }
+            None => None,
+        };
         let config = Config {
             provider,
             stores,
@@ -681,6 +701,8 @@ impl<C, R> JwtAuthBuilder<C, R> {
                 store,
                 on_error: self.on_store_error,
             }),
+            #[cfg(feature = "jwks")]
+            introspection,
         };
         Ok(Verifier::new(config, cache))
     }
@@ -792,6 +814,16 @@ impl<C, R> JwtAuthBuilder<C, R> {
     /// refused before any key is fetched.
     pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
         self.remote.issuers.push(issuer.into());
+        self
+    }
+
+    #[cfg(feature = "jwks")]
+    /// Asks the authorization server about tokens that are not JWTs (or about every token):
+    /// OAuth 2.0 Token Introspection, RFC 7662 (feature `jwks`). See
+    /// [`introspection`](crate::introspection). A layer with no keys of its own introspects
+    /// every token. Call `build()` inside a Tokio runtime.
+    pub fn introspection(mut self, introspection: crate::introspection::Introspection) -> Self {
+        self.introspection = Some(introspection);
         self
     }
 

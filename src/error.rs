@@ -121,6 +121,12 @@ pub enum AuthError {
     /// The token is bound to a client certificate other than the one the request's
     /// connection presented (401 `invalid_token`; RFC 8705 §3).
     CertificateMismatch,
+    /// The authorization server's introspection endpoint says the token is not active:
+    /// revoked, expired, or never issued (401 `invalid_token`; RFC 7662 §2.2).
+    InactiveToken,
+    /// The token must be introspected and the authorization server could not be asked, or
+    /// its answer could not be read (503 with `Retry-After`; gRPC `UNAVAILABLE`).
+    IntrospectionUnavailable,
 }
 
 /// The `error` code of RFC 6750 §3.1 (or RFC 9449 §7.1) that a rejection carries.
@@ -171,7 +177,7 @@ impl AuthError {
     }
 
     /// Every variant, in declaration order (tables indexed by `self as usize` rely on it).
-    pub(crate) const ALL: [AuthError; 46] = [
+    pub(crate) const ALL: [AuthError; 48] = [
         AuthError::MissingToken,
         AuthError::MultipleTokens,
         AuthError::MalformedRequest,
@@ -218,6 +224,8 @@ impl AuthError {
         AuthError::DpopReplayUnavailable,
         AuthError::CertificateMissing,
         AuthError::CertificateMismatch,
+        AuthError::InactiveToken,
+        AuthError::IntrospectionUnavailable,
     ];
 
     /// The RFC 6750 error code, or `None` when no token was sent.
@@ -226,7 +234,8 @@ impl AuthError {
             AuthError::MissingToken
             | AuthError::KeysUnavailable
             | AuthError::RevocationUnavailable
-            | AuthError::DpopReplayUnavailable => None,
+            | AuthError::DpopReplayUnavailable
+            | AuthError::IntrospectionUnavailable => None,
             AuthError::MultipleTokens | AuthError::MalformedRequest => {
                 Some(ErrorCode::InvalidRequest)
             }
@@ -281,6 +290,7 @@ impl AuthError {
             AuthError::KeysUnavailable
                 | AuthError::RevocationUnavailable
                 | AuthError::DpopReplayUnavailable
+                | AuthError::IntrospectionUnavailable
         )
     }
 
@@ -349,6 +359,8 @@ impl AuthError {
                 "the token is bound to a client certificate and none was presented"
             }
             AuthError::CertificateMismatch => "the token is bound to another client certificate",
+            AuthError::InactiveToken => "the token is not active",
+            AuthError::IntrospectionUnavailable => "the token cannot be introspected now",
         }
     }
 
@@ -401,6 +413,8 @@ impl AuthError {
             AuthError::DpopReplayUnavailable => "dpop_replay_unavailable",
             AuthError::CertificateMissing => "certificate_missing",
             AuthError::CertificateMismatch => "certificate_mismatch",
+            AuthError::InactiveToken => "inactive_token",
+            AuthError::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 }
@@ -465,8 +479,12 @@ pub enum ConfigError {
     InvalidRealm,
     /// The maximum token size is too small to hold any JWT.
     MaxTokenSizeTooSmall,
-    /// Remote keys need a Tokio runtime to refresh in, and `build()` ran outside one.
+    /// Remote keys (or introspection) need a Tokio runtime to run in, and `build()` ran
+    /// outside one.
     NoTokioRuntime,
+    /// An [`Introspection`](crate::introspection::Introspection) option is out of range;
+    /// the message says which.
+    Introspection(String),
     /// An RSA key is shorter than 2048 bits.
     WeakRsaKey {
         /// The size of its modulus.
@@ -579,9 +597,10 @@ impl fmt::Display for ConfigError {
                 f.write_str("the maximum token size must be at least 16 bytes")
             }
             ConfigError::NoTokioRuntime => f.write_str(
-                "remote keys (jwks_url, oidc_issuer) are refreshed by a background task: \
+                "remote keys (jwks_url, oidc_issuer) and introspection run as background tasks: \
                  call build() inside a Tokio runtime (in `#[tokio::main]`, say)",
             ),
+            ConfigError::Introspection(why) => write!(f, "introspection: {why}"),
             ConfigError::WeakRsaKey { bits } => write!(
                 f,
                 "the RSA key has {bits} bits: at least 2048 are required (RFC 7518 §3.3); \
@@ -757,7 +776,16 @@ mod tests {
             AuthError::InsufficientScope.error_code(),
             Some(ErrorCode::InsufficientScope)
         );
-        for unavailable in [AuthError::KeysUnavailable, AuthError::RevocationUnavailable] {
+        assert_eq!(AuthError::InactiveToken.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            AuthError::InactiveToken.error_code(),
+            Some(ErrorCode::InvalidToken)
+        );
+        for unavailable in [
+            AuthError::KeysUnavailable,
+            AuthError::RevocationUnavailable,
+            AuthError::IntrospectionUnavailable,
+        ] {
             assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(unavailable.error_code(), None);
         }

@@ -34,6 +34,8 @@ mod backoff;
 pub mod client;
 pub mod config;
 pub mod dpop;
+#[cfg(feature = "jwks")]
+pub mod introspection;
 pub mod issue;
 #[cfg(feature = "jwks")]
 pub mod jwks;

@@ -66,6 +66,8 @@ use crate::response::{
     is_grpc,
 };
 use crate::tenant::TrustedIssuer;
+#[cfg(feature = "jwks")]
+use crate::verifier::introspection::Pending;
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
@@ -156,6 +158,8 @@ impl<S, C, R> JwtAuth<S, C, R> {
             },
             #[cfg(feature = "jwks")]
             Outcome::WaitForKeys(wait) => self.park(Waiting::Keys(wait), req, span),
+            #[cfg(feature = "jwks")]
+            Outcome::Introspect(pending) => self.park(Waiting::Introspection(pending), req, span),
             Outcome::AskRevocation(answer, replay) => {
                 self.park(Waiting::Revocation(answer, replay), req, span)
             }
@@ -182,6 +186,22 @@ pub(crate) struct Shared<C, R> {
 /// A store's answer still to come.
 type Answer = BoxFuture<'static, Result<bool, StoreError>>;
 
+/// Which decision about a request this is.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    /// The first: it may wait (for keys, an issuer's lookup, the authorization server).
+    First,
+    /// After the keys were refetched or the issuer looked up: it may not wait again.
+    #[cfg(feature = "jwks")]
+    Again,
+    /// After the authorization server answered about the token.
+    #[cfg(feature = "jwks")]
+    Introspected(&'a Pending),
+    #[cfg(not(feature = "jwks"))]
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<&'a ()>),
+}
+
 /// Left in a request whose DPoP proof carried a nonce of the window before: its response
 /// brings a new one (RFC 9449 §8.2).
 #[derive(Clone, Copy)]
@@ -202,6 +222,10 @@ pub(crate) enum Outcome {
     /// again once that ends.
     #[cfg(feature = "jwks")]
     WaitForKeys(KeysChanged),
+    /// The authorization server is being asked about the token (RFC 7662): decide once it
+    /// has answered.
+    #[cfg(feature = "jwks")]
+    Introspect(Pending),
     /// The token is valid and its claims are in the request; the revocation store must be
     /// asked before the request goes on (a refused request is dropped with its claims),
     /// then, for a DPoP request, the shared replay cache.
@@ -237,18 +261,19 @@ where
         if let Some(metadata) = &self.metadata {
             req.extensions_mut().insert(metadata.clone());
         }
-        self.authenticate(req, span, true)
+        self.authenticate(req, span, Step::First)
     }
 
-    /// The request path again, once the keys were refetched: one refetch per request, so
-    /// the answer cannot be to wait again.
+    /// The request path again, once the keys were refetched (or the issuer looked up, or
+    /// the authorization server answered): one wait per request, so the answer cannot be
+    /// to wait again.
     #[cfg(feature = "jwks")]
-    fn decide_again<B>(&self, req: &mut Request<B>, span: &Span) -> Outcome {
-        self.authenticate(req, span, false)
+    fn decide_again<B>(&self, req: &mut Request<B>, span: &Span, step: Step<'_>) -> Outcome {
+        self.authenticate(req, span, step)
     }
 
     #[inline]
-    fn authenticate<B>(&self, req: &mut Request<B>, span: &Span, may_refetch: bool) -> Outcome {
+    fn authenticate<B>(&self, req: &mut Request<B>, span: &Span, step: Step<'_>) -> Outcome {
         let found = match self.token(req) {
             Ok(Some(found)) => found,
             Ok(None) if self.optional => return Outcome::Anonymous,
@@ -259,7 +284,13 @@ where
             return Outcome::Reject(AuthError::DpopRequired);
         }
         let now = now();
-        match self.verifier.check(found.token, now) {
+        let checked = match step {
+            #[cfg(feature = "jwks")]
+            Step::Introspected(pending) => self.verifier.introspected(pending, now),
+            _ => self.verifier.check(found.token, now),
+        };
+        let may_wait = matches!(step, Step::First);
+        match checked {
             Checked::Passed(verified, revocation) => {
                 let (replay, renew_nonce) = match self.confirm(req, found, &verified, now) {
                     Ok(confirmed) => confirmed,
@@ -278,7 +309,11 @@ where
                 outcome
             }
             #[cfg(feature = "jwks")]
-            Checked::Reject(AuthError::UnknownKey) if may_refetch => {
+            Checked::Introspect(pending) if may_wait => Outcome::Introspect(pending),
+            #[cfg(feature = "jwks")]
+            Checked::Introspect(_) => Outcome::Reject(AuthError::IntrospectionUnavailable),
+            #[cfg(feature = "jwks")]
+            Checked::Reject(AuthError::UnknownKey) if may_wait => {
                 match self.verifier.refetch(found.token) {
                     Some(wait) => Outcome::WaitForKeys(wait),
                     None => Outcome::Reject(AuthError::UnknownKey),
@@ -286,7 +321,7 @@ where
             }
             // An issuer an asynchronous resolver may trust: decide again once it answered.
             #[cfg(feature = "jwks")]
-            Checked::Reject(AuthError::InvalidIssuer) if may_refetch => {
+            Checked::Reject(AuthError::InvalidIssuer) if may_wait => {
                 match self.verifier.resolve_later(found.token) {
                     Some(wait) => Outcome::WaitForKeys(wait),
                     None => Outcome::Reject(AuthError::InvalidIssuer),
@@ -294,7 +329,7 @@ where
             }
             Checked::Reject(err) => {
                 #[cfg(not(feature = "jwks"))]
-                let _ = may_refetch;
+                let _ = may_wait;
                 Outcome::Reject(err)
             }
         }
@@ -513,6 +548,10 @@ enum Waiting {
     /// Keys being fetched, or an issuer looked up; then the request is decided again.
     #[cfg(feature = "jwks")]
     Keys(KeysChanged),
+    /// The authorization server's answer about the token; then the request is decided
+    /// again, with it.
+    #[cfg(feature = "jwks")]
+    Introspection(Pending),
     /// The revocation store's answer about the verified token whose claims the request
     /// already carries; then the replay cache's about its DPoP proof, if it has one.
     Revocation(Answer, Option<Answer>),
@@ -524,6 +563,29 @@ impl<C, R> AuthGate<C, R>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
 {
+    /// A request decided again after its wait: what it waits for next (the stores), or
+    /// how it ends.
+    #[cfg(feature = "jwks")]
+    fn after_waiting<B>(
+        &self,
+        decided: Outcome,
+        req: &mut Request<B>,
+    ) -> Result<Waiting, Result<(), AuthError>> {
+        // The response future was made already: this request's nonce is not renewed (it
+        // stays good until its window ends), and the mark goes no further.
+        req.extensions_mut().remove::<RenewNonce>();
+        match decided {
+            Outcome::Authenticated => Err(Ok(())),
+            Outcome::AskRevocation(answer, replay) => Ok(Waiting::Revocation(answer, replay)),
+            Outcome::AskReplay(replay) => Ok(Waiting::Replay(replay)),
+            Outcome::Reject(err) => Err(Err(err)),
+            // The token was there a moment ago, and one wait is all there is.
+            Outcome::Anonymous | Outcome::Preflight => Err(Err(AuthError::MissingToken)),
+            Outcome::WaitForKeys(_) => Err(Err(AuthError::UnknownKey)),
+            Outcome::Introspect(_) => Err(Err(AuthError::IntrospectionUnavailable)),
+        }
+    }
+
     /// The stores' last answer about a verified token: when it passes, the span learns
     /// who the token speaks for.
     fn verified_by_store<B>(
@@ -560,24 +622,26 @@ where
             #[cfg(feature = "jwks")]
             Waiting::Keys(wait) => {
                 ready!(Pin::new(wait).poll(cx));
-                let decided = self.shared.decide_again(req, &self.span);
-                // The response future was made already: this request's nonce is not renewed
-                // (it stays good until its window ends), and the mark goes no further.
-                req.extensions_mut().remove::<RenewNonce>();
-                match decided {
-                    Outcome::Authenticated => Ok(()),
-                    Outcome::AskRevocation(answer, replay) => {
-                        self.waiting = Waiting::Revocation(answer, replay);
+                let decided = self.shared.decide_again(req, &self.span, Step::Again);
+                match self.after_waiting(decided, req) {
+                    Ok(waiting) => {
+                        self.waiting = waiting;
                         return self.poll_gate(cx, req);
                     }
-                    Outcome::AskReplay(replay) => {
-                        self.waiting = Waiting::Replay(replay);
+                    Err(decided) => decided,
+                }
+            }
+            #[cfg(feature = "jwks")]
+            Waiting::Introspection(pending) => {
+                ready!(Pin::new(&mut *pending).poll(cx));
+                let step = Step::Introspected(pending);
+                let decided = self.shared.decide_again(req, &self.span, step);
+                match self.after_waiting(decided, req) {
+                    Ok(waiting) => {
+                        self.waiting = waiting;
                         return self.poll_gate(cx, req);
                     }
-                    Outcome::Reject(err) => Err(err),
-                    // The token was there a moment ago, and one refetch is all there is.
-                    Outcome::Anonymous | Outcome::Preflight => Err(AuthError::MissingToken),
-                    Outcome::WaitForKeys(_) => Err(AuthError::UnknownKey),
+                    Err(decided) => decided,
                 }
             }
             Waiting::Revocation(answer, replay) => {

@@ -19,6 +19,23 @@ pub(crate) fn http_url(url: &str, allow_http: bool) -> Result<Uri, ConfigError> 
     }
 }
 
+#[cfg(feature = "jwks")]
+/// `application/x-www-form-urlencoded`: letters, digits and `*-._` as they are, space as
+/// `+`, every other byte as `%XX`.
+pub(crate) fn form_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(byte as char);
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 /// Whether `uri` names this machine, in any spelling a resolver takes: `localhost` and
 /// its subdomains (RFC 6761 §6.3), with or without the final dot; `127.0.0.0/8`, `::1`,
 /// the unspecified addresses (`0.0.0.0` and `::` reach this machine too), IPv4-mapped
@@ -88,6 +105,13 @@ fn inet_aton(host: &str) -> Option<Ipv4Addr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn form_encoding_follows_the_html_rules() {
+        assert_eq!(form_encode("a b:c/d+é~"), "a+b%3Ac%2Fd%2B%C3%A9%7E");
+        assert_eq!(form_encode("Az09*-._"), "Az09*-._");
+    }
 
     fn loopback(host: &str) -> bool {
         is_loopback(&format!("http://{host}/keys").parse::<Uri>().unwrap())

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::source::{AccessToken, FetchFuture, TokenError, TokenProvider};
 use crate::ConfigError;
 use crate::jwks::{DefaultJwksClient, JwksClient};
-use crate::url::http_url;
+use crate::url::{form_encode, http_url};
 
 /// The largest token response read.
 const MAX_RESPONSE: usize = 64 * 1024;
@@ -192,22 +192,6 @@ fn token_response(body: &[u8]) -> Result<AccessToken, TokenError> {
     ))
 }
 
-/// `application/x-www-form-urlencoded`: letters, digits and `*-._` as they are, space as
-/// `+`, every other byte as `%XX`.
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(byte as char);
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 impl TokenProvider for ClientCredentials {
     fn fetch(&self) -> FetchFuture<'_> {
         Box::pin(self.fetch_now())
@@ -228,12 +212,6 @@ impl fmt::Debug for ClientCredentials {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_encoding_follows_the_html_rules() {
-        assert_eq!(form_encode("a b:c/d+é~"), "a+b%3Ac%2Fd%2B%C3%A9%7E");
-        assert_eq!(form_encode("Az09*-._"), "Az09*-._");
-    }
 
     #[test]
     fn a_token_response_must_be_bearer() {

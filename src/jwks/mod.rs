@@ -351,16 +351,21 @@ impl Starter {
     }
 }
 
-/// The `jwks_uri` a discovery document names, if the layer may fetch it: a valid URL as
-/// [`http_url`] asks, and on loopback only when the issuer is on loopback too, so that a
-/// remote issuer cannot point the layer at this machine's own services. It may be on
-/// another host than the issuer: Google and Firebase serve their keys from
-/// `www.googleapis.com`, not from the issuer's host.
-fn jwks_uri_of(issuer: &str, jwks_uri: &str, allow_http: bool) -> Result<Uri, BoxError> {
-    let uri = http_url(jwks_uri, allow_http).map_err(|e| format!("the jwks_uri: {e}"))?;
+/// The URL a discovery document names as `member` (`jwks_uri`, `introspection_endpoint`),
+/// if the layer may use it: a valid URL as [`http_url`] asks, and on loopback only when the
+/// issuer is on loopback too, so that a remote issuer cannot point the layer at this
+/// machine's own services. It may be on another host than the issuer: Google and Firebase
+/// serve their keys from `www.googleapis.com`, not from the issuer's host.
+pub(crate) fn named_by_discovery(
+    issuer: &str,
+    member: &str,
+    url: &str,
+    allow_http: bool,
+) -> Result<Uri, BoxError> {
+    let uri = http_url(url, allow_http).map_err(|e| format!("the {member}: {e}"))?;
     let issuer_is_local = issuer.parse::<Uri>().is_ok_and(|i| is_loopback(&i));
     if is_loopback(&uri) && !issuer_is_local {
-        return Err(format!("the jwks_uri {jwks_uri:?} is on loopback, the issuer is not").into());
+        return Err(format!("the {member} {url:?} is on loopback, the issuer is not").into());
     }
     Ok(uri)
 }
@@ -474,7 +479,7 @@ impl Remote {
         if doc.issuer != issuer {
             return Err(format!("the discovery document names the issuer {:?}", doc.issuer).into());
         }
-        jwks_uri_of(issuer, &doc.jwks_uri, self.options.allow_http)
+        named_by_discovery(issuer, "jwks_uri", &doc.jwks_uri, self.options.allow_http)
     }
 
     /// `GET uri` with the timeout and size cap; a 2xx body and its `max-age`.
@@ -665,7 +670,15 @@ mod tests {
     fn a_remote_issuer_cannot_name_keys_on_loopback_or_over_plain_http() {
         let google = "https://accounts.google.com";
         // Another host is fine: Google's own discovery document does it.
-        assert!(jwks_uri_of(google, "https://www.googleapis.com/oauth2/v3/certs", false).is_ok());
+        assert!(
+            named_by_discovery(
+                google,
+                "jwks_uri",
+                "https://www.googleapis.com/oauth2/v3/certs",
+                false
+            )
+            .is_ok()
+        );
         for refused in [
             "http://www.googleapis.com/oauth2/v3/certs",
             "https://127.0.0.1:6379/",
@@ -679,12 +692,21 @@ mod tests {
             "https://keys.localhost./",
             "jwks.json",
         ] {
-            assert!(jwks_uri_of(google, refused, false).is_err(), "{refused}");
+            assert!(
+                named_by_discovery(google, "jwks_uri", refused, false).is_err(),
+                "{refused}"
+            );
         }
         let local = "http://127.0.0.1:8080";
-        assert!(jwks_uri_of(local, "http://127.0.0.1:8080/jwks.json", false).is_ok());
-        assert!(jwks_uri_of(local, "http://keys.example/jwks.json", false).is_err());
-        assert!(jwks_uri_of(local, "http://keys.example/jwks.json", true).is_ok());
+        assert!(
+            named_by_discovery(local, "jwks_uri", "http://127.0.0.1:8080/jwks.json", false).is_ok()
+        );
+        assert!(
+            named_by_discovery(local, "jwks_uri", "http://keys.example/jwks.json", false).is_err()
+        );
+        assert!(
+            named_by_discovery(local, "jwks_uri", "http://keys.example/jwks.json", true).is_ok()
+        );
     }
 
     #[test]

@@ -31,10 +31,10 @@ use super::verified::{KeyStamp, Verified};
 
 const SHARDS: usize = 16;
 
-pub(crate) struct TokenCache<C> {
+pub(crate) struct TokenCache<C, S = KeyStamp> {
     /// Unique for the life of the process: whose entry a thread's last hit is.
     id: u64,
-    shards: Box<[RwLock<Shard<C>>]>,
+    shards: Box<[RwLock<Shard<C, S>>]>,
     per_shard: usize,
     /// Random keys: which tokens share a shard cannot be chosen from outside.
     hasher: RandomState,
@@ -42,9 +42,9 @@ pub(crate) struct TokenCache<C> {
 
 /// Entries are shared out of the lock: a hit holds the read lock only for the lookup, and a
 /// thread keeps its last hit.
-type Shard<C> = HashMap<u64, Arc<Entry<C>>, BuildHasherDefault<PassThrough>>;
+type Shard<C, S> = HashMap<u64, Arc<Entry<C, S>>, BuildHasherDefault<PassThrough>>;
 
-/// A thread's last hit (or insert): which cache, and the entry, an `Entry<C>`.
+/// A thread's last hit (or insert): which cache, and the entry, an `Entry<C, S>`.
 struct LastHit {
     cache: u64,
     entry: Arc<dyn Any>,
@@ -54,13 +54,16 @@ thread_local! {
     static LAST_HIT: RefCell<Option<LastHit>> = const { RefCell::new(None) };
 }
 
-struct Entry<C> {
+/// One token's entry: the token (or, for introspected tokens, its digest: the cache's key
+/// is whatever the caller names the token by), what must still hold for the entry to serve
+/// (`S`: the key set that verified it, or the time it may be kept until), and the result.
+struct Entry<C, S> {
     token: Box<str>,
-    stamp: KeyStamp,
+    stamp: S,
     verified: Verified<C>,
 }
 
-impl<C> TokenCache<C> {
+impl<C, S> TokenCache<C, S> {
     /// A cache of at most about `capacity` tokens (rounded up to a multiple of the shards).
     pub(crate) fn new(capacity: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
@@ -73,18 +76,18 @@ impl<C> TokenCache<C> {
     }
 
     /// The top bits of the hash pick the shard; the map uses the whole hash.
-    fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
+    fn shard(&self, hash: u64) -> &RwLock<Shard<C, S>> {
         &self.shards[(hash >> 60) as usize % SHARDS]
     }
 
-    fn read(&self, hash: u64) -> RwLockReadGuard<'_, Shard<C>> {
+    fn read(&self, hash: u64) -> RwLockReadGuard<'_, Shard<C, S>> {
         // A panic while holding the lock cannot leave an entry half-written: go on.
         self.shard(hash)
             .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self, hash: u64) -> RwLockWriteGuard<'_, Shard<C>> {
+    fn write(&self, hash: u64) -> RwLockWriteGuard<'_, Shard<C, S>> {
         self.shard(hash)
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -96,7 +99,7 @@ impl<C> TokenCache<C> {
     }
 }
 
-impl<C> Drop for TokenCache<C> {
+impl<C, S> Drop for TokenCache<C, S> {
     fn drop(&mut self) {
         // Taken out of the slot first: dropping the claims may run code that verifies.
         let mine = LAST_HIT.try_with(|last| {
@@ -107,14 +110,14 @@ impl<C> Drop for TokenCache<C> {
     }
 }
 
-impl<C: Clone + 'static> TokenCache<C> {
+impl<C: Clone + 'static, S: Copy + 'static> TokenCache<C, S> {
     /// What the verifier found of `token`, and the key set that verified it.
-    pub(crate) fn get(&self, token: &str) -> Option<(Verified<C>, KeyStamp)> {
+    pub(crate) fn get(&self, token: &str) -> Option<(Verified<C>, S)> {
         // `try_`: during thread teardown, or if `C::clone` came back here, go to the shards.
         let last = LAST_HIT.try_with(|last| {
             let last = last.try_borrow().ok()?;
             let last = last.as_ref().filter(|last| last.cache == self.id)?;
-            last.entry.downcast_ref::<Entry<C>>()?.copy_if(token)
+            last.entry.downcast_ref::<Entry<C, S>>()?.copy_if(token)
         });
         if let Ok(Some(hit)) = last {
             return Some(hit);
@@ -126,8 +129,8 @@ impl<C: Clone + 'static> TokenCache<C> {
         Some(hit)
     }
 
-    /// Remembers a token that the key set `stamp` has just verified.
-    pub(crate) fn insert(&self, token: &str, stamp: KeyStamp, verified: &Verified<C>, now: u64) {
+    /// Remembers a token just verified (by the key set `stamp`, say).
+    pub(crate) fn insert(&self, token: &str, stamp: S, verified: &Verified<C>, now: u64) {
         let hash = self.hasher.hash_one(token);
         let entry = Arc::new(Entry {
             token: token.into(),
@@ -150,7 +153,7 @@ impl<C: Clone + 'static> TokenCache<C> {
     }
 
     /// Makes `entry` this thread's last hit.
-    fn remember(&self, entry: Arc<Entry<C>>) {
+    fn remember(&self, entry: Arc<Entry<C, S>>) {
         let entry: Arc<dyn Any> = entry;
         // Only a cache: when the slot cannot be had (thread teardown), skip it.
         let _ = LAST_HIT.try_with(|last| {
@@ -164,9 +167,9 @@ impl<C: Clone + 'static> TokenCache<C> {
     }
 }
 
-impl<C: Clone> Entry<C> {
+impl<C: Clone, S: Copy> Entry<C, S> {
     /// What a hit returns, if this is `token`'s entry.
-    fn copy_if(&self, token: &str) -> Option<(Verified<C>, KeyStamp)> {
+    fn copy_if(&self, token: &str) -> Option<(Verified<C>, S)> {
         (*self.token == *token).then(|| (self.verified.clone(), self.stamp))
     }
 }
@@ -323,7 +326,7 @@ mod size {
     fn entry_overhead() {
         // Per entry, besides the claims `C` and the token's bytes: the entry itself, its Arc
         // counters, and the map's slot (hash and pointer).
-        let fixed = std::mem::size_of::<Entry<()>>() + 16 + 16;
+        let fixed = std::mem::size_of::<Entry<(), KeyStamp>>() + 16 + 16;
         println!("entry overhead: {fixed} bytes + size_of::<C>() + token length + heap of C");
         assert!(fixed <= 152, "{fixed}");
     }

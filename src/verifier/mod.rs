@@ -15,6 +15,8 @@ mod cache;
 pub(crate) mod claims;
 mod crypto;
 mod grants;
+#[cfg(feature = "jwks")]
+pub(crate) mod introspection;
 mod json;
 pub(crate) mod jws;
 pub(crate) mod key_store;
@@ -84,6 +86,10 @@ use crate::{AuthError, metrics};
 pub struct Verifier<C> {
     pub(crate) config: Config,
     cache: Option<TokenCache<C>>,
+    /// Introspection's answers, by the token's digest, each with the time it may be kept
+    /// until.
+    #[cfg(feature = "jwks")]
+    introspected: Option<TokenCache<C, u64>>,
 }
 
 /// The checked configuration that every verification reads.
@@ -109,6 +115,9 @@ pub(crate) struct Config {
     pub(crate) keep_id: bool,
     /// The revocation step, if a store was configured.
     pub(crate) revocation: Option<RevocationCheck>,
+    /// Tokens the authorization server is asked about (RFC 7662), if configured.
+    #[cfg(feature = "jwks")]
+    pub(crate) introspection: Option<introspection::Introspection>,
 }
 
 /// Where a token goes: one of the layer's stores (and its policy), or an issuer trusted at
@@ -129,11 +138,26 @@ pub(crate) enum Checked<C> {
     ),
     /// Refused.
     Reject(AuthError),
+    /// The authorization server must be asked about the token (RFC 7662), then
+    /// [`Verifier::introspected`] its answer.
+    #[cfg(feature = "jwks")]
+    Introspect(introspection::Pending),
 }
 
 impl<C> Verifier<C> {
     pub(crate) fn new(config: Config, cache: Option<TokenCache<C>>) -> Self {
-        Verifier { config, cache }
+        #[cfg(feature = "jwks")]
+        let introspected = config
+            .introspection
+            .as_ref()
+            .filter(|i| i.cache_for > 0)
+            .map(|i| TokenCache::new(i.cache_capacity));
+        Verifier {
+            config,
+            cache,
+            #[cfg(feature = "jwks")]
+            introspected,
+        }
     }
 }
 
@@ -157,6 +181,17 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
     /// binding of its own refresh tokens.
     pub(crate) fn verify_bound(&self, token: &str) -> Result<Verified<C>, AuthError> {
         let now = now();
+        #[cfg(feature = "jwks")]
+        let verified = match &self.config.introspection {
+            // Nothing here waits: only an answer kept from before serves.
+            Some(introspection) if introspection.takes(token) => {
+                let digest = introspection::digest(token, self.config.provider)?;
+                let kept = self.kept_answer(&digest, token.len(), now);
+                kept.unwrap_or(Err(AuthError::IntrospectionUnavailable))?
+            }
+            _ => self.verify_at(token, now)?,
+        };
+        #[cfg(not(feature = "jwks"))]
         let verified = self.verify_at(token, now)?;
         if let (Some(revocation), Some(id)) = (&self.config.revocation, &verified.id) {
             let local = revocation.store.check_local(id, now);
@@ -191,6 +226,10 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
                 }
                 None => checked,
             },
+            Checked::Introspect(mut pending) => {
+                (&mut pending).await;
+                self.introspected(&pending, now())
+            }
             checked => checked,
         };
         let verified = match checked {
@@ -200,6 +239,8 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
                 verified
             }
             Checked::Reject(err) => return Err(err),
+            #[cfg(feature = "jwks")]
+            Checked::Introspect(_) => return Err(AuthError::IntrospectionUnavailable),
         };
         verified.as_bearer()?;
         Ok(verified)
@@ -209,10 +250,20 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
     /// cannot answer.
     #[inline]
     pub(crate) fn check(&self, token: &str, now: u64) -> Checked<C> {
-        let verified = match self.verify_at(token, now) {
-            Ok(verified) => verified,
-            Err(err) => return Checked::Reject(err),
-        };
+        #[cfg(feature = "jwks")]
+        if let Some(introspection) = &self.config.introspection
+            && introspection.takes(token)
+        {
+            return self.introspect(introspection, token, now);
+        }
+        match self.verify_at(token, now) {
+            Ok(verified) => self.check_revocation(verified, now),
+            Err(err) => Checked::Reject(err),
+        }
+    }
+
+    /// A valid token's last step: the revocation store's local view, or its answer to come.
+    fn check_revocation(&self, verified: Verified<C>, now: u64) -> Checked<C> {
         let (Some(revocation), Some(id)) = (&self.config.revocation, &verified.id) else {
             return Checked::Passed(verified, None);
         };
@@ -489,6 +540,98 @@ impl<C> Verifier<C> {
         })
         .ok()??;
         dynamic.resolve_later(&iss)
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
+    /// A token the authorization server vouches for: its answer kept from before, or the
+    /// call about it to wait for.
+    fn introspect(
+        &self,
+        introspection: &introspection::Introspection,
+        token: &str,
+        now: u64,
+    ) -> Checked<C> {
+        let digest = match introspection::digest(token, self.config.provider) {
+            Ok(digest) => digest,
+            Err(err) => return Checked::Reject(err),
+        };
+        if let Some(kept) = self.kept_answer(&digest, token.len(), now) {
+            return match kept {
+                Ok(verified) => self.check_revocation(verified, now),
+                Err(err) => Checked::Reject(err),
+            };
+        }
+        match introspection.ask(token, digest) {
+            Ok(pending) => Checked::Introspect(pending),
+            Err(err) => Checked::Reject(err),
+        }
+    }
+
+    /// The kept answer about the token whose digest is `digest`, if there is one still to
+    /// be trusted: within its time, and the token still within its lifetime.
+    fn kept_answer(
+        &self,
+        digest: &introspection::Digest,
+        len: usize,
+        now: u64,
+    ) -> Option<Result<Verified<C>, AuthError>> {
+        if len > self.config.max_token_size {
+            return Some(Err(AuthError::TokenTooLarge));
+        }
+        let cache = self.introspected.as_ref()?;
+        let mut key = [0; 43];
+        let found = cache.get(introspection::cache_key(digest, &mut key));
+        metrics::cache_lookup(found.is_some());
+        let (verified, _) = found.filter(|&(_, until)| now < until)?;
+        let rules = &self.config.policies[0].rules;
+        Some(
+            rules
+                .check_lifetime(verified.lifetime, now)
+                .map(|()| verified),
+        )
+    }
+
+    /// The authorization server's answer about the token a [`Checked::Introspect`] waited
+    /// for: read as the token's claims and checked by the layer's own policy, then kept
+    /// (no longer than the token's `exp`, nor the configured time).
+    pub(crate) fn introspected(&self, pending: &introspection::Pending, now: u64) -> Checked<C> {
+        let verified = pending
+            .answer()
+            .map_err(|_| AuthError::IntrospectionUnavailable)
+            .and_then(|body| self.config.read_introspected(&body, now));
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(err) => return Checked::Reject(err),
+        };
+        if let (Some(cache), Some(introspection)) = (&self.introspected, &self.config.introspection)
+        {
+            let until = now.saturating_add(introspection.cache_for);
+            let until = verified.lifetime.exp().map_or(until, |exp| exp.min(until));
+            let mut key = [0; 43];
+            let key = introspection::cache_key(&pending.digest, &mut key);
+            cache.insert(key, until, &verified, now);
+        }
+        self.check_revocation(verified, now)
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl Config {
+    /// An RFC 7662 answer, read as a token's claims are: active, of an access token's
+    /// type, then `C`, the registered claims and the grants, under the layer's own policy.
+    fn read_introspected<C: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified<C>, AuthError> {
+        introspection::read_status(body)?;
+        self.read_claims(body, now, &self.policies[0])
+            .map_err(|err| match err {
+                AuthError::MalformedToken => AuthError::InvalidClaims,
+                err => err,
+            })
     }
 }
 
