@@ -3,7 +3,10 @@
 //! (`npm ci`) into this test's temporary directory and started on loopback. The layer finds
 //! its keys through its discovery document, and verifies the JWT access tokens it issues
 //! (RFC 9068: `typ: at+jwt`, RS256, its development key's `kid`) by the client credentials
-//! grant for a resource indicator (RFC 8707) — shapes made by the provider, not by us.
+//! grant for a resource indicator (RFC 8707) — shapes made by the provider, not by us. Its
+//! opaque access tokens (resource `urn:reference`) are introspected (RFC 7662) at its
+//! endpoint, found through discovery, with each of the three client authentications; a token
+//! revoked there (RFC 7009) is refused here within the bound on what the layer keeps.
 #![cfg(feature = "jwks")]
 
 mod common;
@@ -22,7 +25,8 @@ use http::Request;
 use http_body_util::Full;
 use serde_json::Value;
 use tower_jwt_auth::authorize::Require;
-use tower_jwt_auth::{AuthError, JwtAuthLayer};
+use tower_jwt_auth::introspection::{ClientAuth, Introspection};
+use tower_jwt_auth::{Algorithm, AuthError, Claims, EncodingKey, JwtAuthLayer};
 
 /// The provider, stopped when dropped.
 struct Provider {
@@ -51,9 +55,12 @@ impl Provider {
             .local_addr()
             .unwrap()
             .port();
+        let client_key =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ec2_private.pem");
         let child = Command::new("node")
             .arg("server.mjs")
             .env("PORT", port.to_string())
+            .env("CLIENT_KEY", client_key)
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -83,6 +90,19 @@ impl Provider {
         assert_eq!(answer.status, 200, "{}", answer.body);
         let body: Value = serde_json::from_str(&answer.body).unwrap();
         body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Provider {
+    /// Revokes `token` at the provider (RFC 7009), as its client.
+    async fn revoke(&self, token: &str) {
+        let basic = STANDARD.encode("notes-client:notes-client-secret-of-32-bytes!!");
+        let req = Request::post(format!("{}/token/revocation", self.issuer))
+            .header("authorization", format!("Basic {basic}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(format!("token={token}"))))
+            .unwrap();
+        assert_eq!(send(req).await.status, 200);
     }
 }
 
@@ -139,5 +159,122 @@ async fn access_tokens_of_a_real_provider_pass_through_its_discovery() {
     assert_eq!(
         layer.verify(&forged).unwrap_err(),
         AuthError::InvalidSignature
+    );
+}
+
+/// A layer that verifies the provider's JWTs with its keys and introspects its opaque
+/// tokens, authenticated as `auth`, keeping answers for `cache_for`.
+fn both(provider: &Provider, auth: ClientAuth, cache_for: Duration) -> JwtAuthLayer<Value> {
+    JwtAuthLayer::<Value>::builder()
+        .oidc_issuer(provider.issuer.clone())
+        .audience("urn:notes")
+        .audience("urn:reference")
+        .introspection(Introspection::discover(provider.issuer.clone(), auth).cache_for(cache_for))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn opaque_tokens_of_a_real_provider_are_introspected_with_each_client_authentication() {
+    let provider = Provider::start();
+    let jwt_key = EncodingKey::from_ec_pem(EC2_PRIVATE).unwrap();
+    let auths = [
+        ClientAuth::basic("notes-api-basic", "notes-api-basic-secret-of-32-bytes!"),
+        ClientAuth::post("notes-api-post", "notes-api-post-secret-of-32-bytes!!"),
+        ClientAuth::private_key_jwt("notes-api-jwt", jwt_key, Algorithm::ES256),
+    ];
+    for auth in auths {
+        let method = format!("{auth:?}");
+        let layer = both(&provider, auth, Duration::from_secs(30));
+        let app: Router = Router::new()
+            .route(
+                "/",
+                get(|Claims(claims): Claims<Value>| async move { claims.to_string() }),
+            )
+            .route(
+                "/write",
+                get(|| async { "ok" })
+                    .route_layer(Require::<Value>::scope("write").build().unwrap()),
+            )
+            .layer(layer.clone());
+        let opaque = provider.token("read", "urn:reference").await;
+        assert_eq!(opaque.split('.').count(), 1, "an opaque token: {method}");
+        let answer = call(&app, "/", &[("authorization", &bearer(&opaque))]).await;
+        assert_eq!(answer.status, 200, "{method}: {}", answer.body);
+        // The provider's answer (RFC 7662 §2.2) as the claims.
+        let claims: Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(claims["active"], true);
+        assert_eq!(claims["client_id"], "notes-client");
+        assert_eq!(claims["aud"], "urn:reference");
+        assert_eq!(claims["iss"], provider.issuer.as_str());
+        assert_eq!(claims["token_type"], "Bearer");
+        // Its scope mapped as a JWT's: `read` does not reach a route that needs `write`.
+        assert_eq!(
+            status_of_path(&app, "/write", &opaque).await,
+            403,
+            "{method}"
+        );
+        let writer = provider.token("read write", "urn:reference").await;
+        assert_eq!(
+            status_of_path(&app, "/write", &writer).await,
+            200,
+            "{method}"
+        );
+        // A JWT on the same layer, verified with the provider's keys.
+        let jwt = provider.token("read write", "urn:notes").await;
+        assert_eq!(status_of_path(&app, "/write", &jwt).await, 200, "{method}");
+        // A token the provider never issued.
+        let made_up = call(
+            &app,
+            "/",
+            &[(
+                "authorization",
+                "Bearer 7ZpUXr3VNv4jF0c5pNsdIhpG1M2vdQQwIzKpXfKpF9i",
+            )],
+        )
+        .await;
+        assert_eq!(made_up.status, 401, "{method}");
+        assert_eq!(
+            made_up.challenge(),
+            invalid_token(AuthError::InactiveToken.description())
+        );
+    }
+    // The layer's credentials refused by the provider: never a pass.
+    let wrong = both(
+        &provider,
+        ClientAuth::basic("notes-api-basic", "not the secret"),
+        Duration::from_secs(30),
+    );
+    let opaque = provider.token("read", "urn:reference").await;
+    assert_eq!(status_of(&ok_behind(wrong), &opaque).await, 503);
+}
+
+#[tokio::test]
+async fn a_token_revoked_at_a_real_provider_is_refused_within_the_bound() {
+    let provider = Provider::start();
+    let auth = ClientAuth::basic("notes-api-basic", "notes-api-basic-secret-of-32-bytes!");
+    let app = ok_behind(both(&provider, auth, Duration::from_secs(2)));
+    let opaque = provider.token("read", "urn:reference").await;
+    // Start on a second's edge: the layer keeps answers in whole seconds.
+    let second = now();
+    while now() == second {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(status_of(&app, &opaque).await, 200);
+    let asked = std::time::Instant::now();
+    provider.revoke(&opaque).await;
+    // Kept: still passing at once, refused once the bound is reached, not later.
+    assert_eq!(status_of(&app, &opaque).await, 200);
+    let refused_after = loop {
+        match status_of(&app, &opaque).await {
+            200 => tokio::time::sleep(Duration::from_millis(50)).await,
+            401 => break asked.elapsed(),
+            other => panic!("answered {other}"),
+        }
+    };
+    assert!(
+        refused_after >= Duration::from_millis(1_000)
+            && refused_after < Duration::from_millis(2_500),
+        "{refused_after:?}"
     );
 }

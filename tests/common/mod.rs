@@ -26,6 +26,7 @@ pub const RSA2_PRIVATE: &[u8] = include_bytes!("../data/rsa2_private.pem");
 pub const RSA2_PUBLIC: &[u8] = include_bytes!("../data/rsa2_public.pem");
 pub const EC_PRIVATE: &[u8] = include_bytes!("../data/ec_private.pem");
 pub const EC_PUBLIC: &[u8] = include_bytes!("../data/ec_public.pem");
+pub const EC2_PRIVATE: &[u8] = include_bytes!("../data/ec2_private.pem");
 pub const EC_PUBLIC_POINT: &[u8] = include_bytes!("../data/ec_public_point.der");
 pub const ED_PRIVATE: &[u8] = include_bytes!("../data/ed_private.pem");
 pub const ED_PUBLIC: &[u8] = include_bytes!("../data/ed_public.pem");
@@ -254,6 +255,14 @@ pub fn ok_behind(layer: tower_jwt_auth::JwtAuthLayer<Value>) -> axum::Router {
 /// The status of `GET /` with this bearer token.
 pub async fn status_of(app: &axum::Router, token: &str) -> u16 {
     call(app, "/", &[("authorization", &bearer(token))])
+        .await
+        .status
+        .as_u16()
+}
+
+/// The status of `GET path` with this bearer token.
+pub async fn status_of_path(app: &axum::Router, path: &str, token: &str) -> u16 {
+    call(app, path, &[("authorization", &bearer(token))])
         .await
         .status
         .as_u16()
