@@ -521,3 +521,59 @@ async fn options_out_of_range_fail_at_build() {
         Err(ConfigError::KeyFamilyMismatch { .. })
     ));
 }
+
+#[tokio::test]
+async fn an_opaque_dpop_bound_token_is_proven_by_the_key_its_answer_names() {
+    use tower_jwt_auth::dpop::DpopOptions;
+    let (server, addr) = Server::start().await;
+    let layer = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .audience(RESOURCE)
+        .dpop(DpopOptions::default().external_url(Some("https://api.example.com".into())))
+        .introspection(endpoint(addr))
+        .build()
+        .unwrap();
+    let app = ok_behind(layer);
+    let key = DpopKey::ec();
+    // RFC 9449 §6.2: the introspection answer of a DPoP-bound token names its key's
+    // thumbprint in `cnf.jkt`, and its type is `DPoP`.
+    server.active("bound");
+    let mut answer = server.answers.lock().unwrap()["bound"].clone();
+    answer["cnf"] = json!({ "jkt": key.jkt });
+    answer["token_type"] = json!("DPoP");
+    server.answer("bound", answer);
+    let proof = key.proof("GET", "https://api.example.com/", Some("bound"));
+    let proven = call(
+        &app,
+        "/",
+        &[("authorization", "DPoP bound"), ("dpop", &proof)],
+    )
+    .await;
+    assert_eq!(proven.status, 200, "{}", proven.challenge());
+    // Another key's proof, or none (as a bearer token, which this layer takes from no one):
+    // refused.
+    let other = DpopKey::new(Algorithm::ES256, EC2_PRIVATE);
+    let proof = other.proof("GET", "https://api.example.com/", Some("bound"));
+    let stolen = call(
+        &app,
+        "/",
+        &[("authorization", "DPoP bound"), ("dpop", &proof)],
+    )
+    .await;
+    assert_eq!(stolen.status, 401);
+    assert!(
+        stolen
+            .challenge()
+            .contains(AuthError::DpopKeyMismatch.description())
+    );
+    let bearer = call(&app, "/", &[("authorization", "Bearer bound")]).await;
+    assert_eq!(bearer.status, 401);
+    assert!(
+        bearer
+            .challenge()
+            .contains(AuthError::DpopRequired.description()),
+        "{}",
+        bearer.challenge()
+    );
+    assert_eq!(server.calls(), 1, "one answer, kept, served all three");
+}
