@@ -68,7 +68,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -83,7 +83,7 @@ use tokio::sync::OnceCell;
 use crate::jwks::{BoxError, DefaultJwksClient, JwksClient, named_by_discovery};
 use crate::url::{form_encode, http_url};
 use crate::verifier::introspection::{self as core, Answered, Reply, Unreachable};
-use crate::{Algorithm, ConfigError};
+use crate::{Algorithm, ConfigError, metrics};
 
 /// The largest introspection answer or discovery document read.
 const MAX_BODY: usize = 64 * 1024;
@@ -355,7 +355,9 @@ impl Caller {
     /// Asks about `token`: the body of a `200` answer, or [`Unreachable`] (logged, without
     /// the token).
     async fn introspect(&self, token: &str) -> Reply {
+        let started = Instant::now();
         let asked = tokio::time::timeout(self.timeout, self.ask(token)).await;
+        metrics::introspection(started.elapsed(), matches!(asked, Ok(Ok(_))));
         match asked {
             Ok(Ok(body)) => Ok(Arc::from(&body[..])),
             Ok(Err(why)) => {

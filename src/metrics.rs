@@ -54,6 +54,20 @@ pub(crate) fn key_fetch(took: Duration, keys: Option<usize>) {
     }
 }
 
+/// One call to the introspection endpoint: answered (`200`, whatever it said), or not,
+/// after `took`.
+#[cfg(feature = "jwks")]
+#[inline(always)]
+pub(crate) fn introspection(took: Duration, answered: bool) {
+    #[cfg(feature = "metrics")]
+    {
+        let outcome = if answered { "answered" } else { "failure" };
+        ::metrics::counter!("jwt_auth_introspections_total", "outcome" => outcome).increment(1);
+        ::metrics::histogram!("jwt_auth_introspection_duration_seconds", "outcome" => outcome)
+            .record(took.as_secs_f64());
+    }
+}
+
 /// One revocation check: answered from the local view, or by the store after `took`.
 #[inline(always)]
 pub(crate) fn revocation_check(revoked: Option<bool>, took: Option<Duration>) {

@@ -1,6 +1,6 @@
 //! The metrics a layer records (feature `metrics`), read back with the facade's debugging
 //! recorder: requests by outcome and reason, cache lookups, revocation checks and their
-//! latency, refresh-token reuse, key fetches and the keys in use. One test: the recorder is
+//! latency, refresh-token reuse, key fetches and the keys in use, introspection calls. One test: the recorder is
 //! process-wide, and each snapshot takes what was recorded since the last.
 #![cfg(all(feature = "metrics", feature = "jwks"))]
 
@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde_json::{Value, json};
+use tower_jwt_auth::introspection::{ClientAuth, Introspection};
 use tower_jwt_auth::issue::{RefreshError, TokenIssuer};
 use tower_jwt_auth::revocation::{
     BoxFuture, MemoryStore, Revocation, RevocationStore, StoreError, TokenId,
@@ -205,4 +206,39 @@ async fn each_event_is_recorded_under_its_conventional_name() {
     ));
     assert!(matches!(&m["jwt_auth_keys{}"], DebugValue::Gauge(n) if n.0 == 1.0));
     drop((layer, unreachable));
+
+    // Introspection: a call answered (the token inactive: still an answer), one that failed.
+    let endpoint = axum::Router::new().route(
+        "/introspect",
+        axum::routing::post(|| async { r#"{"active":false}"# }),
+    );
+    let addr = serve(endpoint).await;
+    let introspecting = |path: &str| {
+        let auth = ClientAuth::basic("api", "secret");
+        let introspection = Introspection::endpoint(format!("http://{addr}{path}"), auth);
+        ok_behind(
+            JwtAuthLayer::<Value>::builder()
+                .introspection(introspection)
+                .build()
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        status_of(&introspecting("/introspect"), "opaque").await,
+        401
+    );
+    assert_eq!(status_of(&introspecting("/missing"), "opaque").await, 503);
+    let m = recorded(&snapshotter);
+    assert_eq!(
+        count(&m, "jwt_auth_introspections_total{outcome=answered}"),
+        1
+    );
+    assert_eq!(
+        count(&m, "jwt_auth_introspections_total{outcome=failure}"),
+        1
+    );
+    assert!(matches!(
+        &m["jwt_auth_introspection_duration_seconds{outcome=answered}"],
+        DebugValue::Histogram(s) if s.len() == 1
+    ));
 }

@@ -583,7 +583,6 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         let cache = self.introspected.as_ref()?;
         let mut key = [0; 43];
         let found = cache.get(introspection::cache_key(digest, &mut key));
-        metrics::cache_lookup(found.is_some());
         let (verified, _) = found.filter(|&(_, until)| now < until)?;
         let rules = &self.config.policies[0].rules;
         Some(
