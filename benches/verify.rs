@@ -498,5 +498,98 @@ fn dpop(c: &mut Criterion) {
     group.finish();
 }
 
+/// An opaque token whose introspection answer the layer keeps, next to a JWT found in the
+/// verified-token cache, both with the claims of `Claims`: the request path of a kept answer
+/// (the token's SHA-256 digest, the lookup, the claims cloned out) against a cache hit's
+/// (the whole token compared); and the JWT's hit through the layer that introspects (what
+/// telling a JWT from an opaque token adds). The answer is fetched once, before the timing,
+/// from an endpoint served in-process on loopback.
+#[cfg(feature = "jwks")]
+fn introspection(c: &mut Criterion) {
+    use tower_jwt_auth::introspection::{ClientAuth, Introspection};
+
+    install_crypto_provider().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = Claims {
+        sub: "user-1234".into(),
+        exp: now + 3600,
+        iat: now,
+        name: "Jane Doe".into(),
+        role: "admin".into(),
+    };
+    let mut answer = serde_json::to_value(&claims).unwrap();
+    answer["active"] = true.into();
+    let answer = answer.to_string();
+    let endpoint = axum::Router::new().route(
+        "/introspect",
+        axum::routing::post(move || std::future::ready(answer.clone())),
+    );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, endpoint).await.unwrap() });
+
+    let (encoding, decoding) = keys(Algorithm::RS256);
+    let introspected = {
+        let _guard = runtime.enter();
+        let url = format!("http://{addr}/introspect");
+        let introspection = Introspection::endpoint(url, ClientAuth::basic("bench", "secret"))
+            .cache_for(std::time::Duration::from_secs(3600));
+        JwtAuthLayer::<Claims>::builder()
+            .key(decoding.clone(), Algorithm::RS256)
+            .token_cache(10_000)
+            .introspection(introspection)
+            .build()
+            .unwrap()
+    };
+    let opaque = "2YotnFZFEjr1zCsicMWpAA-bench-opaque-token";
+    runtime
+        .block_on(introspected.verifier().verify_async(opaque))
+        .unwrap();
+    let mut introspected = introspected.layer(Noop);
+    let opaque = HeaderValue::try_from(format!("Bearer {opaque}")).unwrap();
+    assert_eq!(call(&mut introspected, &opaque), 200);
+
+    let cached = JwtAuthLayer::<Claims>::builder()
+        .key(decoding, Algorithm::RS256)
+        .token_cache(10_000)
+        .build()
+        .unwrap();
+    let mut cached = cached.layer(Noop);
+    let jwt = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &encoding).unwrap();
+    let jwt = HeaderValue::try_from(format!("Bearer {jwt}")).unwrap();
+    assert_eq!(call(&mut cached, &jwt), 200);
+
+    let mut group = c.benchmark_group("introspection");
+    group.bench_function("jwt_RS256_cache_hit", |b| {
+        b.iter(|| call(&mut cached, black_box(&jwt)))
+    });
+    group.bench_function("opaque_kept_answer", |b| {
+        b.iter(|| call(&mut introspected, black_box(&opaque)))
+    });
+    // A JWT through the layer that also introspects: what telling the two apart costs.
+    assert_eq!(call(&mut introspected, &jwt), 200);
+    group.bench_function("jwt_RS256_cache_hit_beside_introspection", |b| {
+        b.iter(|| call(&mut introspected, black_box(&jwt)))
+    });
+    group.finish();
+}
+
+#[cfg(feature = "jwks")]
+criterion_group!(
+    benches,
+    bench,
+    grants,
+    issuers,
+    hostile,
+    dpop,
+    introspection
+);
+#[cfg(not(feature = "jwks"))]
 criterion_group!(benches, bench, grants, issuers, hostile, dpop);
 criterion_main!(benches);

@@ -58,7 +58,7 @@ thread_local! {
 /// is whatever the caller names the token by), what must still hold for the entry to serve
 /// (`S`: the key set that verified it, or the time it may be kept until), and the result.
 struct Entry<C, S> {
-    token: Box<str>,
+    token: Box<[u8]>,
     stamp: S,
     verified: Verified<C>,
 }
@@ -112,7 +112,8 @@ impl<C, S> Drop for TokenCache<C, S> {
 
 impl<C: Clone + 'static, S: Copy + 'static> TokenCache<C, S> {
     /// What the verifier found of `token`, and the key set that verified it.
-    pub(crate) fn get(&self, token: &str) -> Option<(Verified<C>, S)> {
+    pub(crate) fn get(&self, token: &(impl AsRef<[u8]> + ?Sized)) -> Option<(Verified<C>, S)> {
+        let token = token.as_ref();
         // `try_`: during thread teardown, or if `C::clone` came back here, go to the shards.
         let last = LAST_HIT.try_with(|last| {
             let last = last.try_borrow().ok()?;
@@ -130,7 +131,14 @@ impl<C: Clone + 'static, S: Copy + 'static> TokenCache<C, S> {
     }
 
     /// Remembers a token just verified (by the key set `stamp`, say).
-    pub(crate) fn insert(&self, token: &str, stamp: S, verified: &Verified<C>, now: u64) {
+    pub(crate) fn insert(
+        &self,
+        token: &(impl AsRef<[u8]> + ?Sized),
+        stamp: S,
+        verified: &Verified<C>,
+        now: u64,
+    ) {
+        let token = token.as_ref();
         let hash = self.hasher.hash_one(token);
         let entry = Arc::new(Entry {
             token: token.into(),
@@ -169,7 +177,7 @@ impl<C: Clone + 'static, S: Copy + 'static> TokenCache<C, S> {
 
 impl<C: Clone, S: Copy> Entry<C, S> {
     /// What a hit returns, if this is `token`'s entry.
-    fn copy_if(&self, token: &str) -> Option<(Verified<C>, S)> {
+    fn copy_if(&self, token: &[u8]) -> Option<(Verified<C>, S)> {
         (*self.token == *token).then(|| (self.verified.clone(), self.stamp))
     }
 }
@@ -244,12 +252,12 @@ mod tests {
     fn same_hash_different_token_is_a_miss() {
         // Force two tokens onto one entry: only the full comparison tells them apart.
         let cache = TokenCache::new(16);
-        let hash = cache.hasher.hash_one("real.token.sig");
+        let hash = cache.hasher.hash_one("real.token.sig".as_bytes());
         cache.insert("real.token.sig", STAMP, &found(1, 2_000), 0);
         LAST_HIT.set(None); // It shares the entry.
         let mut shard = cache.write(hash);
         let entry = shard.get_mut(&hash).unwrap();
-        Arc::get_mut(entry).unwrap().token = "other.token.sig".into();
+        Arc::get_mut(entry).unwrap().token = b"other.token.sig"[..].into();
         drop(shard);
         assert!(cache.get("real.token.sig").is_none());
     }
@@ -258,7 +266,7 @@ mod tests {
     fn a_thread_finds_its_last_hit_without_the_shard() {
         let cache = TokenCache::new(16);
         cache.insert("hot.token.sig", STAMP, &found(1, 2_000), 0);
-        let hash = cache.hasher.hash_one("hot.token.sig");
+        let hash = cache.hasher.hash_one("hot.token.sig".as_bytes());
         cache.write(hash).remove(&hash);
         // This thread still has it; another does not.
         assert_eq!(claims(cache.get("hot.token.sig")), Some(1));

@@ -14,9 +14,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::crypto::CryptoProvider;
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
 use jsonwebtoken::jwk::ThumbprintHash;
 use serde::Deserialize;
 
@@ -136,7 +135,12 @@ impl Introspection {
     /// that is not a compact JWS (three segments) — an opaque reference, or a JWE only the
     /// authorization server can read.
     pub(crate) fn takes(&self, token: &str) -> bool {
-        self.every_token || token.bytes().filter(|&b| b == b'.').count() != 2
+        if self.every_token {
+            return true;
+        }
+        // Found by `memchr`, a word at a time: this runs for every JWT too.
+        let mut segments = token.splitn(4, '.');
+        segments.nth(2).is_none() || segments.next().is_some()
     }
 
     /// The call about the token whose digest is `digest`: the one running already, or one
@@ -174,19 +178,29 @@ impl Introspection {
     }
 }
 
-/// The digest a token is known by.
+/// The digest a token is known by: SHA-256, by the crypto backend compiled in (on the
+/// stack: this runs for every introspected request), else the provider's.
 pub(crate) fn digest(token: &str, provider: &CryptoProvider) -> Result<Digest, AuthError> {
-    let digest = (provider.key_utils.compute_digest)(token.as_bytes(), ThumbprintHash::SHA256);
-    digest
-        .ok()
-        .and_then(|d| Digest::try_from(d.as_slice()).ok())
-        .ok_or(AuthError::IntrospectionUnavailable)
-}
-
-/// The cache's name for a token: its digest, in base64url (43 characters, on the stack).
-pub(crate) fn cache_key<'a>(digest: &Digest, out: &'a mut [u8; 43]) -> &'a str {
-    let written = URL_SAFE_NO_PAD.encode_slice(digest, out).unwrap_or(0);
-    std::str::from_utf8(&out[..written]).unwrap_or_default()
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        let _ = provider;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        Digest::try_from(digest.as_ref()).map_err(|_| AuthError::IntrospectionUnavailable)
+    }
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    {
+        use sha2::Digest as _;
+        let _ = provider;
+        Ok(sha2::Sha256::digest(token.as_bytes()).into())
+    }
+    #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+    {
+        let digest = (provider.key_utils.compute_digest)(token.as_bytes(), ThumbprintHash::SHA256);
+        digest
+            .ok()
+            .and_then(|d| Digest::try_from(d.as_slice()).ok())
+            .ok_or(AuthError::IntrospectionUnavailable)
+    }
 }
 
 /// What of an RFC 7662 §2.2 answer is read before its claims: whether the token is active,

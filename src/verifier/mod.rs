@@ -581,8 +581,7 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
             return Some(Err(AuthError::TokenTooLarge));
         }
         let cache = self.introspected.as_ref()?;
-        let mut key = [0; 43];
-        let found = cache.get(introspection::cache_key(digest, &mut key));
+        let found = cache.get(digest);
         let (verified, _) = found.filter(|&(_, until)| now < until)?;
         let rules = &self.config.policies[0].rules;
         Some(
@@ -608,9 +607,7 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         {
             let until = now.saturating_add(introspection.cache_for);
             let until = verified.lifetime.exp().map_or(until, |exp| exp.min(until));
-            let mut key = [0; 43];
-            let key = introspection::cache_key(&pending.digest, &mut key);
-            cache.insert(key, until, &verified, now);
+            cache.insert(&pending.digest, until, &verified, now);
         }
         self.check_revocation(verified, now)
     }
