@@ -11,7 +11,8 @@
 //! | bad, expired or unverifiable token | `401`, `… error="invalid_token", error_description="…"` |
 //! | malformed `Authorization`, the header twice, a token in two places | `400`, `… error="invalid_request"` |
 //! | revoked token | `401`, `… error="invalid_token", error_description="the token has been revoked"` |
-//! | remote keys not fetched yet (feature `jwks`), revocation store unreachable | `503`, `Retry-After: 1`, no challenge |
+//! | a token the authorization server says is not active ([introspection](crate::introspection)) | `401`, `… error="invalid_token", error_description="the token is not active"` |
+//! | remote keys not fetched yet (feature `jwks`), revocation store or introspection endpoint unreachable | `503`, `Retry-After: 1`, no challenge |
 //! | valid token, not enough scope, role or predicate (`Require`, `Authorized`) | `403`, `… error="insufficient_scope", …, scope="…"` |
 //! | valid token, but the user must authenticate again: another `acr`, or a more recent `auth_time` ([step-up](crate::authorize#step-up-authentication-rfc-9470)) | `401`, `… error="insufficient_user_authentication", …, acr_values="…", max_age="…"` (RFC 9470 §3) |
 //! | any of these on a gRPC request (HTTP/2 `POST`, `application/grpc…`) | HTTP `200`, `grpc-status: 16` (`14` for a `503`, `7` for a `403`), `grpc-message`; a step-up's challenge also in `www-authenticate` |
