@@ -21,7 +21,7 @@ need jwks/index.html getting-started defaults-jwksoptions-set-with-jwks_options 
   proxies-private-cas-your-own-http-client
 need tenant/index.html identity-provider-presets other-shapes-claim-paths tenants-known-at-run-time
 need revocation/index.html stores redis-propagation-outages-durability
-need introspection/index.html getting-started local-verification-introspection-or-both \
+need introspection/index.html getting-started local-verification-introspection-or-both signed-answers-rfc-9701 \
   what-is-kept-and-for-how-long
 need issue/index.html access-tokens refresh-tokens
 need dpop/index.html turning-it-on what-is-checked replay-caches issuing-bound-tokens

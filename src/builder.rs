@@ -683,7 +683,7 @@ impl<C, R> JwtAuthBuilder<C, R> {
         let introspection = match introspection {
             Some(introspection) => {
                 let has_keys = default_has_keys || !tenants.is_empty() || dynamic.is_some();
-                Some(introspection.start(has_keys)?)
+                Some(introspection.start(has_keys, &tenants)?)
             }
             None => None,
         };

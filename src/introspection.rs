@@ -63,25 +63,31 @@
 //! response: never a pass.
 //!
 //! A layer's [`Verifier::verify`](crate::Verifier::verify) cannot wait, so it only
-//! serves tokens whose answer is kept; [`verify_async`](crate::Verifier::verify_async) asks
-//! the server as a request would.
+//! serves tokens whose answer is kept (so does the tonic interceptor: prefer the layer);
+//! [`verify_async`](crate::Verifier::verify_async) asks the server as a request would.
+//!
+//! # Signed answers (RFC 9701)
+//!
+//! Where the answer must be proven to come from the authorization server, not only over
+//! TLS, [`jwt_answers`](Introspection::jwt_answers) asks for it as a JWT signed with the
+//! server's keys, which the layer already has when it trusts that issuer for JWTs.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderValue, Request, StatusCode, Uri};
+use http::{Request, StatusCode, Uri};
 use http_body_util::Full;
 use jsonwebtoken::{EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use crate::jwks::{BoxError, DefaultJwksClient, JwksClient, named_by_discovery};
-use crate::url::{form_encode, http_url};
+use crate::url::{basic_credentials, form_encode, http_url};
 use crate::verifier::introspection::{self as core, Answered, Reply, Unreachable};
 use crate::{Algorithm, ConfigError, metrics};
 
@@ -103,6 +109,7 @@ pub struct Introspection {
     max_concurrent: usize,
     every_token: bool,
     allow_http: bool,
+    jwt_answers: bool,
     http: Option<DefaultJwksClient>,
 }
 
@@ -211,6 +218,7 @@ impl Introspection {
             max_concurrent: 64,
             every_token: false,
             allow_http: false,
+            jwt_answers: false,
             http: None,
         }
     }
@@ -256,6 +264,19 @@ impl Introspection {
         self
     }
 
+    /// Asks for answers as signed JWTs (RFC 9701: `Accept:
+    /// application/token-introspection+jwt`), for when the answer must be proven to come
+    /// from the authorization server, not only over TLS. Each answer must be a JWT of type
+    /// `token-introspection+jwt`, signed with the keys the layer has for the issuer given to
+    /// [`discover`](Self::discover) (so that issuer must also be trusted for JWTs:
+    /// `oidc_issuer`, or an issuer policy, else `build()` fails), naming it as `iss` and this
+    /// client as `aud`; its `token_introspection` member is the answer. An answer that is
+    /// not is a `503`, never a pass.
+    pub fn jwt_answers(mut self) -> Self {
+        self.jwt_answers = true;
+        self
+    }
+
     /// Allows a plain `http://` endpoint on a host other than loopback. Only for a
     /// network you trust: the token and the layer's credentials travel in the clear.
     pub fn allow_http(mut self, allow: bool) -> Self {
@@ -271,8 +292,12 @@ impl Introspection {
 
     /// Checks the options and starts: the core's side, calling the endpoint on the Tokio
     /// runtime `build()` runs in. `keys` says whether the layer has keys of its own (none:
-    /// every token is introspected).
-    pub(crate) fn start(self, keys: bool) -> Result<core::Introspection, ConfigError> {
+    /// every token is introspected); `issuers`, the issuers it has keys for.
+    pub(crate) fn start(
+        self,
+        keys: bool,
+        issuers: &[Vec<String>],
+    ) -> Result<core::Introspection, ConfigError> {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoTokioRuntime)?;
         let http = self.http.unwrap_or_default();
@@ -308,6 +333,28 @@ impl Introspection {
                     .into(),
             ));
         }
+        let signed = match (&self.endpoint, self.jwt_answers) {
+            (_, false) => None,
+            (Endpoint::Discover(issuer), true) => {
+                if !issuers.iter().flatten().any(|i| i == issuer) {
+                    return Err(ConfigError::Introspection(format!(
+                        "JWT answers are verified with the keys of {issuer}: trust it for JWTs \
+                         too (oidc_issuer, or an issuer policy)"
+                    )));
+                }
+                Some(core::SignedAnswers {
+                    issuer: issuer.clone(),
+                    client_id: self.auth.client_id.clone(),
+                })
+            }
+            (Endpoint::Url(_), true) => {
+                return Err(ConfigError::Introspection(
+                    "JWT answers name their issuer: find the endpoint with \
+                     Introspection::discover(issuer, ..)"
+                        .into(),
+                ));
+            }
+        };
         let caller = Arc::new(Caller {
             endpoint,
             discover: match self.endpoint {
@@ -316,6 +363,11 @@ impl Introspection {
             },
             auth: self.auth,
             token_type_hint: self.token_type_hint,
+            accept: if signed.is_some() {
+                "application/token-introspection+jwt"
+            } else {
+                "application/json"
+            },
             timeout: self.timeout,
             allow_http: self.allow_http,
             http,
@@ -336,6 +388,7 @@ impl Introspection {
             self.every_token || !keys,
             (cache_for, self.cache_capacity),
             self.max_concurrent,
+            signed,
         ))
     }
 }
@@ -346,6 +399,7 @@ struct Caller {
     discover: Option<String>,
     auth: ClientAuth,
     token_type_hint: bool,
+    accept: &'static str,
     timeout: Duration,
     allow_http: bool,
     http: DefaultJwksClient,
@@ -445,14 +499,10 @@ impl Caller {
         let id = &self.auth.client_id;
         let mut request = Request::post(endpoint.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, self.accept);
         match &self.auth.method {
             Method::Basic(secret) => {
-                // RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined.
-                let credentials = format!("{}:{}", form_encode(id), form_encode(secret));
-                let mut basic =
-                    HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))?;
-                basic.set_sensitive(true);
+                let basic = basic_credentials(id, secret)?;
                 request = request.header(AUTHORIZATION, basic);
             }
             Method::Post(secret) => {
@@ -519,6 +569,7 @@ impl fmt::Debug for Introspection {
             .field("auth", &self.auth)
             .field("cache_for", &self.cache_for)
             .field("every_token", &self.every_token)
+            .field("jwt_answers", &self.jwt_answers)
             .finish_non_exhaustive()
     }
 }

@@ -106,8 +106,9 @@ impl From<AuthError> for Status {
 /// ([`AuthError::DpopRequired`]); wrap the service with the layer instead.
 ///
 /// Interceptors are synchronous, so this one cannot wait: a token naming a key not fetched
-/// yet is refused (`UNAUTHENTICATED`) rather than waiting for a refetch, and a revocation
-/// store is asked through its local view alone (see [`Verifier::verify`](crate::Verifier::verify)).
+/// yet is refused (`UNAUTHENTICATED`) rather than waiting for a refetch, a revocation
+/// store is asked through its local view alone, and a token to introspect passes only on
+/// an answer the layer kept (`UNAVAILABLE` otherwise; see [`Verifier::verify`](crate::Verifier::verify)).
 /// Tokens are read from the request's metadata by the layer's sources (a query-parameter
 /// source finds nothing: interceptors do not see the URI). Prefer the layer, which waits,
 /// wherever the stack allows it.

@@ -36,6 +36,21 @@ pub(crate) fn form_encode(value: &str) -> String {
     out
 }
 
+/// `Authorization: Basic` for a client of an OAuth 2.0 server (RFC 6749 §2.3.1: the id and
+/// secret are form-encoded before they are joined), marked sensitive.
+#[cfg(feature = "jwks")]
+pub(crate) fn basic_credentials(
+    id: &str,
+    secret: &str,
+) -> Result<http::HeaderValue, http::header::InvalidHeaderValue> {
+    use base64::Engine;
+    let credentials = format!("{}:{}", form_encode(id), form_encode(secret));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let mut basic = http::HeaderValue::try_from(format!("Basic {encoded}"))?;
+    basic.set_sensitive(true);
+    Ok(basic)
+}
+
 /// Whether `uri` names this machine, in any spelling a resolver takes: `localhost` and
 /// its subdomains (RFC 6761 §6.3), with or without the final dot; `127.0.0.0/8`, `::1`,
 /// the unspecified addresses (`0.0.0.0` and `::` reach this machine too), IPv4-mapped

@@ -21,7 +21,9 @@ use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use tower_jwt_auth::authorize::Require;
 use tower_jwt_auth::introspection::{ClientAuth, Introspection};
-use tower_jwt_auth::{Algorithm, AuthError, Claims, ConfigError, JwtAuthLayer};
+use tower_jwt_auth::jsonwebtoken::Header;
+use tower_jwt_auth::jsonwebtoken::jwk::Jwk;
+use tower_jwt_auth::{Algorithm, AuthError, Claims, ConfigError, EncodingKey, JwtAuthLayer};
 
 const RESOURCE: &str = "https://protected.example.net/resource";
 
@@ -35,6 +37,18 @@ struct Server {
     delay: Arc<Mutex<u64>>,
     /// Answer this status with this body instead, when set.
     broken: Arc<Mutex<Option<(StatusCode, String)>>>,
+    /// Answer as a JWT (RFC 9701) signed so, when set.
+    signed: Arc<Mutex<Option<Signing>>>,
+}
+
+/// How the scripted endpoint signs its answers: the key (ES256), the header's `typ`, the
+/// payload's `iss` (the server's own URL when `None`) and `aud`.
+#[derive(Clone)]
+struct Signing {
+    key: &'static [u8],
+    typ: Option<&'static str>,
+    iss: Option<&'static str>,
+    aud: &'static str,
 }
 
 impl Server {
@@ -43,6 +57,7 @@ impl Server {
         let app = Router::new()
             .route("/introspect", post(introspect))
             .route("/.well-known/openid-configuration", get(discovery))
+            .route("/jwks", get(jwks))
             .with_state(server.clone());
         (server, serve(app).await)
     }
@@ -103,7 +118,28 @@ async fn introspect(
     // RFC 7662 §2.2: a token the server does not know is just not active.
     let answer = server.answers.lock().unwrap().get(&token).cloned();
     let answer = answer.unwrap_or(json!({ "active": false }));
-    (StatusCode::OK, answer.to_string())
+    let Some(signing) = server.signed.lock().unwrap().clone() else {
+        return (StatusCode::OK, answer.to_string());
+    };
+    // RFC 9701 §5: the answer in `token_introspection`, signed by the server.
+    let host = headers["host"].to_str().unwrap();
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = signing.typ.map(str::to_owned);
+    let payload = json!({
+        "iss": signing.iss.map_or(format!("http://{host}"), str::to_owned),
+        "aud": signing.aud,
+        "iat": now(),
+        "token_introspection": answer,
+    });
+    let key = EncodingKey::from_ec_pem(signing.key).unwrap();
+    (StatusCode::OK, mint_with(&header, &payload, &key))
+}
+
+/// The server's public key (the EC key of `tests/data`), as its JWKS.
+async fn jwks() -> Json<Value> {
+    let key = EncodingKey::from_ec_pem(EC_PRIVATE).unwrap();
+    let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+    Json(json!({ "keys": [jwk] }))
 }
 
 async fn discovery(State(_): State<Server>, headers: HeaderMap) -> Json<Value> {
@@ -112,6 +148,7 @@ async fn discovery(State(_): State<Server>, headers: HeaderMap) -> Json<Value> {
     Json(json!({
         "issuer": issuer,
         "introspection_endpoint": format!("{issuer}/introspect"),
+        "jwks_uri": format!("{issuer}/jwks"),
     }))
 }
 
@@ -576,4 +613,81 @@ async fn an_opaque_dpop_bound_token_is_proven_by_the_key_its_answer_names() {
         bearer.challenge()
     );
     assert_eq!(server.calls(), 1, "one answer, kept, served all three");
+}
+
+#[tokio::test]
+async fn jwt_answers_are_taken_only_signed_by_the_server_for_this_client() {
+    let (server, addr) = Server::start().await;
+    let issuer = format!("http://{addr}");
+    let introspection =
+        Introspection::discover(issuer.clone(), ClientAuth::basic("notes-api", "s"))
+            .jwt_answers()
+            .cache_for(Duration::ZERO);
+    let layer = JwtAuthLayer::<Value>::builder()
+        .oidc_issuer(issuer.clone())
+        .audience(RESOURCE)
+        .introspection(introspection.clone())
+        .build()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), layer.ready())
+        .await
+        .unwrap();
+    let app = ok_behind(layer);
+    // The answer names the server as the token's issuer: the layer trusts it for JWTs, so
+    // its policy pins `iss` to it.
+    server.active("t");
+    let mut answer = server.answers.lock().unwrap()["t"].clone();
+    answer["iss"] = json!(issuer);
+    server.answer("t", answer);
+    let good = Signing {
+        key: EC_PRIVATE,
+        typ: Some("token-introspection+jwt"),
+        iss: None,
+        aud: "notes-api",
+    };
+    *server.signed.lock().unwrap() = Some(good.clone());
+    assert_eq!(status_of(&app, "t").await, 200);
+    // The answer inside is still read as RFC 7662 says.
+    assert_eq!(status_of(&app, "unknown").await, 401);
+    let forged = [
+        Signing {
+            key: EC2_PRIVATE,
+            ..good.clone()
+        },
+        Signing {
+            typ: None,
+            ..good.clone()
+        },
+        Signing {
+            typ: Some("JWT"),
+            ..good.clone()
+        },
+        Signing {
+            iss: Some("https://elsewhere.example"),
+            ..good.clone()
+        },
+        Signing {
+            aud: "another-client",
+            ..good.clone()
+        },
+    ];
+    for signing in forged {
+        *server.signed.lock().unwrap() = Some(signing);
+        let answer = get_with(&app, "/", "t").await;
+        assert_eq!(answer.status, 503);
+    }
+    // A plain JSON answer where a JWT is expected.
+    *server.signed.lock().unwrap() = None;
+    assert_eq!(status_of(&app, "t").await, 503);
+    // The issuer's keys are needed, and only discovery names the issuer.
+    let alone = JwtAuthLayer::<Value>::builder()
+        .hmac_secret(SECRET, Algorithm::HS256)
+        .introspection(introspection)
+        .build();
+    assert!(matches!(alone, Err(ConfigError::Introspection(_))));
+    let by_url = JwtAuthLayer::<Value>::builder()
+        .oidc_issuer(issuer)
+        .introspection(endpoint(addr).jwt_answers())
+        .build();
+    assert!(matches!(by_url, Err(ConfigError::Introspection(_))));
 }

@@ -278,3 +278,35 @@ async fn a_token_revoked_at_a_real_provider_is_refused_within_the_bound() {
         "{refused_after:?}"
     );
 }
+
+#[tokio::test]
+async fn jwt_answers_of_a_real_provider_are_verified_with_its_keys() {
+    let provider = Provider::start();
+    let auth = ClientAuth::basic("notes-api-basic", "notes-api-basic-secret-of-32-bytes!");
+    // RFC 9701: the provider signs its answer with its own keys, for this client.
+    let introspection = Introspection::discover(provider.issuer.clone(), auth).jwt_answers();
+    let layer = JwtAuthLayer::<Value>::builder()
+        .oidc_issuer(provider.issuer.clone())
+        .audience("urn:reference")
+        .introspection(introspection)
+        .build()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), layer.ready())
+        .await
+        .expect("the provider's keys");
+    let opaque = provider.token("read", "urn:reference").await;
+    let verified = layer.verifier().verify_async(&opaque).await.unwrap();
+    assert_eq!(verified.claims()["client_id"], "notes-client");
+    assert_eq!(verified.claims()["aud"], "urn:reference");
+    provider.revoke(&opaque).await;
+    let fresh = provider.token("read", "urn:reference").await;
+    assert_eq!(status_of(&ok_behind(layer.clone()), &fresh).await, 200);
+    assert_eq!(
+        layer
+            .verifier()
+            .verify_async("never-issued")
+            .await
+            .map(|_| ()),
+        Err(AuthError::InactiveToken)
+    );
+}

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{Request, Uri};
@@ -15,7 +13,7 @@ use serde::Deserialize;
 use super::source::{AccessToken, FetchFuture, TokenError, TokenProvider};
 use crate::ConfigError;
 use crate::jwks::{DefaultJwksClient, JwksClient};
-use crate::url::{form_encode, http_url};
+use crate::url::{basic_credentials, form_encode, http_url};
 
 /// The largest token response read.
 const MAX_RESPONSE: usize = 64 * 1024;
@@ -121,18 +119,8 @@ impl ClientCredentials {
                 form.push_str(&format!("&{name}={}", form_encode(value)));
             }
         }
-        // RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined.
-        let credentials = format!(
-            "{}:{}",
-            form_encode(&self.client_id),
-            form_encode(&self.client_secret)
-        );
-        let mut basic =
-            http::HeaderValue::try_from(format!("Basic {}", STANDARD.encode(credentials)))
-                .map_err(|_| {
-                    TokenError::InvalidResponse("unreachable: base64 is a header".into())
-                })?;
-        basic.set_sensitive(true);
+        let basic = basic_credentials(&self.client_id, &self.client_secret)
+            .map_err(|_| TokenError::InvalidResponse("unreachable: base64 is a header".into()))?;
         Request::post(self.token_url.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")

@@ -47,7 +47,19 @@ pub(crate) struct Introspection {
     pub(crate) cache_capacity: usize,
     /// How many calls may run at once.
     max_running: usize,
+    /// Answers are JWTs (RFC 9701), signed by this issuer's keys, for this client.
+    pub(crate) signed: Option<SignedAnswers>,
     running: Arc<Mutex<HashMap<Digest, Arc<Flight>>>>,
+}
+
+/// Who signs the answers (RFC 9701), and for whom.
+#[derive(Debug)]
+pub(crate) struct SignedAnswers {
+    /// The authorization server: its keys are the layer's for this issuer, and its answers
+    /// name it as `iss`.
+    pub(crate) issuer: String,
+    /// The layer's client id, the answers' `aud`.
+    pub(crate) client_id: String,
 }
 
 /// One call to the endpoint, shared by every request carrying its token.
@@ -120,6 +132,7 @@ impl Introspection {
         every_token: bool,
         (cache_for, cache_capacity): (u64, usize),
         max_running: usize,
+        signed: Option<SignedAnswers>,
     ) -> Self {
         Introspection {
             start,
@@ -127,6 +140,7 @@ impl Introspection {
             cache_for,
             cache_capacity,
             max_running: max_running.max(1),
+            signed,
             running: Arc::default(),
         }
     }
@@ -229,12 +243,42 @@ pub(crate) fn read_status(body: &[u8]) -> Result<(), AuthError> {
     }
 }
 
+/// The members of an RFC 9701 §5 answer's payload that are checked, and the answer itself
+/// (its `token_introspection` member, as it was written).
+pub(crate) fn read_signed_payload(
+    payload: &[u8],
+    signed: &SignedAnswers,
+) -> Result<Vec<u8>, &'static str> {
+    #[derive(Deserialize)]
+    struct Signed<'a> {
+        iss: String,
+        aud: serde_json::Value,
+        #[serde(borrow)]
+        token_introspection: &'a serde_json::value::RawValue,
+    }
+    let answer: Signed<'_> =
+        serde_json::from_slice(payload).map_err(|_| "no iss, aud or token_introspection")?;
+    if answer.iss != signed.issuer {
+        return Err("signed by another issuer");
+    }
+    let for_us = match &answer.aud {
+        serde_json::Value::String(aud) => *aud == signed.client_id,
+        serde_json::Value::Array(auds) => auds.iter().any(|a| *a == *signed.client_id),
+        _ => false,
+    };
+    if !for_us {
+        return Err("for another client");
+    }
+    Ok(answer.token_introspection.get().as_bytes().to_vec())
+}
+
 impl fmt::Debug for Introspection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Introspection")
             .field("every_token", &self.every_token)
             .field("cache_for", &self.cache_for)
             .field("max_running", &self.max_running)
+            .field("signed", &self.signed)
             .finish_non_exhaustive()
     }
 }
@@ -250,7 +294,7 @@ mod tests {
         let kept = Arc::clone(&calls);
         let start = Box::new(move |_: &str, answered| kept.lock().unwrap().push(answered));
         (
-            Introspection::new(start, false, (60, 100), max_running),
+            Introspection::new(start, false, (60, 100), max_running, None),
             calls,
         )
     }

@@ -169,6 +169,10 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
     /// (one with `cnf`) is refused ([`AuthError::BoundTokenAsBearer`]): only the layer,
     /// which sees the request's proof, takes it.
     ///
+    /// A token the layer [introspects](crate::introspection) passes only on an answer it
+    /// kept; otherwise [`AuthError::IntrospectionUnavailable`]: this call does not wait for
+    /// the authorization server ([`verify_async`](Self::verify_async) does).
+    ///
     /// # Errors
     /// The [`AuthError`] the layer would answer with.
     pub fn verify(&self, token: &str) -> Result<Verified<C>, AuthError> {
@@ -615,6 +619,38 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
 
 #[cfg(feature = "jwks")]
 impl Config {
+    /// An RFC 9701 answer: a JWT of type `token-introspection+jwt`, signed with the keys
+    /// of the issuer it names (the layer's for that issuer), for this client; gives its
+    /// `token_introspection` member. Anything else is the server's (or the network's)
+    /// fault, not the client's: `503`, logged, never a pass.
+    fn read_signed_answer(
+        &self,
+        body: &[u8],
+        signed: &introspection::SignedAnswers,
+    ) -> Result<Vec<u8>, AuthError> {
+        let refused = |why: &str| {
+            tracing::warn!(why, "the introspection answer is not a valid RFC 9701 JWT");
+            AuthError::IntrospectionUnavailable
+        };
+        let text = std::str::from_utf8(body).map_err(|_| refused("not text"))?;
+        let jws = jws::parse(text.trim(), Some("token-introspection+jwt"))
+            .map_err(|err| refused(err.reason()))?;
+        let at = self.tenants.iter().position(|t| t.contains(&signed.issuer));
+        let store = at
+            .map(|i| &self.stores[i + 1])
+            .ok_or_else(|| refused("no keys for its issuer"))?;
+        if let Err(err) = self.check_signature(&jws, store) {
+            if err == AuthError::UnknownKey {
+                // The server signs with a key not fetched yet: fetched for the next one.
+                let _ = store.refetch();
+            }
+            return Err(refused(err.reason()));
+        }
+        jws::decode_then(jws.payload, |payload| {
+            introspection::read_signed_payload(payload, signed).map_err(refused)
+        })
+    }
+
     /// An RFC 7662 answer, read as a token's claims are: active, of an access token's
     /// type, then `C`, the registered claims and the grants, under the layer's own policy.
     fn read_introspected<C: DeserializeOwned>(
@@ -622,6 +658,15 @@ impl Config {
         body: &[u8],
         now: u64,
     ) -> Result<Verified<C>, AuthError> {
+        let signed = self.introspection.as_ref().and_then(|i| i.signed.as_ref());
+        let unsigned;
+        let body = match signed {
+            Some(signed) => {
+                unsigned = self.read_signed_answer(body, signed)?;
+                &unsigned[..]
+            }
+            None => body,
+        };
         introspection::read_status(body)?;
         self.read_claims(body, now, &self.policies[0])
             .map_err(|err| match err {

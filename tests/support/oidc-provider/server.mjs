@@ -1,11 +1,12 @@
 // An OpenID provider for the tests: panva's `oidc-provider` (OpenID Certified), its
 // development keys, one confidential client allowed the client credentials grant, two
 // resource servers (`urn:notes`, `urn:other`) whose access tokens are JWTs (RFC 9068) and
-// one (`urn:reference`) whose access tokens are opaque, for introspection (RFC 7662). The
-// resource server itself is a client three times over, one per way of authenticating to the
-// introspection endpoint: `client_secret_basic`, `client_secret_post`, and `private_key_jwt`
-// with the public half of the EC key at CLIENT_KEY. PORT chooses the loopback port;
-// "listening <issuer>" is printed once it serves.
+// one (`urn:reference`) whose access tokens are opaque, for introspection (RFC 7662; the
+// answers also as signed JWTs, RFC 9701, when asked). The resource server itself is a
+// client three times over, one per way of authenticating to the introspection endpoint:
+// `client_secret_basic`, `client_secret_post`, and `private_key_jwt` with the public half of
+// the EC key at CLIENT_KEY. PORT chooses the loopback port; "listening <issuer>" is printed
+// once it serves.
 import Provider from 'oidc-provider';
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -47,6 +48,7 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
+    jwtIntrospection: { enabled: true },
     revocation: { enabled: true },
     resourceIndicators: {
       enabled: true,
