@@ -67,7 +67,7 @@ use crate::response::{
 };
 use crate::tenant::TrustedIssuer;
 #[cfg(feature = "jwks")]
-use crate::verifier::introspection::Pending;
+use crate::verifier::introspection::{Digest, Pending, Reply};
 use crate::verifier::revocation::{BoxFuture, StoreError};
 #[cfg(feature = "jwks")]
 use crate::verifier::wait::KeysChanged;
@@ -187,19 +187,15 @@ pub(crate) struct Shared<C, R> {
 type Answer = BoxFuture<'static, Result<bool, StoreError>>;
 
 /// Which decision about a request this is.
-#[derive(Clone, Copy)]
-enum Step<'a> {
+enum Step {
     /// The first: it may wait (for keys, an issuer's lookup, the authorization server).
     First,
     /// After the keys were refetched or the issuer looked up: it may not wait again.
     #[cfg(feature = "jwks")]
     Again,
-    /// After the authorization server answered about the token.
+    /// After the authorization server answered about the token whose digest this is.
     #[cfg(feature = "jwks")]
-    Introspected(&'a Pending),
-    #[cfg(not(feature = "jwks"))]
-    #[allow(dead_code)]
-    Never(std::marker::PhantomData<&'a ()>),
+    Introspected(Reply, Digest),
 }
 
 /// Left in a request whose DPoP proof carried a nonce of the window before: its response
@@ -268,12 +264,12 @@ where
     /// the authorization server answered): one wait per request, so the answer cannot be
     /// to wait again.
     #[cfg(feature = "jwks")]
-    fn decide_again<B>(&self, req: &mut Request<B>, span: &Span, step: Step<'_>) -> Outcome {
+    fn decide_again<B>(&self, req: &mut Request<B>, span: &Span, step: Step) -> Outcome {
         self.authenticate(req, span, step)
     }
 
     #[inline]
-    fn authenticate<B>(&self, req: &mut Request<B>, span: &Span, step: Step<'_>) -> Outcome {
+    fn authenticate<B>(&self, req: &mut Request<B>, span: &Span, step: Step) -> Outcome {
         let found = match self.token(req) {
             Ok(Some(found)) => found,
             Ok(None) if self.optional => return Outcome::Anonymous,
@@ -284,12 +280,12 @@ where
             return Outcome::Reject(AuthError::DpopRequired);
         }
         let now = now();
+        let may_wait = matches!(step, Step::First);
         let checked = match step {
             #[cfg(feature = "jwks")]
-            Step::Introspected(pending) => self.verifier.introspected(pending, now),
+            Step::Introspected(answer, digest) => self.verifier.introspected(answer, &digest, now),
             _ => self.verifier.check(found.token, now),
         };
-        let may_wait = matches!(step, Step::First);
         match checked {
             Checked::Passed(verified, revocation) => {
                 let (replay, renew_nonce) = match self.confirm(req, found, &verified, now) {
@@ -634,7 +630,7 @@ where
             #[cfg(feature = "jwks")]
             Waiting::Introspection(pending) => {
                 ready!(Pin::new(&mut *pending).poll(cx));
-                let step = Step::Introspected(pending);
+                let step = Step::Introspected(pending.answer(), *pending.digest());
                 let decided = self.shared.decide_again(req, &self.span, step);
                 match self.after_waiting(decided, req) {
                     Ok(waiting) => {

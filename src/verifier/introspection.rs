@@ -62,18 +62,19 @@ pub(crate) struct SignedAnswers {
     pub(crate) client_id: String,
 }
 
-/// One call to the endpoint, shared by every request carrying its token.
-#[derive(Default)]
+/// One call to the endpoint, shared by every request carrying its token (known by its
+/// digest).
 struct Flight {
+    digest: Digest,
     reply: OnceLock<Reply>,
     ended: Arc<Changes>,
 }
 
-/// A request's wait for the call about its token; then [`answer`](Self::answer).
+/// A request's wait for the call about its token; then [`answer`](Self::answer). (Small:
+/// it waits inside the response future, whose size every request pays.)
 pub(crate) struct Pending {
     wait: KeysChanged,
     flight: Arc<Flight>,
-    pub(crate) digest: Digest,
 }
 
 impl Future for Pending {
@@ -92,6 +93,11 @@ impl Pending {
     pub(crate) fn answer(&self) -> Reply {
         self.flight.reply.get().cloned().unwrap_or(Err(Unreachable))
     }
+
+    /// The digest of the token asked about.
+    pub(crate) fn digest(&self) -> &Digest {
+        &self.flight.digest
+    }
 }
 
 /// Where the plug-in gives a call's answer. Dropped without one (the task panicked, its
@@ -99,7 +105,6 @@ impl Pending {
 pub(crate) struct Answered {
     flight: Arc<Flight>,
     running: Weak<Mutex<HashMap<Digest, Arc<Flight>>>>,
-    digest: Digest,
 }
 
 impl Answered {
@@ -115,11 +120,12 @@ impl Drop for Answered {
         // The next request for this token asks again (after the cache, if it kept it).
         if let Some(running) = self.running.upgrade() {
             let mut running = running.lock().unwrap_or_else(PoisonError::into_inner);
+            let digest = &self.flight.digest;
             if running
-                .get(&self.digest)
+                .get(digest)
                 .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
             {
-                running.remove(&self.digest);
+                running.remove(digest);
             }
         }
         self.flight.ended.announce();
@@ -167,25 +173,26 @@ impl Introspection {
                 return Ok(Pending {
                     wait: flight.ended.next(),
                     flight: Arc::clone(flight),
-                    digest,
                 });
             }
             if running.len() >= self.max_running {
                 return Err(AuthError::IntrospectionUnavailable);
             }
-            let flight = Arc::new(Flight::default());
+            let flight = Arc::new(Flight {
+                digest,
+                reply: OnceLock::new(),
+                ended: Arc::default(),
+            });
             running.insert(digest, Arc::clone(&flight));
             Answered {
                 flight,
                 running: Arc::downgrade(&self.running),
-                digest,
             }
         };
         // Taken before the call starts: it may end before the request waits.
         let pending = Pending {
             wait: answered.flight.ended.next(),
             flight: Arc::clone(&answered.flight),
-            digest,
         };
         (self.start)(token, answered);
         Ok(pending)

@@ -189,9 +189,8 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         let verified = match &self.config.introspection {
             // Nothing here waits: only an answer kept from before serves.
             Some(introspection) if introspection.takes(token) => {
-                let digest = introspection::digest(token, self.config.provider)?;
-                let kept = self.kept_answer(&digest, token.len(), now);
-                kept.unwrap_or(Err(AuthError::IntrospectionUnavailable))?
+                let (_, kept) = self.kept_answer(token, now)?;
+                kept.ok_or(AuthError::IntrospectionUnavailable)?
             }
             _ => self.verify_at(token, now)?,
         };
@@ -232,7 +231,7 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
             },
             Checked::Introspect(mut pending) => {
                 (&mut pending).await;
-                self.introspected(&pending, now())
+                self.introspected(pending.answer(), pending.digest(), now())
             }
             checked => checked,
         };
@@ -557,50 +556,50 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         token: &str,
         now: u64,
     ) -> Checked<C> {
-        let digest = match introspection::digest(token, self.config.provider) {
-            Ok(digest) => digest,
-            Err(err) => return Checked::Reject(err),
-        };
-        if let Some(kept) = self.kept_answer(&digest, token.len(), now) {
-            return match kept {
-                Ok(verified) => self.check_revocation(verified, now),
+        match self.kept_answer(token, now) {
+            Ok((_, Some(verified))) => self.check_revocation(verified, now),
+            Ok((digest, None)) => match introspection.ask(token, digest) {
+                Ok(pending) => Checked::Introspect(pending),
                 Err(err) => Checked::Reject(err),
-            };
-        }
-        match introspection.ask(token, digest) {
-            Ok(pending) => Checked::Introspect(pending),
+            },
             Err(err) => Checked::Reject(err),
         }
     }
 
-    /// The kept answer about the token whose digest is `digest`, if there is one still to
-    /// be trusted: within its time, and the token still within its lifetime.
+    /// The token's digest, and the answer kept about it if there is one still to be
+    /// trusted: within its time, and the token still within its lifetime.
     fn kept_answer(
         &self,
-        digest: &introspection::Digest,
-        len: usize,
+        token: &str,
         now: u64,
-    ) -> Option<Result<Verified<C>, AuthError>> {
-        if len > self.config.max_token_size {
-            return Some(Err(AuthError::TokenTooLarge));
+    ) -> Result<(introspection::Digest, Option<Verified<C>>), AuthError> {
+        // Bounded before it is hashed, as before it is decoded.
+        if token.len() > self.config.max_token_size {
+            return Err(AuthError::TokenTooLarge);
         }
-        let cache = self.introspected.as_ref()?;
-        let found = cache.get(digest);
-        let (verified, _) = found.filter(|&(_, until)| now < until)?;
+        let digest = introspection::digest(token, self.config.provider)?;
+        let kept = self
+            .introspected
+            .as_ref()
+            .and_then(|cache| cache.get(&digest));
+        let Some((verified, _)) = kept.filter(|&(_, until)| now < until) else {
+            return Ok((digest, None));
+        };
         let rules = &self.config.policies[0].rules;
-        Some(
-            rules
-                .check_lifetime(verified.lifetime, now)
-                .map(|()| verified),
-        )
+        rules.check_lifetime(verified.lifetime, now)?;
+        Ok((digest, Some(verified)))
     }
 
     /// The authorization server's answer about the token a [`Checked::Introspect`] waited
     /// for: read as the token's claims and checked by the layer's own policy, then kept
     /// (no longer than the token's `exp`, nor the configured time).
-    pub(crate) fn introspected(&self, pending: &introspection::Pending, now: u64) -> Checked<C> {
-        let verified = pending
-            .answer()
+    pub(crate) fn introspected(
+        &self,
+        answer: introspection::Reply,
+        digest: &introspection::Digest,
+        now: u64,
+    ) -> Checked<C> {
+        let verified = answer
             .map_err(|_| AuthError::IntrospectionUnavailable)
             .and_then(|body| self.config.read_introspected(&body, now));
         let verified = match verified {
@@ -611,7 +610,7 @@ impl<C: DeserializeOwned + Clone + 'static> Verifier<C> {
         {
             let until = now.saturating_add(introspection.cache_for);
             let until = verified.lifetime.exp().map_or(until, |exp| exp.min(until));
-            cache.insert(&pending.digest, until, &verified, now);
+            cache.insert(digest, until, &verified, now);
         }
         self.check_revocation(verified, now)
     }
