@@ -45,6 +45,11 @@
 //! oidc = "https://login.tenant-b.example"
 //! audiences = ["notes"]
 //! roles_from = ["/groups"]
+//!
+//! [introspection]  # opaque tokens: see IntrospectionConfig
+//! issuer = "https://login.example.com"
+//! client_id = "notes-api"
+//! client_secret_env = "INTROSPECTION_SECRET"
 //! ```
 
 use std::collections::BTreeMap;
@@ -118,6 +123,9 @@ pub struct AuthConfig {
     /// Trusted issuers, each with its own policy
     /// ([`issuer_policy`](JwtAuthBuilder::issuer_policy)).
     pub issuer_policies: Vec<IssuerConfig>,
+    /// Opaque tokens by introspection ([`introspection`](JwtAuthBuilder::introspection);
+    /// feature `jwks`).
+    pub introspection: Option<IntrospectionConfig>,
 }
 
 /// One key, or one source of keys. Exactly one of the fields that name a key is given;
@@ -188,6 +196,73 @@ pub struct JwksConfig {
     pub max_staleness_seconds: Option<u64>,
     /// `allow_http`: plain `http` key URLs beyond loopback.
     pub allow_http: Option<bool>,
+}
+
+/// Token introspection (RFC 7662), as
+/// [`Introspection`](crate::introspection::Introspection) takes it: the endpoint from
+/// exactly one of `endpoint` and `issuer` (discovery); the layer's client credentials at the
+/// authorization server — `client_id`, and `client_secret_env` (the secret's name, never
+/// the secret) for `client_secret_basic` (the default) or `client_secret_post`, or
+/// `private_key_pem_file` and `algorithm` (and `key_id`) for `private_key_jwt`; and the
+/// options of the same names, durations in seconds.
+///
+/// ```toml
+/// [introspection]
+/// issuer = "https://login.example.com"
+/// client_id = "notes-api"
+/// client_secret_env = "INTROSPECTION_SECRET"
+/// cache_for_seconds = 30
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct IntrospectionConfig {
+    /// The endpoint's URL.
+    pub endpoint: Option<String>,
+    /// The issuer whose discovery document names the endpoint.
+    pub issuer: Option<String>,
+    /// The layer's client id at the authorization server.
+    pub client_id: String,
+    /// How the layer authenticates: `"client_secret_basic"` (the default),
+    /// `"client_secret_post"` or `"private_key_jwt"`.
+    pub client_auth: Option<ClientAuthConfig>,
+    /// The name of the secret that holds the client secret (`client_secret_*`).
+    pub client_secret_env: Option<String>,
+    /// The client's private key, in PEM (`private_key_jwt`).
+    pub private_key_pem_file: Option<PathBuf>,
+    /// The private key's algorithm (`private_key_jwt`).
+    pub algorithm: Option<Algorithm>,
+    /// The `kid` of the client's key (`private_key_jwt`).
+    pub key_id: Option<String>,
+    /// `cache_for`; `0` keeps nothing.
+    pub cache_for_seconds: Option<u64>,
+    /// `cache_capacity`.
+    pub cache_capacity: Option<usize>,
+    /// `timeout` of one call.
+    pub timeout_seconds: Option<u64>,
+    /// `max_concurrent` calls.
+    pub max_concurrent: Option<usize>,
+    /// `token_type_hint`.
+    pub token_type_hint: Option<bool>,
+    /// `every_token`: JWTs are introspected too.
+    pub every_token: bool,
+    /// `jwt_answers`: signed answers (RFC 9701); needs `issuer`.
+    pub jwt_answers: bool,
+    /// `allow_http`: a plain `http` endpoint beyond loopback.
+    pub allow_http: bool,
+}
+
+/// How the layer authenticates to the introspection endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientAuthConfig {
+    /// HTTP Basic.
+    ClientSecretBasic,
+    /// The id and secret in the form.
+    ClientSecretPost,
+    /// A JWT signed with the client's private key.
+    PrivateKeyJwt,
 }
 
 /// One trusted issuer and its policy ([`IssuerPolicy`]). The keys come from exactly one of
@@ -288,8 +363,8 @@ impl<C> crate::JwtAuthLayer<C> {
     /// URL, two issuers named alike) are reported by `build()`, as in code.
     ///
     /// # Errors
-    /// [`ConfigError::MissingSecret`] if an HMAC secret's environment variable is unset or
-    /// not UTF-8; [`ConfigError::InvalidConfig`] if a key or an issuer is described with
+    /// [`ConfigError::MissingSecret`] if a secret's environment variable (an HMAC secret,
+    /// an introspection client's secret) is unset or not UTF-8; [`ConfigError::InvalidConfig`] if a key or an issuer is described with
     /// none or several of its forms, a file cannot be read, or an option needs a feature
     /// that is off.
     pub fn from_config(config: &AuthConfig) -> Result<JwtAuthBuilder<C>, ConfigError> {
@@ -298,7 +373,7 @@ impl<C> crate::JwtAuthLayer<C> {
 
     /// [`from_config`](Self::from_config), with the secrets looked up by `secrets` (a
     /// secrets manager, a mounted file, a test's map) instead of the environment: it is
-    /// given the name `hmac_secret_env` says.
+    /// given the names `hmac_secret_env` and `client_secret_env` say.
     ///
     /// # Errors
     /// As [`from_config`](Self::from_config).
@@ -377,6 +452,9 @@ impl<C> crate::JwtAuthLayer<C> {
         }
         for issuer in &config.issuer_policies {
             builder = builder.issuer_policy(issuer_policy(issuer, secrets)?);
+        }
+        if let Some(introspection) = &config.introspection {
+            builder = introspection_options(builder, introspection, secrets)?;
         }
         Ok(builder)
     }
@@ -550,6 +628,102 @@ fn jwks_options<C>(
 #[cfg(not(feature = "jwks"))]
 fn jwks_options<C>(_: JwtAuthBuilder<C>, _: &JwksConfig) -> Result<JwtAuthBuilder<C>, ConfigError> {
     Err(invalid("[jwks] options need feature `jwks`"))
+}
+
+#[cfg(feature = "jwks")]
+fn introspection_options<C>(
+    builder: JwtAuthBuilder<C>,
+    config: &IntrospectionConfig,
+    secrets: Secrets<'_>,
+) -> Result<JwtAuthBuilder<C>, ConfigError> {
+    use crate::introspection::{ClientAuth, Introspection};
+    let id = config.client_id.clone();
+    if id.is_empty() {
+        return Err(invalid("[introspection] needs the layer's `client_id`"));
+    }
+    let client_secret = || match &config.client_secret_env {
+        Some(name) => secret(name, secrets),
+        None => Err(invalid(
+            "[introspection] with a client secret needs `client_secret_env`",
+        )),
+    };
+    let auth = match config
+        .client_auth
+        .unwrap_or(ClientAuthConfig::ClientSecretBasic)
+    {
+        ClientAuthConfig::ClientSecretBasic => ClientAuth::basic(id, client_secret()?),
+        ClientAuthConfig::ClientSecretPost => ClientAuth::post(id, client_secret()?),
+        ClientAuthConfig::PrivateKeyJwt => {
+            let (Some(path), Some(algorithm)) = (&config.private_key_pem_file, config.algorithm)
+            else {
+                return Err(invalid(
+                    "[introspection] with private_key_jwt needs `private_key_pem_file` and \
+                     `algorithm`",
+                ));
+            };
+            let pem = read(path)?;
+            let key = match algorithm.family() {
+                jsonwebtoken::AlgorithmFamily::Rsa => {
+                    crate::EncodingKey::from_rsa_pem(pem.as_bytes())
+                }
+                jsonwebtoken::AlgorithmFamily::Ec => {
+                    crate::EncodingKey::from_ec_pem(pem.as_bytes())
+                }
+                jsonwebtoken::AlgorithmFamily::Ed => {
+                    crate::EncodingKey::from_ed_pem(pem.as_bytes())
+                }
+                jsonwebtoken::AlgorithmFamily::Hmac => {
+                    return Err(ConfigError::KeyFamilyMismatch { algorithm });
+                }
+            }
+            .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            let auth = ClientAuth::private_key_jwt(id, key, algorithm);
+            match &config.key_id {
+                Some(kid) => auth.key_id(kid.clone()),
+                None => auth,
+            }
+        }
+    };
+    let mut introspection = match (&config.endpoint, &config.issuer) {
+        (Some(url), None) => Introspection::endpoint(url.clone(), auth),
+        (None, Some(issuer)) => Introspection::discover(issuer.clone(), auth),
+        _ => {
+            return Err(invalid(
+                "[introspection] takes its endpoint from exactly one of `endpoint`, `issuer`",
+            ));
+        }
+    };
+    if let Some(seconds) = config.cache_for_seconds {
+        introspection = introspection.cache_for(Duration::from_secs(seconds));
+    }
+    if let Some(capacity) = config.cache_capacity {
+        introspection = introspection.cache_capacity(capacity);
+    }
+    if let Some(seconds) = config.timeout_seconds {
+        introspection = introspection.timeout(Duration::from_secs(seconds));
+    }
+    if let Some(calls) = config.max_concurrent {
+        introspection = introspection.max_concurrent(calls);
+    }
+    if let Some(hint) = config.token_type_hint {
+        introspection = introspection.token_type_hint(hint);
+    }
+    if config.every_token {
+        introspection = introspection.every_token();
+    }
+    if config.jwt_answers {
+        introspection = introspection.jwt_answers();
+    }
+    Ok(builder.introspection(introspection.allow_http(config.allow_http)))
+}
+
+#[cfg(not(feature = "jwks"))]
+fn introspection_options<C>(
+    _: JwtAuthBuilder<C>,
+    _: &IntrospectionConfig,
+    _: Secrets<'_>,
+) -> Result<JwtAuthBuilder<C>, ConfigError> {
+    Err(invalid("[introspection] needs feature `jwks`"))
 }
 
 fn issuer_policy(config: &IssuerConfig, secrets: Secrets<'_>) -> Result<IssuerPolicy, ConfigError> {

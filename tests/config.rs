@@ -29,6 +29,10 @@ fn secrets(name: &str) -> Option<String> {
             &b"tenant B's secret, thirty-two bytes!"[..],
         ),
         ("SHORT_SECRET", &b"too short"[..]),
+        (
+            "INTROSPECTION_SECRET",
+            &b"the notes API's secret at the server"[..],
+        ),
     ]);
     env.get(name)
         .map(|s| String::from_utf8(s.to_vec()).unwrap())
@@ -224,4 +228,78 @@ async fn presets_and_remote_keys_from_a_file() {
         matches!(twice, Err(ConfigError::DuplicateIssuer(_))),
         "{twice:?}"
     );
+}
+
+/// An introspection endpoint on loopback that knows one token, `opaque-1`, and answers only
+/// the client `notes-api` with its secret in the form (`client_secret_post`).
+#[cfg(feature = "jwks")]
+async fn introspection_endpoint() -> std::net::SocketAddr {
+    use axum::Form;
+    let answer = |Form(form): Form<HashMap<String, String>>| async move {
+        let client = form.get("client_id").map(String::as_str);
+        let secret = form.get("client_secret").map(String::as_str);
+        if (client, secret)
+            != (
+                Some("notes-api"),
+                Some("the notes API's secret at the server"),
+            )
+        {
+            return (
+                http::StatusCode::UNAUTHORIZED,
+                r#"{"error":"invalid_client"}"#.to_owned(),
+            );
+        }
+        let active = form.get("token").map(String::as_str) == Some("opaque-1");
+        let body = if active {
+            json!({ "active": true, "sub": "alice", "aud": "notes", "exp": now() + 600 })
+        } else {
+            json!({ "active": false })
+        };
+        (http::StatusCode::OK, body.to_string())
+    };
+    serve(axum::Router::new().route("/introspect", axum::routing::post(answer))).await
+}
+
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn introspection_from_a_file_with_its_secret_named() {
+    let addr = introspection_endpoint().await;
+    let config = format!(
+        r#"
+        audiences = ["notes"]
+
+        [introspection]
+        endpoint = "http://{addr}/introspect"
+        client_id = "notes-api"
+        client_auth = "client_secret_post"
+        client_secret_env = "INTROSPECTION_SECRET"
+        cache_for_seconds = 0
+        "#
+    );
+    let app = ok_behind(layer(&config).unwrap());
+    assert_eq!(status_of(&app, "opaque-1").await, 200);
+    assert_eq!(status_of(&app, "opaque-2").await, 401);
+    // The secret under another name, or none: the layer cannot authenticate, and says so.
+    let wrong = config.replace("INTROSPECTION_SECRET", "API_SECRET");
+    assert_eq!(
+        status_of(&ok_behind(layer(&wrong).unwrap()), "opaque-1").await,
+        503
+    );
+    let missing = config.replace("INTROSPECTION_SECRET", "NO_SUCH_SECRET");
+    assert!(
+        matches!(layer(&missing), Err(ConfigError::MissingSecret { variable }) if variable == "NO_SUCH_SECRET")
+    );
+    // Mistakes that say what to fix.
+    let both = config.replace(
+        "client_id =",
+        &format!("issuer = \"http://{addr}\"\n client_id ="),
+    );
+    assert!(matches!(layer(&both), Err(ConfigError::InvalidConfig(_))));
+    let no_key = config.replace("client_secret_post", "private_key_jwt");
+    assert!(matches!(layer(&no_key), Err(ConfigError::InvalidConfig(_))));
+    let no_client = config.replace("client_id = \"notes-api\"", "");
+    assert!(matches!(
+        layer(&no_client),
+        Err(ConfigError::InvalidConfig(_))
+    ));
 }
