@@ -74,9 +74,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route_layer(Require::<Token>::scope("notes:read").build()?),
         )
         .layer(auth);
-    let addr = common::addr("127.0.0.1:3012");
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("API on http://{addr}");
+    let listener = tokio::net::TcpListener::bind(common::addr("127.0.0.1:3012")).await?;
+    println!("API on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;
     Ok(())
 }
