@@ -20,7 +20,11 @@
 //!   the benchmark's shape, not a real one's);
 //! - `none-rs256-mix`: the bare server receiving the mix's requests (the same `TOKENS`
 //!   tokens in turn, sent by the same wrk script, whose Lua costs the load generator time);
-//! - `none-dpop`: the bare server receiving the same `DPoP` requests.
+//! - `none-dpop`: the bare server receiving the same `DPoP` requests;
+//! - `introspection-cached` (feature `jwks`): an opaque token as long as the HS256 token
+//!   (so that `none` carries the same request bytes), introspected once at the server's own
+//!   `/introspect` (outside the layer) and kept for the run: every request a kept answer
+//!   (RFC 7662), the counterpart of `hs256-cached`.
 //!
 //! `ADDR` (default `127.0.0.1:3002`), `WORKERS` = tokio worker threads (default 1). It prints
 //! `TOKEN=` (a valid token), `TOKENS_FILE=` (one token per line, for the mix), then
@@ -132,6 +136,13 @@ fn main() {
         }
     };
     let token = mint("load-test".into());
+    // An opaque reference of the JWT's length: no dots, nothing readable.
+    let token = if mode.starts_with("introspection") {
+        let filler = URL_SAFE_NO_PAD.encode(token.as_bytes());
+        filler[..token.len()].to_owned()
+    } else {
+        token
+    };
     let tokens_file = std::env::temp_dir().join(format!("load-tokens-{}", std::process::id()));
     if mode.ends_with("-mix") {
         let mut file = std::fs::File::create(&tokens_file).unwrap();
@@ -200,8 +211,32 @@ fn main() {
                     .build()
                     .unwrap(),
             ),
+            #[cfg(feature = "jwks")]
+            "introspection-cached" => {
+                use tower_jwt_auth::introspection::{ClientAuth, Introspection};
+                let endpoint = format!("{url}/introspect");
+                let introspection =
+                    Introspection::endpoint(endpoint, ClientAuth::basic("load", "test"))
+                        .cache_for(std::time::Duration::from_secs(3600));
+                Router::new().route("/me", get(me)).layer(
+                    JwtAuthLayer::<Claims>::builder()
+                        .introspection(introspection)
+                        .build()
+                        .unwrap(),
+                )
+            }
             other => panic!("unknown MODE {other:?}"),
         };
+        // The authorization server's answer for any token, outside the layer.
+        let answer = json!({
+            "active": true, "sub": "load-test", "iat": now, "exp": now + 3600,
+            "scope": "notes:read notes:write",
+        })
+        .to_string();
+        let app = app.route(
+            "/introspect",
+            axum::routing::post(move || std::future::ready(answer.clone())),
+        );
         let app = app.route(
             "/allocations",
             get(|| async { Json(ALLOCATIONS.load(Ordering::Relaxed)) }),

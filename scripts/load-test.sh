@@ -6,7 +6,8 @@
 #   scripts/load-test.sh [SECONDS] [ROUNDS] [MODE...]   # default: 5 s a run, 5 rounds, every mode
 #
 # Modes: none none-rs256 none-rs256-mix none-dpop hs256 hs256-cached rs256 rs256-cached
-# rs256-cached-mix hs256-revocation dpop (see benches/load_server.rs). The RS256 modes are
+# rs256-cached-mix hs256-revocation dpop introspection-cached (see benches/load_server.rs;
+# the last is not run by default). The RS256 modes are
 # compared with `none-rs256`, the bare server receiving an RS256 token (300 bytes more per
 # request), the mix with `none-rs256-mix` (the bare server receiving the mix's requests from
 # the same wrk script), the others with `none`. (`none-dpop`, the bare server receiving the DPoP requests, is there
@@ -38,7 +39,8 @@ if ! command -v wrk >/dev/null; then
     { $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq wrk >/dev/null; }
 fi
 # benches/load_server.rs: a bench target that `cargo bench` leaves alone (bench = false).
-server_bin=$(cargo build -q --release --bench load_server --message-format=json |
+# With `jwks` for the introspection mode (every mode runs the same binary).
+server_bin=$(cargo build -q --release --features jwks --bench load_server --message-format=json |
   sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 
 work=$(mktemp -d)
