@@ -81,7 +81,7 @@ where
 ///
 /// | option | default |
 /// |---|---|
-/// | keys: [`key`](Self::key), [`key_with_kid`](Self::key_with_kid), [`hmac_secret`](Self::hmac_secret), [`public_key_pem`](Self::public_key_pem), [`public_key_der`](Self::public_key_der), [`jwk`](Self::jwk), [`jwks`](Self::jwks), [`jwks_json`](Self::jwks_json); remote: `jwks_url`, `oidc_issuer` (feature `jwks`); per issuer: [`issuer_policy`](Self::issuer_policy), [`trusted_issuers`](Self::trusted_issuers) | at least one source of keys is required |
+/// | keys: [`key`](Self::key), [`key_with_kid`](Self::key_with_kid), [`hmac_secret`](Self::hmac_secret), [`public_key_pem`](Self::public_key_pem), [`public_key_der`](Self::public_key_der), [`jwk`](Self::jwk), [`jwks`](Self::jwks), [`jwks_json`](Self::jwks_json); remote: `jwks_url`, `oidc_issuer` (feature `jwks`); per issuer: [`issuer_policy`](Self::issuer_policy), [`trusted_issuers`](Self::trusted_issuers) | at least one source of keys is required, or `introspection` |
 /// | [`algorithms`](Self::algorithms) | the algorithms of the configured keys |
 /// | [`issuer`](Self::issuer) / [`issuers`](Self::issuers), [`audience`](Self::audience) / [`audiences`](Self::audiences) | not checked; once set, the claim is required. A token that carries `aud` is refused unless an audience is configured (or [`accept_any_audience`](Self::accept_any_audience)) |
 /// | [`leeway`](Self::leeway) (on `exp`, `nbf`) | 30 s, at most 300 s |
@@ -98,6 +98,7 @@ where
 /// | [`revocation`](Self::revocation), [`on_revocation_store_error`](Self::on_revocation_store_error) | no revocation check; with a store, fail closed (`503`) when it cannot answer |
 /// | [`scopes_from`](Self::scopes_from), [`roles_from`](Self::roles_from), [`require_claim`](Self::require_claim) | scopes from `scope`/`scp`, roles from `roles`; no further claim required |
 /// | [`dpop`](Self::dpop), [`resource_metadata`](Self::resource_metadata) | off |
+/// | `introspection` (feature `jwks`; the `introspection` module) | off: a token that is not a JWT is refused as malformed |
 ///
 /// **Keys and `kid`.** A key configured with a `kid` only verifies tokens whose header
 /// names exactly that `kid`. A key without one verifies tokens that have none, and, when
